@@ -1,0 +1,236 @@
+# -*- coding: utf-8 -*-
+# Copyright: autotls.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Issue or renew many certificates in one run, concurrently, each failure isolated.
+
+The run goes in phases so that challenge records are published in bulk (one Route53
+change per zone, one propagation wait for all names) rather than once per certificate:
+  1. decide, offline, which certificates are due;
+  2. create the orders (in parallel) and collect their challenges;
+  3. let each solver present its challenges at once (DNS records, webroot tokens);
+  4. answer, wait for validation, finalize and write files (in parallel);
+  5. clean up every challenge, always, whatever happened before.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+
+from ansible_collections.autotls.acme.plugins.module_utils.certificates import (
+    CertificateFiles,
+    describe,
+    load_certificate,
+    not_valid_after,
+    not_valid_before,
+    same_names,
+    split_pem_chain,
+    utcnow,
+)
+from ansible_collections.autotls.acme.plugins.module_utils.deadline import Deadline
+from ansible_collections.autotls.acme.plugins.module_utils.errors import (
+    AutoTLSError,
+    ConfigurationError,
+)
+from ansible_collections.autotls.acme.plugins.module_utils.keys import (
+    KEY_TYPES,
+    generate_private_key,
+    key_type_of,
+    load_private_key,
+    make_csr,
+    private_key_to_pem,
+)
+from ansible_collections.autotls.acme.plugins.module_utils.orders import Order
+
+
+class CertificateSpec:
+    """One certificate as the operator declared it."""
+
+    def __init__(self, name, domains, challenge='dns-01', key_type='ec256', reuse_key=False,
+                 zone_id=None, profile=None, preferred_chain=None, force=False, **extra):
+        if not name or '/' in name or name.startswith('.'):
+            raise ConfigurationError('Certificate name %r must be a plain file name (no "/")' % (name,))
+        if not domains:
+            raise ConfigurationError('Certificate %s has no domains' % name)
+        if key_type not in KEY_TYPES:
+            raise ConfigurationError('Certificate %s: key_type %r is not one of %s'
+                                     % (name, key_type, ', '.join(KEY_TYPES)))
+        self.name = name
+        self.domains = [d.strip().lower().rstrip('.') for d in domains]
+        seen = set()
+        self.domains = [d for d in self.domains if not (d in seen or seen.add(d))]
+        self.challenge = challenge
+        self.key_type = key_type
+        self.reuse_key = reuse_key
+        self.zone_id = zone_id
+        self.profile = profile
+        self.preferred_chain = preferred_chain
+        self.force = force
+        self.extra = extra
+        if challenge == 'http-01':
+            wildcards = [d for d in self.domains if d.startswith('*.')]
+            if wildcards:
+                raise ConfigurationError(
+                    'Certificate %s: %s is a wildcard, which HTTP-01 cannot prove; use challenge: dns-01'
+                    % (name, ', '.join(wildcards)))
+
+
+class Outcome:
+    """What happened to one certificate; ``as_result()`` is what the module returns."""
+
+    def __init__(self, spec, files):
+        self.spec = spec
+        self.files = files
+        self.due = None
+        self.reason = None
+        self.changed = False
+        self.action = 'none'
+        self.error = None
+        self.facts = {}
+
+    def fail(self, error):
+        # Every message names its certificate, whichever layer raised it.
+        prefix = 'Certificate %s: ' % self.spec.name
+        if not str(error).startswith(prefix):
+            error = type(error)(prefix + str(error), **getattr(error, 'details', {})) \
+                if isinstance(error, AutoTLSError) else AutoTLSError(prefix + str(error))
+        self.error = error
+        self.changed = False
+
+    def as_result(self):
+        result = {
+            'name': self.spec.name,
+            'domains': self.spec.domains,
+            'changed': self.changed,
+            'action': self.action,
+            'reason': self.reason,
+            'files': self.files.files(),
+        }
+        result.update(self.facts)
+        if self.error is not None:
+            result['failed'] = True
+            result['msg'] = str(self.error)
+            details = getattr(self.error, 'details', {})
+            if details.get('problem'):
+                result['problem'] = details['problem']
+        return result
+
+
+class Issuer:
+    def __init__(self, session, solvers, policy, dest, workers=8, timeout=300,
+                 account_options=None, file_mode=0o644, key_mode=0o600):
+        self.session = session
+        self.solvers = solvers
+        self.policy = policy
+        self.dest = dest
+        self.workers = max(1, workers)
+        self.timeout = timeout
+        self.account_options = account_options or {}
+        self.file_mode = file_mode
+        self.key_mode = key_mode
+
+    # -- phase 1 ----------------------------------------------------------
+    def plan(self, specs, now=None):
+        """Decide, from the files alone, which certificates are due. Contacts nobody."""
+        now = now or utcnow()
+        outcomes = []
+        for spec in specs:
+            outcome = Outcome(spec, CertificateFiles(os.path.join(self.dest, spec.name)))
+            cert = outcome.files.read_certificate() if outcome.files.exists() else None
+            if cert is None:
+                outcome.due, outcome.reason = True, 'no certificate yet'
+            else:
+                outcome.facts = describe(cert, now)
+                if spec.force:
+                    outcome.due, outcome.reason = True, 'renewal forced'
+                elif not same_names(outcome.facts['domains'], spec.domains):
+                    outcome.due, outcome.reason = True, 'domains changed (was %s)' % ', '.join(outcome.facts['domains'])
+                elif outcome.facts['key_type'] != spec.key_type:
+                    outcome.due, outcome.reason = True, 'key type changed (was %s)' % outcome.facts['key_type']
+                else:
+                    outcome.due, outcome.reason = self.policy.decide(
+                        not_valid_before(cert), not_valid_after(cert), now)
+            if outcome.due:
+                outcome.action = 'issue' if cert is None else 'renew'
+                outcome.changed = True
+            outcomes.append(outcome)
+        return outcomes
+
+    # -- phases 2 to 5 ----------------------------------------------------
+    def run(self, outcomes):
+        due = [o for o in outcomes if o.due and o.error is None]
+        if not due:
+            return outcomes
+        try:
+            self.session.ensure_account(**self.account_options)
+        except AutoTLSError as exc:
+            for outcome in due:
+                outcome.fail(exc)
+            return outcomes
+        orders = {}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
+            self._each(pool, due, lambda o: orders.__setitem__(o.spec.name, self._create_order(o)))
+            live = [o for o in due if o.error is None]
+            try:
+                self._present(live, orders)
+                live = [o for o in live if o.error is None]
+                self._each(pool, live, lambda o: self._complete(o, orders[o.spec.name]))
+            finally:
+                for solver in self.solvers.values():
+                    solver.cleanup()
+        return outcomes
+
+    def _each(self, pool, outcomes, work):
+        futures = {pool.submit(work, o): o for o in outcomes}
+        for future in concurrent.futures.as_completed(futures):
+            outcome = futures[future]
+            try:
+                future.result()
+            except AutoTLSError as exc:
+                outcome.fail(exc)
+            except Exception as exc:  # pylint: disable=broad-except
+                # One certificate's surprise must not take the others down.
+                outcome.fail(AutoTLSError('Certificate %s: unexpected %s: %s'
+                                          % (outcome.spec.name, type(exc).__name__, exc)))
+
+    def _create_order(self, outcome):
+        spec = outcome.spec
+        order = Order(self.session, spec.name, spec.domains, spec.challenge, Deadline(self.timeout),
+                      profile=spec.profile, replaces=spec.extra.get('replaces'))
+        order.create()
+        return order
+
+    def _present(self, outcomes, orders):
+        by_type = {}
+        for outcome in outcomes:
+            order = orders[outcome.spec.name]
+            by_type.setdefault(order.challenge_type, []).extend(
+                (outcome.spec, c) for c in order.challenges)
+        for challenge_type, items in by_type.items():
+            solver = self.solvers.get(challenge_type)
+            if solver is None:
+                for outcome in outcomes:
+                    if orders[outcome.spec.name].challenge_type == challenge_type:
+                        outcome.fail(ConfigurationError('No solver configured for %s' % challenge_type))
+                continue
+            failures = solver.present(items)
+            for outcome in outcomes:
+                if outcome.spec.name in failures:
+                    outcome.fail(failures[outcome.spec.name])
+
+    def _complete(self, outcome, order):
+        spec = outcome.spec
+        order.answer_and_wait()
+        key = None
+        if spec.reuse_key:
+            existing = outcome.files.read_key_pem()
+            if existing:
+                key = load_private_key(existing, 'existing private key of %s' % spec.name)
+                if key_type_of(key.public_key()) != spec.key_type:
+                    key = None
+        key = key or generate_private_key(spec.key_type)
+        fullchain = order.finalize(make_csr(key, spec.domains), spec.preferred_chain)
+        certs = split_pem_chain(fullchain)
+        outcome.files.write(fullchain, private_key_to_pem(key), self.file_mode, self.key_mode)
+        outcome.facts = describe(load_certificate(certs[0]))
+        outcome.changed = True

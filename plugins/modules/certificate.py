@@ -1,0 +1,409 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: autotls.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: certificate
+short_description: Issue or renew many ACME certificates in one task, DNS-01 through Route53 included
+version_added: 0.1.0
+description:
+  - Issues and renews certificates from any RFC 8555 CA (Let's Encrypt, ZeroSSL, Smallstep step-ca, ...)
+    for one or many certificates in one task, concurrently.
+  - DNS-01 challenges are solved through AWS Route53 in the same task - the TXT records are
+    written in the right hosted zone, checked on the zone's authoritative name servers,
+    and removed again afterwards, always, leaving values that are not ours untouched.
+  - A certificate whose files exist for the same names and key type and that is not due
+    for renewal is left alone without contacting the CA.
+  - Writes C(cert.pem), C(chain.pem), C(fullchain.pem) and C(privkey.pem) into O(dest)/<name>/, atomically.
+  - Runs on the controller (or the AWX execution environment); use C(delegate_to: localhost) or a localhost play.
+author:
+  - autotls.acme maintainers
+requirements:
+  - acme >= 2.0 (certbot's ACME library)
+  - cryptography
+  - boto3 (for DNS-01 through Route53)
+  - dnspython (for the propagation check)
+extends_documentation_fragment:
+  - autotls.acme.acme
+  - autotls.acme.aws
+attributes:
+  check_mode:
+    support: full
+    description: Reports which certificates would be issued or renewed; contacts neither the CA nor AWS.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    description: A certificate that is present and not due is not renewed.
+options:
+  certificates:
+    description:
+      - The certificates to issue or renew.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description:
+          - Name of the certificate; its files go to O(dest)/<name>/.
+        type: str
+        required: true
+      domains:
+        description:
+          - DNS names of the certificate. The first is also the subject's common name when short enough.
+          - Wildcards at any level (C(*.qa1.example.com)) need C(dns-01); list the apex as well to cover it.
+        type: list
+        elements: str
+        required: true
+      challenge:
+        description:
+          - How the CA checks control of the names. C(dns-01) writes TXT records through Route53.
+          - C(http-01) is solved by the collection's playbooks, which place tokens in the hosts' webroots.
+        type: str
+        choices: [dns-01, http-01]
+        default: dns-01
+      key_type:
+        description:
+          - Type of the certificate's private key.
+        type: str
+        choices: [ec256, ec384, rsa2048, rsa3072, rsa4096]
+        default: ec256
+      reuse_key:
+        description:
+          - Keep the existing private key on renewal (when it has the requested type). By default every renewal makes a new key.
+        type: bool
+        default: false
+      zone_id:
+        description:
+          - Route53 hosted zone id for all the names of this certificate, instead of finding the zone by longest suffix.
+        type: str
+      profile:
+        description:
+          - ACME profile to request (for CAs that offer profiles). Overrides O(profile).
+        type: str
+      preferred_chain:
+        description:
+          - Common name of the root (or top issuer) of the chain to prefer among those the CA offers. Overrides O(preferred_chain).
+        type: str
+      force:
+        description:
+          - Renew now, whether due or not.
+        type: bool
+        default: false
+  dest:
+    description:
+      - Directory where each certificate gets a subdirectory named after it.
+    type: path
+    required: true
+  renew_before:
+    description:
+      - When a certificate is due. Whichever rule says sooner wins.
+    type: dict
+    default: {}
+    suboptions:
+      days:
+        description:
+          - Renew when fewer days than this are left. Ignored for certificates whose whole lifetime is
+            shorter than twice this (a 24-hour certificate would otherwise renew at once); the fraction rule decides for those.
+        type: int
+        default: 30
+      fraction:
+        description:
+          - Renew when less than this fraction of the lifetime is left (0.33 renews a 24-hour certificate after 16 hours).
+        type: float
+        default: 0.33
+      ari:
+        description:
+          - Follow the CA's ACME Renewal Information (ARI) window when the CA offers it.
+        type: bool
+        default: true
+  force:
+    description:
+      - Renew every listed certificate now.
+    type: bool
+    default: false
+  profile:
+    description:
+      - ACME profile to request for every certificate that does not set its own.
+    type: str
+  preferred_chain:
+    description:
+      - Common name of the root (or top issuer) of the preferred chain, for every certificate that does not set its own.
+    type: str
+  concurrency:
+    description:
+      - How many certificates are ordered and validated at the same time.
+    type: int
+    default: 10
+  timeout:
+    description:
+      - Overall deadline in seconds for each certificate's order, from creation to download.
+    type: int
+    default: 300
+  dns_ttl:
+    description:
+      - TTL of the challenge TXT records.
+    type: int
+    default: 60
+  dns_propagation_timeout:
+    description:
+      - Seconds to wait for Route53 to report the change C(INSYNC) and for the zone's authoritative name servers to answer the values.
+    type: int
+    default: 300
+  dns_servers:
+    description:
+      - Name servers to ask for the challenge values before the CA is asked to validate, as C(host) or C(host:port).
+      - By default the hosted zone's own authoritative name servers are asked.
+    type: list
+    elements: str
+  file_mode:
+    description:
+      - Mode of the certificate files.
+    type: raw
+    default: '0644'
+  key_mode:
+    description:
+      - Mode of the private key file.
+    type: raw
+    default: '0600'
+notes:
+  - The private key is never returned, logged or shown in a diff.
+  - One certificate failing does not stop the others; the task fails at the end and names each failure.
+seealso:
+  - module: autotls.acme.route53_txt
+'''
+
+EXAMPLES = r'''
+- name: Wildcard plus apex for each QA environment, from Let's Encrypt through Route53
+  autotls.acme.certificate:
+    acme_directory: letsencrypt
+    account_key_content: "{{ vault_acme_account_key }}"
+    account_email: ops@example.com
+    terms_agreed: true
+    dest: /srv/autotls/certs
+    certificates:
+      - name: qa1
+        domains: ["*.qa1.example.com", qa1.example.com]
+      - name: qa2
+        domains: ["*.qa2.example.com", qa2.example.com]
+        key_type: rsa2048
+  delegate_to: localhost
+  run_once: true
+
+- name: A CA that requires External Account Binding, with an assumed AWS role
+  autotls.acme.certificate:
+    acme_directory: zerossl
+    account_key_src: ~/.config/autotls/account.pem
+    eab_kid: "{{ zerossl_eab_kid }}"
+    eab_hmac_key: "{{ zerossl_eab_hmac_key }}"
+    terms_agreed: true
+    aws_assume_role_arn: arn:aws:iam::123456789012:role/acme-dns
+    dest: /srv/autotls/certs
+    renew_before: {days: 30, fraction: 0.33}
+    certificates:
+      - name: shop
+        domains: [shop.example.com, api.shop.example.org]
+'''
+
+RETURN = r'''
+certificates:
+  description: One entry per requested certificate, in request order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The certificate's name.
+      type: str
+      sample: qa1
+    domains:
+      description: Names requested.
+      type: list
+      elements: str
+      sample: ["*.qa1.example.com", "qa1.example.com"]
+    changed:
+      description: Whether it was (or, in check mode, would be) issued or renewed.
+      type: bool
+    action:
+      description: C(issue), C(renew) or C(none).
+      type: str
+      sample: renew
+    reason:
+      description: Why it was or was not due.
+      type: str
+      sample: due since 2026-11-20 10:00 UTC (expires 2026-12-20 10:00 UTC)
+    serial:
+      description: Serial number (hex) of the certificate now in place.
+      type: str
+      sample: 3a9f1c...
+    not_after:
+      description: Expiry (UTC, ISO 8601) of the certificate now in place.
+      type: str
+      sample: "2027-02-20T10:00:00Z"
+    days_left:
+      description: Days until expiry.
+      type: float
+      sample: 89.99
+    lifetime_fraction_left:
+      description: Fraction of the lifetime left (1.0 = just issued).
+      type: float
+    issuer:
+      description: Common name of the issuer.
+      type: str
+    key_type:
+      description: Key type of the certificate now in place.
+      type: str
+    files:
+      description: Paths of cert, chain, fullchain and privkey.
+      type: dict
+    failed:
+      description: Present and true when this certificate failed.
+      type: bool
+      returned: on failure
+    msg:
+      description: What went wrong for this certificate.
+      type: str
+      returned: on failure
+    problem:
+      description: The CA's problem document (RFC 8555 section 6.7), when it sent one.
+      type: dict
+      returned: on CA errors
+account_uri:
+  description: URL of the ACME account used; absent when the CA was not contacted.
+  returned: when the CA was contacted
+  type: str
+account_created:
+  description: Whether the account was created by this run.
+  returned: when the CA was contacted
+  type: bool
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.autotls.acme.plugins.module_utils.acme_network import HAS_ACME
+from ansible_collections.autotls.acme.plugins.module_utils.acme_session import (
+    account_options_from_params,
+    acme_argument_spec,
+    acme_mutually_exclusive,
+    acme_required_one_of,
+    session_from_params,
+)
+from ansible_collections.autotls.acme.plugins.module_utils.aws import HAS_BOTO3, aws_argument_spec
+from ansible_collections.autotls.acme.plugins.module_utils.dns01 import Route53Dns01Solver
+from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils.issuance import CertificateSpec, Issuer
+from ansible_collections.autotls.acme.plugins.module_utils.keys import HAS_CRYPTOGRAPHY, KEY_TYPES
+from ansible_collections.autotls.acme.plugins.module_utils.renewal import RenewalPolicy
+
+
+def argument_spec():
+    spec = acme_argument_spec()
+    spec.update(aws_argument_spec())
+    spec.update(
+        certificates=dict(type='list', elements='dict', required=True, options=dict(
+            name=dict(type='str', required=True),
+            domains=dict(type='list', elements='str', required=True),
+            challenge=dict(type='str', default='dns-01', choices=['dns-01', 'http-01']),
+            key_type=dict(type='str', default='ec256', choices=list(KEY_TYPES)),
+            reuse_key=dict(type='bool', default=False),
+            zone_id=dict(type='str'),
+            profile=dict(type='str'),
+            preferred_chain=dict(type='str'),
+            force=dict(type='bool', default=False),
+        )),
+        dest=dict(type='path', required=True),
+        renew_before=dict(type='dict', default={}, options=dict(
+            days=dict(type='int', default=30),
+            fraction=dict(type='float', default=0.33),
+            ari=dict(type='bool', default=True),
+        )),
+        force=dict(type='bool', default=False),
+        profile=dict(type='str'),
+        preferred_chain=dict(type='str'),
+        concurrency=dict(type='int', default=10),
+        timeout=dict(type='int', default=300),
+        dns_ttl=dict(type='int', default=60),
+        dns_propagation_timeout=dict(type='int', default=300),
+        dns_servers=dict(type='list', elements='str'),
+        file_mode=dict(type='raw', default='0644'),
+        key_mode=dict(type='raw', default='0600'),
+    )
+    return spec
+
+
+def _mode(value, option):
+    try:
+        return int(str(value), 8) if not isinstance(value, int) else value
+    except ValueError:
+        raise AutoTLSError('%s must be an octal mode such as 0600, got %r' % (option, value))
+
+
+def _specs(params):
+    specs = []
+    for item in params['certificates']:
+        specs.append(CertificateSpec(
+            name=item['name'], domains=item['domains'], challenge=item['challenge'],
+            key_type=item['key_type'], reuse_key=item['reuse_key'], zone_id=item.get('zone_id'),
+            profile=item.get('profile') or params.get('profile'),
+            preferred_chain=item.get('preferred_chain') or params.get('preferred_chain'),
+            force=item['force'] or params['force']))
+    names = [s.name for s in specs]
+    duplicates = sorted(set(n for n in names if names.count(n) > 1))
+    if duplicates:
+        raise AutoTLSError('Certificate names must be unique; repeated: %s' % ', '.join(duplicates))
+    return specs
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=acme_mutually_exclusive(),
+        required_one_of=acme_required_one_of(),
+        supports_check_mode=True,
+    )
+    for has, lib in ((HAS_ACME, 'acme'), (HAS_CRYPTOGRAPHY, 'cryptography')):
+        if not has:
+            module.fail_json(msg=missing_required_lib(lib))
+    params = module.params
+    result = dict(changed=False, certificates=[])
+    try:
+        specs = _specs(params)
+        if any(s.challenge == 'dns-01' for s in specs) and not HAS_BOTO3:
+            module.fail_json(msg=missing_required_lib('boto3'))
+        session = session_from_params(params, module.check_mode)
+        solvers = {}
+        if any(s.challenge == 'dns-01' for s in specs):
+            solvers['dns-01'] = Route53Dns01Solver(
+                params, ttl=params['dns_ttl'], propagation_timeout=params['dns_propagation_timeout'],
+                nameservers=params.get('dns_servers'))
+        issuer = Issuer(
+            session, solvers, RenewalPolicy.from_option(params['renew_before']), params['dest'],
+            workers=params['concurrency'], timeout=params['timeout'],
+            account_options=account_options_from_params(params),
+            file_mode=_mode(params['file_mode'], 'file_mode'), key_mode=_mode(params['key_mode'], 'key_mode'))
+        outcomes = issuer.plan(specs)
+        if not module.check_mode:
+            try:
+                issuer.run(outcomes)
+            finally:
+                session.close()
+            if session.account is not None:
+                result['account_uri'] = session.account.uri
+                result['account_created'] = session.account_created
+    except AutoTLSError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+    result['certificates'] = [o.as_result() for o in outcomes]
+    result['changed'] = any(o.changed and o.error is None for o in outcomes)
+    failed = [o for o in outcomes if o.error is not None]
+    if failed:
+        result['msg'] = '%d of %d certificates failed: %s' % (
+            len(failed), len(outcomes), '; '.join(str(o.error) for o in failed))
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,270 @@
+"""An authoritative DNS server that answers from the live Route53 state in moto.
+
+Every query reads the hosted zones and record sets over the Route53 API (no cache), so
+what the API says now is what DNS says now: the ACME server validates DNS-01 against
+exactly what a module wrote, and a propagation check sees the change at once.
+"""
+
+import re
+import socketserver
+import sys
+import threading
+import traceback
+
+from dnslib import AAAA, CNAME, NS, QTYPE, RCODE, RR, SOA, TXT, A, DNSLabel, DNSRecord
+from dnslib.server import BaseResolver, DNSHandler, DNSLogger, DNSServer
+
+from .ports import free_tcp_udp_port
+
+MAX_CNAME_CHAIN = 8
+
+
+def decode_name(name):
+    """Route53 name -> lower-case FQDN with trailing dot (`\\052` and other octal escapes decoded)."""
+    name = re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)), str(name)).lower()
+    return name if name.endswith('.') else name + '.'
+
+
+def parse_txt_value(value):
+    """One Route53 TXT value -> its character strings (bytes).
+
+    Route53 stores TXT values quoted, possibly several strings in one value
+    (`"part one" "part two"`), with `\\"`, `\\\\` and three-digit octal escapes; a bare
+    word outside quotes is a string of its own, as in a zone file.
+    """
+    strings, i, n = [], 0, len(value)
+    while i < n:
+        if value[i].isspace():
+            i += 1
+            continue
+        quoted = value[i] == '"'
+        i += quoted
+        buf = bytearray()
+        while i < n:
+            c = value[i]
+            if quoted and c == '"':
+                i += 1
+                break
+            if not quoted and c.isspace():
+                break
+            if c == '\\' and i + 1 < n:
+                octal = value[i + 1:i + 4]
+                if re.fullmatch(r'[0-7]{3}', octal):
+                    buf.append(int(octal, 8))
+                    i += 4
+                    continue
+                c = value[i + 1]
+                i += 1
+            buf += c.encode('utf-8')
+            i += 1
+        strings.append(bytes(buf))
+    return strings
+
+
+def _txt(value):
+    # A DNS character-string holds 255 bytes at most: split longer ones rather than fail.
+    chunks = []
+    for s in parse_txt_value(value) or [b'']:
+        chunks += [s[j:j + 255] for j in range(0, len(s), 255)] or [b'']
+    return TXT(chunks)
+
+
+def _soa(value):
+    mname, rname, *times = value.split()
+    return SOA(mname, rname, tuple(int(t) for t in times))
+
+
+RDATA = {
+    'A': A, 'AAAA': AAAA, 'TXT': _txt, 'CNAME': CNAME, 'NS': NS, 'SOA': _soa,
+}
+
+
+def _in_zone(name, zone):
+    return name == zone or name.endswith('.' + zone)
+
+
+class Route53State:
+    """Reads zones and record sets of one Route53 endpoint; shared by all server threads."""
+
+    def __init__(self, client):
+        self.client = client  # boto3 clients are thread-safe
+
+    def zones(self):
+        """[(name, id, private)] of every hosted zone."""
+        out = []
+        for page in self.client.get_paginator('list_hosted_zones').paginate():
+            for z in page['HostedZones']:
+                out.append((decode_name(z['Name']), z['Id'], z.get('Config', {}).get('PrivateZone', False)))
+        return out
+
+    @staticmethod
+    def best_zone(zones, name):
+        """The zone with the longest matching suffix; a public zone wins over a private one."""
+        matches = [z for z in zones if _in_zone(name, z[0])]
+        return max(matches, key=lambda z: (len(z[0]), not z[2]), default=None)
+
+    def records(self, zone_id):
+        """{name: {type: (ttl, [values])}} of a zone (all routing policies merged)."""
+        nodes = {}
+        for page in self.client.get_paginator('list_resource_record_sets').paginate(HostedZoneId=zone_id):
+            for rrset in page['ResourceRecordSets']:
+                values = [r['Value'] for r in rrset.get('ResourceRecords', [])]
+                if not values:
+                    continue  # alias records: nothing to serve here
+                node = nodes.setdefault(decode_name(rrset['Name']), {})
+                _, old = node.get(rrset['Type'], (None, []))
+                node[rrset['Type']] = (int(rrset.get('TTL', 300)), old + values)
+        return nodes
+
+
+def _lookup(nodes, name, zone):
+    """Record types at `name`: exact, else synthesised from a wildcard; {} for an empty
+    non-terminal; None when the name does not exist in the zone."""
+    if name in nodes:
+        return nodes[name]
+    if any(n.endswith('.' + name) for n in nodes):
+        return {}
+    # Wildcard: `*.<closest encloser>` answers for names below an existing ancestor.
+    labels = name.split('.')
+    for i in range(1, len(labels)):
+        ancestor = '.'.join(labels[i:])
+        if not _in_zone(ancestor, zone):
+            break
+        if ancestor in nodes or any(n.endswith('.' + ancestor) for n in nodes):
+            return nodes.get('*.' + ancestor)
+    return None
+
+
+class Route53Resolver(BaseResolver):
+    """dnslib resolver: authoritative answers for every hosted zone in Route53."""
+
+    def __init__(self, client, errors=None):
+        self.state = Route53State(client)
+        self.errors = errors  # None: sys.stderr as it is when the error happens
+
+    def resolve(self, request, handler):
+        reply = request.reply(ra=0, aa=1)
+        try:
+            self._answer(reply, request.q.qname, request.q.qtype)
+        except Exception:  # report it and answer SERVFAIL rather than leave the client waiting
+            traceback.print_exc(file=self.errors or sys.stderr)
+            reply = request.reply(ra=0, aa=0)
+            reply.header.rcode = RCODE.SERVFAIL
+        return reply
+
+    def _answer(self, reply, qname, qtype):
+        zones = self.state.zones()
+        owner = DNSLabel(qname)
+        name = decode_name(owner)
+        zone = self.state.best_zone(zones, name)
+        if zone is None:
+            reply.header.aa = 0
+            reply.header.rcode = RCODE.REFUSED
+            return
+        seen = set()
+        for _ in range(MAX_CNAME_CHAIN):
+            seen.add(name)
+            nodes = self.state.records(zone[1])
+            node = _lookup(nodes, name, zone[0])
+            if node is None:
+                reply.header.rcode = RCODE.NXDOMAIN
+                self._add_soa(reply, nodes, zone[0])
+                return
+            wanted = list(node) if qtype == QTYPE.ANY else [QTYPE[qtype]]
+            if any(t in node for t in wanted):
+                for t in wanted:
+                    self._add(reply.add_answer, owner, t, node.get(t))
+                return
+            if 'CNAME' not in node:
+                self._add_soa(reply, nodes, zone[0])  # NOERROR, no data
+                return
+            self._add(reply.add_answer, owner, 'CNAME', node['CNAME'])
+            # Chase the target when we are authoritative for it (this or another zone).
+            owner = DNSLabel(node['CNAME'][1][0])
+            name = decode_name(owner)
+            zone = self.state.best_zone(zones, name)
+            if zone is None or name in seen:
+                return
+
+    @staticmethod
+    def _add(add, owner, rtype, ttl_values):
+        if ttl_values is None or rtype not in RDATA:
+            return
+        ttl, values = ttl_values
+        for value in values:
+            add(RR(owner, getattr(QTYPE, rtype), ttl=ttl, rdata=RDATA[rtype](value)))
+
+    def _add_soa(self, reply, nodes, zone):
+        self._add(reply.add_auth, DNSLabel(zone), 'SOA', nodes.get(zone, {}).get('SOA'))
+
+
+class _Handler(DNSHandler):
+    def get_reply(self, data):
+        # Truncate UDP answers to what the client can take (512, or its EDNS size),
+        # so it retries over TCP like with a real server.
+        request = DNSRecord.parse(data)
+        reply = self.server.resolver.resolve(request, self)
+        wire = reply.pack()
+        if self.protocol == 'udp':
+            limit = max([512] + [rr.rclass for rr in request.ar if rr.rtype == QTYPE.OPT])
+            if len(wire) > limit:
+                wire = reply.truncate().pack()
+        return wire
+
+
+class _UDPServer(socketserver.ThreadingMixIn, socketserver.UDPServer):
+    # dnslib's own UDP server sets SO_REUSEADDR, which on Linux lets a second server
+    # bind the same UDP port silently; we want a clash to fail loudly instead.
+    allow_reuse_address = False
+    daemon_threads = True
+
+
+class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+class Route53DnsServer:
+    """UDP + TCP DNS server on 127.0.0.1:PORT answering from Route53 (moto) state.
+
+    `client` is a boto3 route53 client (with endpoint_url pointing at moto).
+    """
+
+    def __init__(self, client, port=None, host='127.0.0.1', errors=None):
+        self.host = host
+        self.port = port or free_tcp_udp_port(host)
+        self.errors = errors
+        self.resolver = Route53Resolver(client, errors=errors)
+        self._servers = []
+
+    @property
+    def address(self):
+        return '%s:%d' % (self.host, self.port)
+
+    def start(self):
+        # Only malformed packets are worth a line; queries would flood the output.
+        quiet = DNSLogger(log='error', prefix=False, logf=lambda msg: print(msg, file=self.errors or sys.stderr))
+        try:
+            for server_class in (_UDPServer, _TCPServer):
+                server = DNSServer(self.resolver, address=self.host, port=self.port,
+                                   logger=quiet, handler=_Handler, server=server_class)
+                self._servers.append(server)
+                threading.Thread(target=server.server.serve_forever, args=(0.1,),
+                                 name='dns-%s-%d' % (server_class.__name__, self.port),
+                                 daemon=True).start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        while self._servers:
+            server = self._servers.pop().server
+            server.shutdown()
+            server.server_close()  # dnslib's stop() leaves the socket open
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
