@@ -396,6 +396,11 @@ def main():
     except AutoTLSError as exc:
         module.fail_json(msg=str(exc), **exc.details)
     result['certificates'] = [o.as_result() for o in outcomes]
+    leftovers = [e for solver in solvers.values() for e in getattr(solver, 'cleanup_errors', [])]
+    if leftovers:
+        # A challenge record left behind is something an operator must hear about.
+        result['msg'] = 'Could not remove every challenge record: %s' % '; '.join(leftovers)
+        module.fail_json(**result)
     result['changed'] = any(o.changed and o.error is None for o in outcomes)
     failed = [o for o in outcomes if o.error is not None]
     if failed:

@@ -17,6 +17,9 @@ from dnslib.server import BaseResolver, DNSHandler, DNSLogger, DNSServer
 from .ports import free_tcp_udp_port
 
 MAX_CNAME_CHAIN = 8
+# Queries reading the API at once: beyond the client's connection pool (64) urllib3
+# throws connections away and moto gets no faster anyway.
+MAX_CONCURRENT_READS = 32
 
 
 def decode_name(name):
@@ -70,8 +73,12 @@ def _txt(value):
 
 
 def _soa(value):
-    mname, rname, *times = value.split()
-    return SOA(mname, rname, tuple(int(t) for t in times))
+    # Searched, not split: moto 5.2 stores the zone's SOA value as the repr of a dict
+    # ("{'Value': 'ns-2048.awsdns-64.com. hostmaster.example.com. 1 7200 ...'}").
+    m = re.search(r"([^\s'{}]+)\s+([^\s'{}]+)((?:\s+\d+){5})", value)
+    if not m:
+        raise ValueError('unparseable SOA value %r' % value)
+    return SOA(m.group(1), m.group(2), tuple(int(t) for t in m.group(3).split()))
 
 
 RDATA = {
@@ -104,17 +111,38 @@ class Route53State:
         return max(matches, key=lambda z: (len(z[0]), not z[2]), default=None)
 
     def records(self, zone_id):
-        """{name: {type: (ttl, [values])}} of a zone (all routing policies merged)."""
+        """{name: {type: (ttl, [values])}} of a whole zone (all routing policies merged)."""
         nodes = {}
         for page in self.client.get_paginator('list_resource_record_sets').paginate(HostedZoneId=zone_id):
             for rrset in page['ResourceRecordSets']:
-                values = [r['Value'] for r in rrset.get('ResourceRecords', [])]
-                if not values:
-                    continue  # alias records: nothing to serve here
-                node = nodes.setdefault(decode_name(rrset['Name']), {})
-                _, old = node.get(rrset['Type'], (None, []))
-                node[rrset['Type']] = (int(rrset.get('TTL', 300)), old + values)
+                _merge(nodes.setdefault(decode_name(rrset['Name']), {}), rrset)
         return nodes
+
+    def node(self, zone_id, name):
+        """{type: (ttl, [values])} at exactly `name`, or None if it has no records.
+
+        Reads only a page starting at `name` (Route53 sorts by reversed labels, so the
+        name's record sets come first): listing a zone of hundreds of records for every
+        query is too slow when the CA checks 100+ names at once.
+        """
+        node = {}
+        kwargs = {'HostedZoneId': zone_id, 'StartRecordName': name, 'MaxItems': '20'}
+        while True:
+            page = self.client.list_resource_record_sets(**kwargs)
+            for rrset in page['ResourceRecordSets']:
+                if decode_name(rrset['Name']) != name:
+                    return node or None
+                _merge(node, rrset)
+            if not page['IsTruncated']:
+                return node or None
+            kwargs.update(StartRecordName=page['NextRecordName'], StartRecordType=page['NextRecordType'])
+
+
+def _merge(node, rrset):
+    values = [r['Value'] for r in rrset.get('ResourceRecords', [])]
+    if values:  # alias records have none: nothing to serve here
+        _, old = node.get(rrset['Type'], (None, []))
+        node[rrset['Type']] = (int(rrset.get('TTL', 300)), old + values)
 
 
 def _lookup(nodes, name, zone):
@@ -141,11 +169,13 @@ class Route53Resolver(BaseResolver):
     def __init__(self, client, errors=None):
         self.state = Route53State(client)
         self.errors = errors  # None: sys.stderr as it is when the error happens
+        self._reads = threading.BoundedSemaphore(MAX_CONCURRENT_READS)
 
     def resolve(self, request, handler):
         reply = request.reply(ra=0, aa=1)
         try:
-            self._answer(reply, request.q.qname, request.q.qtype)
+            with self._reads:
+                self._answer(reply, request.q.qname, request.q.qtype)
         except Exception:  # report it and answer SERVFAIL rather than leave the client waiting
             traceback.print_exc(file=self.errors or sys.stderr)
             reply = request.reply(ra=0, aa=0)
@@ -164,11 +194,14 @@ class Route53Resolver(BaseResolver):
         seen = set()
         for _ in range(MAX_CNAME_CHAIN):
             seen.add(name)
-            nodes = self.state.records(zone[1])
-            node = _lookup(nodes, name, zone[0])
+            zone_name, zone_id, _private = zone
+            node = self.state.node(zone_id, name)
+            if node is None:
+                # Slow path, needs the whole zone: empty non-terminal, wildcard, NXDOMAIN.
+                node = _lookup(self.state.records(zone_id), name, zone_name)
             if node is None:
                 reply.header.rcode = RCODE.NXDOMAIN
-                self._add_soa(reply, nodes, zone[0])
+                self._add_soa(reply, zone)
                 return
             wanted = list(node) if qtype == QTYPE.ANY else [QTYPE[qtype]]
             if any(t in node for t in wanted):
@@ -176,7 +209,7 @@ class Route53Resolver(BaseResolver):
                     self._add(reply.add_answer, owner, t, node.get(t))
                 return
             if 'CNAME' not in node:
-                self._add_soa(reply, nodes, zone[0])  # NOERROR, no data
+                self._add_soa(reply, zone)  # NOERROR, no data
                 return
             self._add(reply.add_answer, owner, 'CNAME', node['CNAME'])
             # Chase the target when we are authoritative for it (this or another zone).
@@ -194,8 +227,11 @@ class Route53Resolver(BaseResolver):
         for value in values:
             add(RR(owner, getattr(QTYPE, rtype), ttl=ttl, rdata=RDATA[rtype](value)))
 
-    def _add_soa(self, reply, nodes, zone):
-        self._add(reply.add_auth, DNSLabel(zone), 'SOA', nodes.get(zone, {}).get('SOA'))
+    def _add_soa(self, reply, zone):
+        # The zone's SOA in the authority section makes a negative answer cacheable and
+        # tells the client which zone answered.
+        soa = (self.state.node(zone[1], zone[0]) or {}).get('SOA')
+        self._add(reply.add_auth, DNSLabel(zone[0]), 'SOA', soa)
 
 
 class _Handler(DNSHandler):

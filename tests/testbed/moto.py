@@ -53,12 +53,12 @@ class MotoServer:
     def client(self, service, **kwargs):
         """A boto3 client for `service` on this server, dummy credentials, us-east-1."""
         # More pooled connections than the default 10: the DNS server queries from many threads.
-        config = botocore.config.Config(max_pool_connections=64, retries={'max_attempts': 2})
+        kwargs.setdefault('config', botocore.config.Config(max_pool_connections=64, retries={'max_attempts': 2}))
         return boto3.session.Session().client(
             service, endpoint_url=self.endpoint_url, region_name=REGION,
             aws_access_key_id=AWS_ENV['AWS_ACCESS_KEY_ID'],
             aws_secret_access_key=AWS_ENV['AWS_SECRET_ACCESS_KEY'],
-            config=config, **kwargs)
+            **kwargs)
 
     def reset(self):
         """Forget every resource in every service."""

@@ -24,10 +24,11 @@ class Pebble:
     credentials (HMAC key base64url without padding, as ACME clients take it).
     env: extra environment, e.g. {'PEBBLE_WFE_NONCEREJECT': '30'}. Pebble's own default
     of rejecting 5% of good nonces is kept unless set here.
+    validity_seconds: lifetime of issued certificates (Pebble's default is 5 years).
     """
 
     def __init__(self, dns_address, workdir=None, http_port=None, eab_required=False, env=None,
-                 name='pebble'):
+                 validity_seconds=None, name='pebble'):
         self.dns_address = dns_address
         self.workdir = workdir or tempfile.mkdtemp(prefix='autotls-pebble-')
         self.name = name
@@ -41,6 +42,7 @@ class Pebble:
             self.eab_kid = 'kid-' + secrets.token_hex(4)
             self.eab_hmac_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b'=').decode()
         self.env = dict(env or {})
+        self.validity_seconds = validity_seconds
         self.process = None
         self.tls = None
         self.config_path = os.path.join(self.workdir, '%s-config.json' % name)
@@ -71,6 +73,8 @@ class Pebble:
         }
         if self.eab_required:
             config['externalAccountMACKeys'] = {self.eab_kid: self.eab_hmac_key}
+        if self.validity_seconds:
+            config['certificateValidityPeriod'] = int(self.validity_seconds)
         return {'pebble': config}
 
     def start(self, timeout=15.0):

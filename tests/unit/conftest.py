@@ -1,0 +1,47 @@
+"""Unit-test fixtures: a real moto server (Route53 API) and a DNS server over its state.
+
+One moto server per test module (started on first use, stopped at the module's end);
+every test that uses ``moto`` starts from an empty account (``/moto-api/reset``).
+"""
+
+import pytest
+
+from testbed.dns_server import Route53DnsServer
+from testbed.moto import AWS_ENV, MotoServer
+
+
+@pytest.fixture(scope='module')
+def moto_server(tmp_path_factory):
+    """A started ``moto_server -H 127.0.0.1 -p <free port>`` for this test module."""
+    with MotoServer(workdir=str(tmp_path_factory.mktemp('moto'))) as server:
+        yield server
+
+
+@pytest.fixture
+def moto(moto_server):
+    """The module's moto server, reset to an empty account for this test."""
+    moto_server.reset()
+    return moto_server
+
+
+@pytest.fixture
+def aws_options(moto):
+    """Module-style AWS options pointing at the moto server (explicit dummy keys)."""
+    return dict(
+        aws_profile=None,
+        aws_region='us-east-1',
+        aws_access_key=AWS_ENV['AWS_ACCESS_KEY_ID'],
+        aws_secret_key=AWS_ENV['AWS_SECRET_ACCESS_KEY'],
+        aws_session_token=None,
+        aws_assume_role_arn=None,
+        aws_assume_role_session_name='autotls-acme',
+        aws_assume_role_external_id=None,
+        aws_endpoint_url=moto.endpoint_url,
+    )
+
+
+@pytest.fixture(scope='module')
+def route53_dns(moto_server):
+    """An authoritative DNS server (UDP+TCP on 127.0.0.1) answering from moto's zones."""
+    with Route53DnsServer(moto_server.client('route53')) as server:
+        yield server
