@@ -36,6 +36,13 @@ else:
     HAS_BOTO3 = True
     BOTO3_IMPORT_ERROR = None
 
+# WaiterError is imported for route53.py, so that it too works without botocore.
+__all__ = [
+    'BOTO3_IMPORT_ERROR', 'BotoCoreError', 'ClientError', 'HAS_BOTO3', 'WaiterError',
+    'aws_argument_spec', 'aws_error_code', 'aws_error_text', 'aws_failure',
+    'aws_required_together', 'aws_session', 'route53_client',
+]
+
 DEFAULT_SESSION_NAME = 'autotls-acme'
 # Route53 is a global service: its signing region is us-east-1 in the aws partition.
 _GLOBAL_REGION = 'us-east-1'

@@ -494,37 +494,9 @@ class TxtRecords:
         already resolved (see :meth:`Route53Zones.resolve_challenge_name`).
         """
         handle = TxtHandle() if handle is None else handle
-        ttl = int(ttl)
         for zone, wanted in self._group(values_by_name, zone_for):
             with _zone_lock(zone.id):
-                def desired(current, wanted=wanted):
-                    plan = {}
-                    for name, values in wanted.items():
-                        cur = current.get(name)
-                        raw = cur.by_value() if cur else {}
-                        if cur is not None and set(values) <= set(raw):
-                            plan[name] = cur  # all there already: leave TTL and all be
-                            continue
-                        for value in values:
-                            raw.setdefault(value, encode_txt_value(value))
-                        plan[name] = TxtRecordSet(name, ttl, list(raw.values()))
-                    return plan
-
-                def committed(name, before, after, zone=zone, wanted=wanted):
-                    had = set(before.by_value()) if before else set()
-                    for value in wanted[name]:
-                        if value not in had:
-                            self._take(handle, zone, name, value, wrote=True)
-
-                _current, ids = self._apply(zone, sorted(wanted), desired, committed, 'add TXT values')
-                handle.change_ids.extend(ids)
-                # Values present before this call: ours only if another live handle of
-                # this process wrote them (then the last holder removes them).
-                for name, values in wanted.items():
-                    for value in values:
-                        if not handle.holds(zone.id, name, value) and \
-                                _HOLDERS.get((zone.id, name, value), 0) > 0:
-                            self._take(handle, zone, name, value, wrote=False)
+                self._add_in_zone(zone, wanted, int(ttl), handle)
         return handle
 
     def remove(self, handle):
@@ -538,45 +510,71 @@ class TxtRecords:
             return []
         change_ids = []
         for zone_id in list(handle.held):
-            zone = handle.zones[zone_id]
             with _zone_lock(zone_id):
-                mine = {}
-                for name, values in list(handle.held.get(zone_id, {}).items()):
-                    for value in list(values):
-                        if _HOLDERS.get((zone_id, name, value), 0) > 1:
-                            # Another live handle in this process still needs it.
-                            self._drop(handle, zone_id, name, value)
-                        else:
-                            mine.setdefault(name, set()).add(value)
-                if not mine:
-                    continue
-
-                def desired(current, mine=mine):
-                    plan = {}
-                    for name, values in mine.items():
-                        cur = current.get(name)
-                        if cur is None:
-                            plan[name] = None
-                            continue
-                        keep = [raw for raw in cur.raw if decode_txt_value(raw) not in values]
-                        plan[name] = TxtRecordSet(name, cur.ttl, keep) if keep else None
-                    return plan
-
-                def committed(name, before, after, zone_id=zone_id, mine=mine):
-                    for value in mine[name]:
-                        self._drop(handle, zone_id, name, value)
-
-                current, ids = self._apply(zone, sorted(mine), desired, committed, 'remove TXT values')
-                # Names that needed no change (our values already gone) are done too.
-                for name, values in mine.items():
-                    cur = current.get(name)
-                    present = set(cur.by_value()) if cur else set()
-                    for value in values:
-                        if value not in present:
-                            self._drop(handle, zone_id, name, value)
-                change_ids.extend(ids)
+                change_ids.extend(self._remove_in_zone(handle.zones[zone_id], handle))
         handle.change_ids.extend(change_ids)
         return change_ids
+
+    def _add_in_zone(self, zone, wanted, ttl, handle):
+        def desired(current):
+            plan = {}
+            for name, values in wanted.items():
+                cur = current.get(name)
+                raw = cur.by_value() if cur else {}
+                if cur is not None and set(values) <= set(raw):
+                    plan[name] = cur  # all there already: leave TTL and all be
+                    continue
+                for value in values:
+                    raw.setdefault(value, encode_txt_value(value))
+                plan[name] = TxtRecordSet(name, ttl, list(raw.values()))
+            return plan
+
+        def committed(name, before, _after):
+            had = set(before.by_value()) if before else set()
+            for value in wanted[name]:
+                if value not in had:
+                    self._take(handle, zone, name, value, wrote=True)
+
+        _current, ids = self._apply(zone, sorted(wanted), desired, committed, 'add TXT values')
+        handle.change_ids.extend(ids)
+        # Values present before this call: ours only if another live handle of this
+        # process wrote them (then the last holder removes them), else somebody else's.
+        for name, values in wanted.items():
+            for value in values:
+                if not handle.holds(zone.id, name, value) and _HOLDERS.get((zone.id, name, value), 0) > 0:
+                    self._take(handle, zone, name, value, wrote=False)
+
+    def _remove_in_zone(self, zone, handle):
+        mine = {}
+        for name, values in list(handle.held.get(zone.id, {}).items()):
+            for value in list(values):
+                if _HOLDERS.get((zone.id, name, value), 0) > 1:
+                    # Another live handle in this process still needs it.
+                    self._drop(handle, zone.id, name, value)
+                else:
+                    mine.setdefault(name, set()).add(value)
+        if not mine:
+            return []
+
+        def desired(current):
+            plan = {}
+            for name, values in mine.items():
+                cur = current.get(name)
+                keep = [raw for raw in cur.raw if decode_txt_value(raw) not in values] if cur else []
+                plan[name] = TxtRecordSet(name, cur.ttl, keep) if keep else None
+            return plan
+
+        def committed(name, _before, _after):
+            for value in mine[name]:
+                self._drop(handle, zone.id, name, value)
+
+        current, ids = self._apply(zone, sorted(mine), desired, committed, 'remove TXT values')
+        # Values that were already gone needed no change: done with them too.
+        for name, values in mine.items():
+            present = set(current[name].by_value()) if current.get(name) else set()
+            for value in values - present:
+                self._drop(handle, zone.id, name, value)
+        return ids
 
     def ensure(self, name, present=(), absent=(), ttl=None, zone=None, check_mode=False):
         """Make ``present`` values be there and ``absent`` values not, for one name.

@@ -79,7 +79,7 @@ options:
     type: int
     default: 300
 author:
-  - autotls.acme contributors
+  - autotls.acme maintainers (@autotls)
 seealso:
   - name: Route53 TXT record format
     description: How Route53 expects TXT values to be quoted and escaped.

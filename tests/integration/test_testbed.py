@@ -10,14 +10,14 @@ import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
+import dns.rdatatype
+import josepy
 import pytest
 import requests
 from acme import challenges, client, crypto_util, errors, messages
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-import josepy
-import dns.rdatatype
 
 from testbed.processes import ProcessError, start_process
 
@@ -67,6 +67,15 @@ def test_changes_show_at_once(route53):
         'Action': 'DELETE', 'ResourceRecordSet': {
             'Name': name, 'Type': 'TXT', 'TTL': 60, 'ResourceRecords': [{'Value': '"new"'}]}}]})
     assert query(route53, name, 'TXT').rcode() == dns.rcode.NXDOMAIN
+
+
+def test_large_answer_truncated_over_udp(route53):
+    zone_id = route53.create_zone(ZONE)
+    values = ['value-%02d-%s' % (i, 'x' * 50) for i in range(12)]  # about 800 bytes
+    route53.upsert_txt(zone_id, 'big.' + ZONE, values)
+    udp = query(route53, 'big.' + ZONE, 'TXT')
+    assert udp.flags & dns.flags.TC and not udp.answer
+    assert txt_strings(query(route53, 'big.' + ZONE, 'TXT', tcp=True)) == {(v,) for v in values}
 
 
 def test_cname_into_another_zone_is_chased(route53):

@@ -244,7 +244,11 @@ class _Handler(DNSHandler):
         if self.protocol == 'udp':
             limit = max([512] + [rr.rclass for rr in request.ar if rr.rtype == QTYPE.OPT])
             if len(wire) > limit:
-                wire = reply.truncate().pack()
+                # dnslib's truncate() drops the question too, which dnspython rejects.
+                short = request.reply(ra=0, aa=reply.header.aa)
+                short.header.tc = 1
+                short.header.rcode = reply.header.rcode
+                wire = short.pack()
         return wire
 
 
@@ -279,7 +283,8 @@ class Route53DnsServer:
 
     def start(self):
         # Only malformed packets are worth a line; queries would flood the output.
-        quiet = DNSLogger(log='error', prefix=False, logf=lambda msg: print(msg, file=self.errors or sys.stderr))
+        quiet = DNSLogger(log='error', prefix=False,
+                          logf=lambda msg: print(msg, file=self.errors or sys.stderr))
         try:
             for server_class in (_UDPServer, _TCPServer):
                 server = DNSServer(self.resolver, address=self.host, port=self.port,

@@ -53,7 +53,8 @@ class MotoServer:
     def client(self, service, **kwargs):
         """A boto3 client for `service` on this server, dummy credentials, us-east-1."""
         # More pooled connections than the default 10: the DNS server queries from many threads.
-        kwargs.setdefault('config', botocore.config.Config(max_pool_connections=64, retries={'max_attempts': 2}))
+        kwargs.setdefault('config', botocore.config.Config(
+            max_pool_connections=64, retries={'max_attempts': 2}))
         return boto3.session.Session().client(
             service, endpoint_url=self.endpoint_url, region_name=REGION,
             aws_access_key_id=AWS_ENV['AWS_ACCESS_KEY_ID'],

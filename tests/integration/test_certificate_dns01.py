@@ -1,0 +1,167 @@
+"""autotls.acme.certificate with DNS-01 through Route53, run by ansible-playbook against
+real Pebble, moto (Route53 API) and a DNS server answering from moto's zones."""
+
+import os
+import stat
+import subprocess
+
+import pytest
+
+PLAYBOOK = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: issue
+      autotls.acme.certificate:
+        acme_directory: "{{ directory }}"
+        acme_ca_bundle: "{{ ca_bundle }}"
+        account_key_src: "{{ account_key }}"
+        account_email: ops@example.test
+        terms_agreed: true
+        eab_kid: "{{ eab_kid | default(omit) }}"
+        eab_hmac_key: "{{ eab_hmac_key | default(omit) }}"
+        aws_endpoint_url: "{{ aws_endpoint }}"
+        dns_servers: ["{{ dns_server }}"]
+        dns_propagation_timeout: 30
+        timeout: 60
+        dest: "{{ dest }}"
+        certificates: "{{ certificates }}"
+"""
+
+
+@pytest.fixture
+def issue(route53, run_playbook, tmp_path):
+    """issue(certificates, pebble=None, expect_rc=0, check=False, **vars) -> the task's result."""
+
+    def run(certificates, pebble=None, expect_rc=0, check=False, **extra):
+        pebble = pebble or route53.pebble
+        extra_vars = dict(
+            directory=pebble.directory_url, ca_bundle=pebble.ca_bundle,
+            account_key=str(tmp_path / 'account.pem'), aws_endpoint=route53.moto.endpoint_url,
+            dns_server=route53.dns.address, dest=str(tmp_path / 'certs'), certificates=certificates)
+        extra_vars.update(extra)
+        result = run_playbook(PLAYBOOK, extra_vars=extra_vars, expect_rc=expect_rc, check=check)
+        return result.task('issue')['result']
+
+    return run
+
+
+def _by_name(result):
+    return {c['name']: c for c in result['certificates']}
+
+
+def _openssl_verify(root_pem, cert_dir, tmp_path):
+    root = tmp_path / 'pebble-root.pem'
+    root.write_text(root_pem)
+    proc = subprocess.run(
+        ['openssl', 'verify', '-CAfile', str(root), '-untrusted', os.path.join(cert_dir, 'chain.pem'),
+         os.path.join(cert_dir, 'cert.pem')], capture_output=True, text=True)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _san(cert_path):
+    out = subprocess.run(['openssl', 'x509', '-in', cert_path, '-noout', '-ext', 'subjectAltName'],
+                         capture_output=True, text=True, check=True).stdout
+    return sorted(part.strip()[4:] for part in out.splitlines()[1].split(','))
+
+
+def test_wildcard_and_apex_in_the_more_specific_zone(route53, issue, tmp_path):
+    route53.create_zone('example.test')
+    qa1 = route53.create_zone('qa1.example.test')
+    route53.upsert_txt(qa1, '_acme-challenge.qa1.example.test', ['not-ours'])
+
+    result = issue([{'name': 'qa1', 'domains': ['*.qa1.example.test', 'qa1.example.test']}])
+
+    cert = _by_name(result)['qa1']
+    assert result['changed'] and cert['action'] == 'issue'
+    assert _san(cert['files']['cert']) == ['*.qa1.example.test', 'qa1.example.test']
+    rc, out = _openssl_verify(route53.pebble.roots_pem(), str(tmp_path / 'certs' / 'qa1'), tmp_path)
+    assert rc == 0, out
+    key_mode = stat.S_IMODE(os.stat(cert['files']['privkey']).st_mode)
+    assert key_mode == 0o600
+    assert 'BEGIN' not in str(result)          # no PEM, above all no key, in the result
+    # Our two values are gone; the value that was not ours survives.
+    assert route53.txt_values('_acme-challenge.qa1.example.test') == {'not-ours'}
+    # The parent zone was never written to.
+    assert route53.txt_values('_acme-challenge.qa1.example.test.example.test') == set()
+
+
+def test_names_spanning_two_zones_and_a_second_run_that_changes_nothing(route53, issue, tmp_path):
+    route53.create_zone('example.test')
+    route53.create_zone('other.test')
+    certificates = [
+        {'name': 'span', 'domains': ['www.example.test', 'api.other.test'], 'key_type': 'rsa2048'},
+        {'name': 'ec384', 'domains': ['p384.example.test'], 'key_type': 'ec384'},
+    ]
+    first = issue(certificates)
+    assert [c['action'] for c in first['certificates']] == ['issue', 'issue']
+    serials = {c['name']: c['serial'] for c in first['certificates']}
+    assert _by_name(first)['span']['key_type'] == 'rsa2048'
+    assert _by_name(first)['ec384']['key_type'] == 'ec384'
+    mtime = os.stat(tmp_path / 'certs' / 'span' / 'cert.pem').st_mtime_ns
+
+    second = issue(certificates)
+    assert second['changed'] is False
+    assert 'account_uri' not in second          # not due: the CA was not contacted
+    assert {c['name']: c['serial'] for c in second['certificates']} == serials
+    assert os.stat(tmp_path / 'certs' / 'span' / 'cert.pem').st_mtime_ns == mtime
+    for name in ('_acme-challenge.www.example.test', '_acme-challenge.api.other.test'):
+        assert route53.txt_values(name) == set()
+
+
+def test_cname_delegated_challenge_gets_its_txt_where_the_cname_points(route53, issue):
+    shop = route53.create_zone('shop.test')
+    route53.create_zone('acme-delegation.test')
+    route53.upsert_record(shop, '_acme-challenge.shop.test', 'CNAME', ['shop.acme-delegation.test'])
+
+    result = issue([{'name': 'shop', 'domains': ['shop.test']}])
+
+    assert _by_name(result)['shop']['action'] == 'issue'
+    assert route53.txt_values('shop.acme-delegation.test') == set()
+
+
+def test_a_ca_that_requires_eab(route53, issue, pebble_factory):
+    route53.create_zone('example.test')
+    pebble = pebble_factory(eab_required=True)
+    certificates = [{'name': 'eab', 'domains': ['eab.example.test']}]
+
+    refused = issue(certificates, pebble=pebble, expect_rc=2)
+    assert 'External Account Binding' in refused['msg'] and 'eab_kid' in refused['msg']
+
+    result = issue(certificates, pebble=pebble, eab_kid=pebble.eab_kid, eab_hmac_key=pebble.eab_hmac_key)
+    assert _by_name(result)['eab']['action'] == 'issue'
+    assert result['account_created'] is True
+
+
+def test_a_name_without_hosted_zone_fails_clearly_and_leaves_nothing(route53, issue, tmp_path):
+    route53.create_zone('example.test')
+    certificates = [
+        {'name': 'good', 'domains': ['good.example.test']},
+        {'name': 'orphan', 'domains': ['ok.example.test', 'app.nozone.test']},
+    ]
+    result = issue(certificates, expect_rc=2)
+
+    by_name = _by_name(result)
+    assert by_name['good']['action'] == 'issue' and not by_name['good'].get('failed')
+    orphan = by_name['orphan']
+    assert orphan['failed'] and 'nozone.test' in orphan['msg'] and 'orphan' in orphan['msg']
+    assert 'hosted zone' in orphan['msg']
+    assert 'orphan' in result['msg'] and '1 of 2' in result['msg']
+    assert not (tmp_path / 'certs' / 'orphan').exists()
+    assert route53.txt_values('_acme-challenge.ok.example.test') == set()
+    assert route53.txt_values('_acme-challenge.good.example.test') == set()
+
+
+def test_check_mode_contacts_neither_the_ca_nor_aws(route53, issue, tmp_path):
+    result = issue([{'name': 'dry', 'domains': ['dry.example.test']}], check=True,
+                   directory='https://127.0.0.1:9/dir', aws_endpoint='http://127.0.0.1:9')
+    assert result['changed'] is True
+    assert _by_name(result)['dry']['action'] == 'issue'
+    assert not (tmp_path / 'certs').exists()
+    assert not (tmp_path / 'account.pem').exists()
+
+
+def test_bad_input_is_refused_before_anything_happens(route53, issue, tmp_path):
+    result = issue([{'name': 'wild', 'domains': ['*.example.test'], 'challenge': 'http-01'}], expect_rc=2)
+    assert 'dns-01' in result['msg'] and '*.example.test' in result['msg']
+    assert not (tmp_path / 'certs').exists()
