@@ -106,6 +106,8 @@ class Outcome:
             'reason': self.reason,
             'files': self.files.files(),
         }
+        if self.spec.extra.get('hosts'):
+            result['hosts'] = self.spec.extra['hosts']
         result.update(self.facts)
         if self.error is not None:
             result['failed'] = True

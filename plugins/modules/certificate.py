@@ -93,6 +93,12 @@ options:
           - Renew now, whether due or not.
         type: bool
         default: false
+      hosts:
+        description:
+          - Inventory hosts that serve this certificate, as gathered by the collection's playbooks.
+          - Informational for C(dns-01); returned unchanged.
+        type: list
+        elements: str
   dest:
     description:
       - Directory where each certificate gets a subdirectory named after it.
@@ -313,6 +319,7 @@ def argument_spec():
             profile=dict(type='str'),
             preferred_chain=dict(type='str'),
             force=dict(type='bool', default=False),
+            hosts=dict(type='list', elements='str'),
         )),
         dest=dict(type='path', required=True),
         renew_before=dict(type='dict', default={}, options=dict(
@@ -349,7 +356,7 @@ def _specs(params):
             key_type=item['key_type'], reuse_key=item['reuse_key'], zone_id=item.get('zone_id'),
             profile=item.get('profile') or params.get('profile'),
             preferred_chain=item.get('preferred_chain') or params.get('preferred_chain'),
-            force=item['force'] or params['force']))
+            force=item['force'] or params['force'], hosts=item.get('hosts') or []))
     names = [s.name for s in specs]
     duplicates = sorted(set(n for n in names if names.count(n) > 1))
     if duplicates:

@@ -13,6 +13,7 @@ from ansible_collections.autotls.acme.plugins.module_utils.aws import (
 from ansible_collections.autotls.acme.plugins.module_utils.deadline import Deadline
 from ansible_collections.autotls.acme.plugins.module_utils.errors import (
     ConfigurationError,
+    DeadlineExceeded,
     DnsProviderError,
 )
 from ansible_collections.autotls.acme.plugins.module_utils.route53 import (
@@ -464,3 +465,24 @@ def test_wait_insync(txt, admin):
     handle = txt.add({'a.example.com': {'v'}})
     txt.wait_insync(handle.change_ids, Deadline(5))
     txt.wait_insync([], Deadline(5))
+
+
+PENDING = (
+    b'<?xml version="1.0"?>\n<GetChangeResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
+    b'<ChangeInfo><Id>/change/CPENDING</Id><Status>PENDING</Status>'
+    b'<SubmittedAt>2024-01-01T00:00:00.000Z</SubmittedAt></ChangeInfo></GetChangeResponse>')
+
+
+def test_wait_insync_gives_up_at_the_deadline(client, txt):
+    """moto is INSYNC at once; answer PENDING for it to see the waiter give up."""
+    def pending(request, **_kwargs):
+        return AWSResponse(request.url, 200, {'Content-Type': 'text/xml'}, _Raw(PENDING))
+
+    client.meta.events.register('before-send.route53.GetChange', pending)
+    try:
+        with pytest.raises(DeadlineExceeded) as err:
+            txt.wait_insync(['/change/CPENDING'], Deadline(1.5))
+    finally:
+        client.meta.events.unregister('before-send.route53.GetChange', pending)
+    assert str(err.value) == ('Gave up after 2 s waiting for Route53 change /change/CPENDING '
+                              'to become INSYNC (last status PENDING)')

@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright: autotls.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+name: declared_certificates
+short_description: Gather the certificates the targeted hosts declare, deduplicated by name
+version_added: 0.1.0
+description:
+  - Reads C(autotls_certificates) and C(autotls_host_certificates) of each host and returns one entry per
+    certificate name, with C(hosts) listing every host that declares (serves) it.
+  - The same name declared with different domains, challenge or key type is an error that names both hosts.
+options:
+  _input:
+    description: C(hostvars).
+    type: dict
+    required: true
+  hosts:
+    description: The hosts to gather from, usually C(ansible_play_hosts_all).
+    type: list
+    elements: str
+    required: true
+author:
+  - autotls.acme maintainers
+'''
+
+EXAMPLES = r'''
+- name: Everything the play's hosts serve
+  ansible.builtin.set_fact:
+    certificates: "{{ hostvars | autotls.acme.declared_certificates(ansible_play_hosts_all) }}"
+  run_once: true
+'''
+
+RETURN = r'''
+_value:
+  description: One dict per certificate, as declared, plus C(hosts).
+  type: list
+  elements: dict
+'''
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils.inventory import gather_certificates
+
+
+def declared_certificates(hostvars, hosts):
+    try:
+        return gather_certificates(hostvars, hosts)
+    except AutoTLSError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+class FilterModule:
+    def filters(self):
+        return {'declared_certificates': declared_certificates}
