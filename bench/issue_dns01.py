@@ -108,10 +108,14 @@ def ensure_baseline_venv(venv):
 
 
 def collection_version(venv, fqcn):
-    namespace, name = fqcn.split('.')
     python = os.path.join(venv, 'bin', 'python')
+    if fqcn == 'ansible_core':
+        done = subprocess.run([python, '-c', 'from ansible.release import __version__; print(__version__)'],
+                              capture_output=True, text=True)
+        return done.stdout.strip() or '?'
+    namespace, name = fqcn.split('.')
     code = ('import json, os, ansible_collections.%s.%s as c; '
-            'print(json.load(open(os.path.join(os.path.dirname(c.__file__), "MANIFEST.json")))'
+            'print(json.load(open(os.path.join(list(c.__path__)[0], "MANIFEST.json")))'
             '["collection_info"]["version"])' % (namespace, name))
     done = subprocess.run([python, '-c', code], capture_output=True, text=True)
     return done.stdout.strip() or '?'
@@ -204,14 +208,14 @@ def ansible_env(bed, collections_path, record_path):
     return env
 
 
-def run_playbook(ansible_playbook, playbook, env, cwd, log_path, timeout):
+def run_playbook(ansible_playbook, playbook, vars_file, env, cwd, log_path, timeout):
     """Run ansible-playbook in its own process group; returns (rc, wall seconds).
 
     The whole group is stopped on timeout or interrupt, so nothing outlives the bench.
     """
     with open(log_path, 'wb') as log:
         started = time.monotonic()
-        proc = subprocess.Popen([ansible_playbook, '-i', 'localhost,', playbook], cwd=cwd, env=env,
+        proc = subprocess.Popen([ansible_playbook, '-i', 'localhost,', '-e', '@' + vars_file, playbook], cwd=cwd, env=env,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         try:
@@ -263,7 +267,6 @@ AUTOTLS_PLAYBOOK = """\
   gather_facts: false
   vars:
     ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-    bench: "{{{{ lookup('ansible.builtin.file', '{vars_file}') | from_json }}}}"
   tasks:
     - name: Issue all certificates in one task
       autotls.acme.certificate:
@@ -291,19 +294,19 @@ def run_autotls(label, count, account_key, collections_path, workdir, nonce_reje
         dest = os.path.join(rundir, 'certs')
         vars_file = os.path.join(rundir, 'bench.json')
         with open(vars_file, 'w') as f:
-            json.dump({'directory': bed.pebble.directory_url, 'ca_bundle': bed.pebble.ca_bundle,
-                       'account_key': account_key, 'aws_endpoint_url': bed.moto.endpoint_url,
-                       'dns_servers': [bed.dns.address], 'dest': dest, 'certificates': specs}, f)
+            json.dump({'bench': {
+                'directory': bed.pebble.directory_url, 'ca_bundle': bed.pebble.ca_bundle,
+                'account_key': account_key, 'aws_endpoint_url': bed.moto.endpoint_url,
+                'dns_servers': [bed.dns.address], 'dest': dest, 'certificates': specs}}, f)
         playbook = os.path.join(rundir, 'playbook.yml')
         with open(playbook, 'w') as f:
             f.write(AUTOTLS_PLAYBOOK.format(
-                vars_file=vars_file,
                 concurrency='        concurrency: %d' % concurrency if concurrency else ''))
         record = os.path.join(rundir, 'tasks.jsonl')
         log = os.path.join(rundir, 'ansible.log')
         requests_before = pebble_request_count(bed)
         rc, wall = run_playbook(os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
-                                playbook, ansible_env(bed, collections_path, record), rundir, log,
+                                playbook, vars_file, ansible_env(bed, collections_path, record), rundir, log,
                                 timeout=900 + 10 * count)
         requests_after = pebble_request_count(bed)
         leftovers = leftover_challenge_values(bed)
@@ -337,9 +340,8 @@ BASELINE_PLAYBOOK = """\
   gather_facts: false
   vars:
     ansible_python_interpreter: "{{ ansible_playbook_python }}"
-    bench: "{{ lookup('ansible.builtin.file', bench_vars_file) | from_json }}"
     certs: "{{ bench.certificates }}"
-    orders_needing_dns: "{{ (order.results | default([])) | selectattr('challenge_data_dns', 'defined') | list }}"
+    orders_needing_dns: "{{ (acme_orders.results | default([])) | selectattr('challenge_data_dns', 'defined') | list }}"
   module_defaults:
     community.crypto.acme_certificate:
       acme_version: 2
@@ -383,7 +385,7 @@ BASELINE_PLAYBOOK = """\
           loop: "{{ certs }}"
           loop_control:
             label: "{{ item.name }}"
-          register: order
+          register: acme_orders
 
         # Wildcard and apex share one _acme-challenge name: one record, two values.
         - name: Publish the challenge TXT records
@@ -434,12 +436,12 @@ def run_baseline(label, count, account_key, venv, workdir):
         os.makedirs(dest)
         vars_file = os.path.join(rundir, 'bench.json')
         with open(vars_file, 'w') as f:
-            json.dump({'directory': bed.pebble.directory_url, 'account_key': account_key,
-                       'aws_endpoint_url': bed.moto.endpoint_url, 'dest': dest,
-                       'certificates': specs}, f)
+            json.dump({'bench': {
+                'directory': bed.pebble.directory_url, 'account_key': account_key,
+                'aws_endpoint_url': bed.moto.endpoint_url, 'dest': dest, 'certificates': specs}}, f)
         playbook = os.path.join(rundir, 'playbook.yml')
         with open(playbook, 'w') as f:
-            f.write(BASELINE_PLAYBOOK.replace('bench_vars_file', repr(vars_file)))
+            f.write(BASELINE_PLAYBOOK)
         record = os.path.join(rundir, 'tasks.jsonl')
         log = os.path.join(rundir, 'ansible.log')
         # Only the bundled collections: an empty collections path hides ~/.ansible.
@@ -450,7 +452,7 @@ def run_baseline(label, count, account_key, venv, workdir):
         # default verify paths instead (Ansible's urls honour SSL_CERT_FILE).
         env['SSL_CERT_FILE'] = bed.pebble.ca_bundle
         requests_before = pebble_request_count(bed)
-        rc, wall = run_playbook(os.path.join(venv, 'bin', 'ansible-playbook'), playbook, env, rundir, log,
+        rc, wall = run_playbook(os.path.join(venv, 'bin', 'ansible-playbook'), playbook, vars_file, env, rundir, log,
                                 timeout=600 + 60 * count)
         requests_after = pebble_request_count(bed)
         leftovers = leftover_challenge_values(bed)
@@ -563,13 +565,14 @@ def main(argv=None):
           file=sys.stderr, flush=True)
     rows.append(run_autotls('autotls-30', args.count, account_key, collections_path, workdir,
                             nonce_reject=30, concurrency=args.concurrency))
-    versions = 'project venv: %s' % sys.executable
+    from ansible.release import __version__ as core_version
+    versions = 'autotls: ansible-core %s (%s)' % (core_version, sys.executable)
     if baseline_venv:
         print('bench: community.crypto two-step baseline, %d certificates...' % args.baseline_count,
               file=sys.stderr, flush=True)
         rows.append(run_baseline('baseline', args.baseline_count, account_key, baseline_venv, workdir))
-        versions += '; baseline: community.crypto %s, amazon.aws %s (%s)' % (
-            collection_version(baseline_venv, 'community.crypto'),
+        versions += '\nbaseline: ansible-core %s, community.crypto %s, amazon.aws %s (%s)' % (
+            collection_version(baseline_venv, 'ansible_core'), collection_version(baseline_venv, 'community.crypto'),
             collection_version(baseline_venv, 'amazon.aws'), baseline_venv)
     print_report(rows, versions)
 

@@ -23,7 +23,7 @@ options:
     elements: str
     required: true
 author:
-  - autotls.acme maintainers
+  - autotls.acme maintainers (@autotls)
 '''
 
 EXAMPLES = r'''

@@ -43,6 +43,24 @@ from ansible_collections.autotls.acme.plugins.module_utils.keys import (
 from ansible_collections.autotls.acme.plugins.module_utils.orders import Order
 
 
+NO_SOLVER = {
+    'http-01': ('http-01 tokens must be placed on the hosts that serve the names: run this module '
+                'with phase: order, copy the returned http01_tokens into the webroots, then run it with '
+                'phase: finish (playbooks/renew.yml and playbooks/onboard.yml do exactly that)'),
+}
+
+
+class PlacedTokens:
+    """HTTP-01 'solver' for the finishing step: the playbook already placed the tokens."""
+    challenge_type = 'http-01'
+
+    def present(self, items):
+        return {}
+
+    def cleanup(self):
+        pass
+
+
 class CertificateSpec:
     """One certificate as the operator declared it."""
 
@@ -160,27 +178,63 @@ class Issuer:
 
     # -- phases 2 to 5 ----------------------------------------------------
     def run(self, outcomes):
-        due = [o for o in outcomes if o.due and o.error is None]
-        if not due:
-            return outcomes
-        try:
-            self.session.ensure_account(**self.account_options)
-        except AutoTLSError as exc:
-            for outcome in due:
-                outcome.fail(exc)
-            return outcomes
+        """Everything in one go: for challenges this process can solve itself (dns-01)."""
+        due = self._start(outcomes)
         orders = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
             self._each(pool, due, lambda o: orders.__setitem__(o.spec.name, self._create_order(o)))
-            live = [o for o in due if o.error is None]
-            try:
-                self._present(live, orders)
-                live = [o for o in live if o.error is None]
-                self._each(pool, live, lambda o: self._complete(o, orders[o.spec.name]))
-            finally:
-                for solver in self.solvers.values():
-                    solver.cleanup()
+            self._finish(pool, [o for o in due if o.error is None], orders)
         return outcomes
+
+    def order(self, outcomes):
+        """First half of a two-step run: create the orders; returns their data.
+
+        Used when somebody else must place the challenge (HTTP-01 tokens go to the
+        hosts over Ansible's own connection between the two steps).
+        """
+        due = self._start(outcomes)
+        orders = {}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
+            self._each(pool, due, lambda o: orders.__setitem__(o.spec.name, self._create_order(o)))
+        return [orders[o.spec.name].to_data() for o in due if o.error is None]
+
+    def finish(self, outcomes, orders_data):
+        """Second half: validate, finalize and store the orders the first half made."""
+        by_name = {data['name']: data for data in orders_data or []}
+        for outcome in outcomes:
+            if outcome.due and outcome.spec.name not in by_name and outcome.error is None:
+                outcome.fail(AutoTLSError('no order was made for it in the first step (see that step\'s result)'))
+        due = self._start([o for o in outcomes if o.spec.name in by_name])
+        orders = {}
+        for outcome in due:
+            try:
+                orders[outcome.spec.name] = Order.from_data(
+                    self.session, by_name[outcome.spec.name], outcome.spec.domains, Deadline(self.timeout))
+            except (KeyError, TypeError, ValueError) as exc:
+                outcome.fail(ConfigurationError('the order data from the first step is not usable: %s' % exc))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
+            self._finish(pool, [o for o in due if o.error is None], orders)
+        return outcomes
+
+    def _start(self, outcomes):
+        due = [o for o in outcomes if o.due and o.error is None]
+        if due:
+            try:
+                self.session.ensure_account(**self.account_options)
+            except AutoTLSError as exc:
+                for outcome in due:
+                    outcome.fail(exc)
+                return []
+        return due
+
+    def _finish(self, pool, live, orders):
+        try:
+            self._present(live, orders)
+            live = [o for o in live if o.error is None]
+            self._each(pool, live, lambda o: self._complete(o, orders[o.spec.name]))
+        finally:
+            for solver in self.solvers.values():
+                solver.cleanup()
 
     def _each(self, pool, outcomes, work):
         futures = {pool.submit(work, o): o for o in outcomes}
@@ -209,11 +263,13 @@ class Issuer:
             by_type.setdefault(order.challenge_type, []).extend(
                 (outcome.spec, c) for c in order.challenges)
         for challenge_type, items in by_type.items():
+            if not items:
+                continue                # every authorization was still valid
             solver = self.solvers.get(challenge_type)
             if solver is None:
                 for outcome in outcomes:
                     if orders[outcome.spec.name].challenge_type == challenge_type:
-                        outcome.fail(ConfigurationError('No solver configured for %s' % challenge_type))
+                        outcome.fail(ConfigurationError(NO_SOLVER.get(challenge_type, 'no way to solve %s' % challenge_type)))
                 continue
             failures = solver.present(items)
             for outcome in outcomes:
@@ -236,3 +292,29 @@ class Issuer:
         outcome.files.write(fullchain, private_key_to_pem(key), self.file_mode, self.key_mode)
         outcome.facts = describe(load_certificate(certs[0]))
         outcome.changed = True
+
+
+def http01_tokens(outcomes, orders_data):
+    """Flatten the HTTP-01 challenges of ``orders_data`` into one entry per (token, host).
+
+    A certificate that no host declares cannot be validated over HTTP-01; it is failed
+    here, before any token travels, with a message that says what to declare.
+    """
+    hosts_of = {o.spec.name: o.spec.extra.get('hosts') or [] for o in outcomes}
+    tokens = []
+    for data in orders_data:
+        challenges = [c for c in data['challenges'] if c['type'] == 'http-01']
+        if challenges and not hosts_of.get(data['name']):
+            for outcome in outcomes:
+                if outcome.spec.name == data['name']:
+                    outcome.fail(ConfigurationError(
+                        'it uses http-01 but no host serves it: declare it in autotls_certificates or '
+                        'autotls_host_certificates of the hosts whose nginx answers for %s'
+                        % ', '.join(outcome.spec.domains)))
+            continue
+        for challenge in challenges:
+            for host in hosts_of[data['name']]:
+                tokens.append({'host': host, 'certificate': data['name'], 'domain': challenge['domain'],
+                               'token': challenge['token'], 'path': challenge['path'],
+                               'key_authorization': challenge['key_authorization']})
+    return tokens

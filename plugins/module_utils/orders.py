@@ -66,6 +66,22 @@ class PendingChallenge:
     def __repr__(self):
         return '<%s %s %s>' % (self.type, self.domain, self.certificate_name)
 
+    def to_data(self):
+        """Plain data for the playbook (nothing secret: a key authorization is public by design)."""
+        data = {'authorization': self.authz_url, 'domain': self.domain, 'wildcard': self.wildcard,
+                'type': self.type, 'challenge': self.challb.to_json()}
+        if self.type == 'http-01':
+            data.update(token=self.token, key_authorization=self.value,
+                        path='.well-known/acme-challenge/' + self.token)
+        else:
+            data.update(record_name=self.record_name, value=self.value)
+        return data
+
+    @classmethod
+    def from_data(cls, certificate_name, data, jwk):
+        challb = messages.ChallengeBody.from_json(data['challenge'])
+        return cls(certificate_name, data['authorization'], data['domain'], data['wildcard'], challb, jwk)
+
 
 class Order:
     """One certificate's order, from creation to the downloaded chain."""
@@ -128,6 +144,22 @@ class Order:
         offered = ', '.join(sorted(c.chall.typ for c in authz.challenges))
         raise AcmeProtocolError('Certificate %s: the CA offers no %s challenge for %s (it offers %s)'
                                 % (self.name, self.challenge_type, label, offered), url=url)
+
+    def to_data(self):
+        """What the finishing step needs to pick this order up again."""
+        return {'name': self.name, 'url': self.order.uri, 'body': self.order.body.to_json(),
+                'challenge_type': self.challenge_type,
+                'challenges': [c.to_data() for c in self.challenges]}
+
+    @classmethod
+    def from_data(cls, session, data, domains, deadline):
+        order = cls(session, data['name'], domains, data['challenge_type'], deadline)
+        order.order = messages.OrderResource(body=messages.Order.from_json(data['body']), uri=data['url'],
+                                             authorizations=[])
+        order.authz_urls = list(order.order.body.authorizations)
+        order.challenges = [PendingChallenge.from_data(data['name'], c, session.jwk)
+                            for c in data['challenges']]
+        return order
 
     # -- validation -------------------------------------------------------
     def answer_and_wait(self):

@@ -20,7 +20,7 @@ description:
   - Writes C(cert.pem), C(chain.pem), C(fullchain.pem) and C(privkey.pem) into O(dest)/<name>/, atomically.
   - Runs on the controller (or the AWX execution environment); use C(delegate_to: localhost) or a localhost play.
 author:
-  - autotls.acme maintainers
+  - autotls.acme maintainers (@autotls)
 requirements:
   - acme >= 2.0 (certbot's ACME library)
   - cryptography
@@ -99,6 +99,21 @@ options:
           - Informational for C(dns-01); returned unchanged.
         type: list
         elements: str
+  phase:
+    description:
+      - C(all) does everything in this task; it solves C(dns-01) challenges itself.
+      - C(order) only creates the orders of the certificates that are due and returns them in RV(orders),
+        with the C(http-01) tokens to place on the hosts in RV(http01_tokens).
+      - C(finish) takes those orders back through O(orders), answers the challenges (writing and
+        removing the C(dns-01) records itself), waits for validation, finalizes and writes the files.
+    type: str
+    choices: [all, order, finish]
+    default: all
+  orders:
+    description:
+      - With O(phase=finish), the RV(orders) returned by the O(phase=order) task.
+    type: list
+    elements: dict
   dest:
     description:
       - Directory where each certificate gets a subdirectory named after it.
@@ -281,6 +296,19 @@ account_uri:
   description: URL of the ACME account used; absent when the CA was not contacted.
   returned: when the CA was contacted
   type: str
+orders:
+  description: With O(phase=order), the orders made, to pass to O(phase=finish) unchanged.
+  returned: when phase is order
+  type: list
+  elements: dict
+http01_tokens:
+  description:
+    - With O(phase=order), one entry per HTTP-01 token and host that serves the name
+      (C(host), C(certificate), C(domain), C(token), C(path), C(key_authorization)).
+    - Write C(key_authorization) to C(<webroot>/<path>) on C(host) before O(phase=finish), and remove it afterwards.
+  returned: when phase is order
+  type: list
+  elements: dict
 account_created:
   description: Whether the account was created by this run.
   returned: when the CA was contacted
@@ -300,7 +328,12 @@ from ansible_collections.autotls.acme.plugins.module_utils.acme_session import (
 from ansible_collections.autotls.acme.plugins.module_utils.aws import HAS_BOTO3, aws_argument_spec
 from ansible_collections.autotls.acme.plugins.module_utils.dns01 import Route53Dns01Solver
 from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError
-from ansible_collections.autotls.acme.plugins.module_utils.issuance import CertificateSpec, Issuer
+from ansible_collections.autotls.acme.plugins.module_utils.issuance import (
+    CertificateSpec,
+    Issuer,
+    PlacedTokens,
+    http01_tokens,
+)
 from ansible_collections.autotls.acme.plugins.module_utils.keys import HAS_CRYPTOGRAPHY, KEY_TYPES
 from ansible_collections.autotls.acme.plugins.module_utils.renewal import RenewalPolicy
 
@@ -321,6 +354,8 @@ def argument_spec():
             force=dict(type='bool', default=False),
             hosts=dict(type='list', elements='str'),
         )),
+        phase=dict(type='str', default='all', choices=['all', 'order', 'finish']),
+        orders=dict(type='list', elements='dict'),
         dest=dict(type='path', required=True),
         renew_before=dict(type='dict', default={}, options=dict(
             days=dict(type='int', default=30),
@@ -382,6 +417,8 @@ def main():
             module.fail_json(msg=missing_required_lib('boto3'))
         session = session_from_params(params, module.check_mode)
         solvers = {}
+        if params['phase'] == 'finish':
+            solvers['http-01'] = PlacedTokens()
         if any(s.challenge == 'dns-01' for s in specs):
             solvers['dns-01'] = Route53Dns01Solver(
                 params, ttl=params['dns_ttl'], propagation_timeout=params['dns_propagation_timeout'],
@@ -392,9 +429,18 @@ def main():
             account_options=account_options_from_params(params),
             file_mode=_mode(params['file_mode'], 'file_mode'), key_mode=_mode(params['key_mode'], 'key_mode'))
         outcomes = issuer.plan(specs)
+        if params['phase'] == 'order':
+            result['orders'] = []
+            result['http01_tokens'] = []
         if not module.check_mode:
             try:
-                issuer.run(outcomes)
+                if params['phase'] == 'order':
+                    result['orders'] = issuer.order(outcomes)
+                    result['http01_tokens'] = http01_tokens(outcomes, result['orders'])
+                elif params['phase'] == 'finish':
+                    issuer.finish(outcomes, params['orders'])
+                else:
+                    issuer.run(outcomes)
             finally:
                 session.close()
             if session.account is not None:
