@@ -80,7 +80,8 @@ started=$SECONDS
         GOPROXY=off CGO_ENABLED=0 HOME="${HOME:-/root}"
     go build -trimpath -o "$build/step-ca" .
 ) >&2 || die "go build failed (see above)"
-"$build/step-ca" --version >/dev/null || die "the built binary does not run"
+# STEPPATH: step-ca creates that directory on start; keep it out of $HOME.
+STEPPATH="$build/steppath" "$build/step-ca" --version >/dev/null || die "the built binary does not run"
 
 mv -f "$build/step-ca" "$BINARY.tmp"
 mv -f "$BINARY.tmp" "$BINARY"

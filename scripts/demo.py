@@ -53,6 +53,8 @@ def write_inventory(directory, bed, store):
             # The embedded Route53 API and the name server that answers for its zones.
             autotls_route53: {endpoint_url: "%s"}
             autotls_dns_servers: ["%s"]
+            # The demo's hosts are names only: there is no server to deploy to.
+            autotls_deploy: false
             """ % (bed.pebble.directory_url, bed.pebble.ca_bundle, store, bed.moto.endpoint_url, bed.dns.address),
         'group_vars/qa1.yml': """
             autotls_certificates:
