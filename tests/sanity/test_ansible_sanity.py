@@ -106,5 +106,6 @@ def test_ansible_test_sanity(tmp_path):
     print(proc.stdout)
     print('ansible-test sanity: rc %d after %.0f s (log: %s)' % (proc.returncode, elapsed, log_path))
     problems = [line for line in proc.stdout.splitlines() if line.startswith(('ERROR:', 'FATAL:'))]
-    assert proc.returncode == 0, 'ansible-test sanity failed (rc %d):\n%s' % (
-        proc.returncode, '\n'.join(problems))
+    if proc.returncode != 0:
+        pytest.fail('ansible-test sanity failed (rc %d):\n%s' % (proc.returncode, '\n'.join(problems)),
+                    pytrace=False)
