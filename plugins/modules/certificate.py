@@ -280,6 +280,11 @@ certificates:
     files:
       description: Paths of cert, chain, fullchain and privkey.
       type: dict
+    hosts:
+      description: The hosts given in the request, unchanged.
+      type: list
+      elements: str
+      returned: when given
     failed:
       description: Present and true when this certificate failed.
       type: bool
