@@ -5,8 +5,9 @@ VENV ?= $(or $(AUTOTLS_VENV),$(CURDIR)/.venv)
 PYTEST := $(VENV)/bin/pytest
 # Parallel workers for the whole suite; ansible-test sanity keeps one of them busy.
 JOBS ?= 2
-# Extra pytest options, e.g. make test PYTEST_ARGS='-k route53 -x'
+# Extra options, e.g. make test PYTEST_ARGS='-k route53 -x', make bench BENCH_ARGS='--count 10'
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: bootstrap test unit integration sanity demo bench lint changelog
 
@@ -29,7 +30,7 @@ demo: bootstrap
 	$(VENV)/bin/python scripts/demo.py
 
 bench: bootstrap
-	$(VENV)/bin/python bench/run.py
+	$(VENV)/bin/python bench/issue_dns01.py $(BENCH_ARGS)
 
 # Not part of `make test`: ansible-lint is installed on first use.
 lint: bootstrap

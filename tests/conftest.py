@@ -31,4 +31,4 @@ if COLLECTIONS_ROOT not in sys.path:
 os.environ['ANSIBLE_COLLECTIONS_PATH'] = COLLECTIONS_ROOT
 sys.path.insert(0, os.path.join(REPO_ROOT, 'tests'))
 
-pytest_plugins = ['testbed.fixtures']
+pytest_plugins = ['testbed.fixtures', 'testbed.fixtures_stepca', 'testbed.fixtures_hosts']
