@@ -39,7 +39,9 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(BENCH_DIR)
 CALLBACK_DIR = os.path.join(BENCH_DIR, 'callback_plugins')
 DEFAULT_VENV = os.environ.get('AUTOTLS_VENV') or os.path.join(REPO_ROOT, '.venv')
-DEFAULT_BASELINE_VENV = os.environ.get('AUTOTLS_BASELINE_VENV') or os.path.join(BENCH_DIR, '.venv-baseline')
+# Outside the checkout: other people work in the same tree (and a venv has no place in git).
+DEFAULT_BASELINE_VENV = os.environ.get('AUTOTLS_BASELINE_VENV') or os.path.join(
+    os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'autotls-bench', 'venv-baseline')
 
 
 def _reexec_in_project_venv():

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """`make demo`: the nightly job, end to end, on an embedded default.
 
 Starts a local ACME CA (Pebble), a Route53 API (moto) and a DNS server answering from
@@ -89,7 +89,7 @@ def main():
         playbook = os.path.join(REPO, 'playbooks', 'renew.yml')
         for attempt in ('first run: issues', 'second run: nothing is due'):
             print('\n=== ansible-playbook playbooks/renew.yml (%s) ===' % attempt, flush=True)
-            proc = subprocess.run(['ansible-playbook', '-i', inventory, playbook], env=env)
+            proc = subprocess.run(['ansible-playbook', '-i', inventory, playbook], env=env, check=False)
             if proc.returncode != 0:
                 print('demo: renew.yml failed (exit %d)' % proc.returncode)
                 return proc.returncode
@@ -101,7 +101,8 @@ def main():
         subprocess.run(['openssl', 'x509', '-in', os.path.join(cert_dir, 'cert.pem'), '-noout',
                         '-subject', '-issuer', '-dates', '-ext', 'subjectAltName'], check=True)
         verify = subprocess.run(['openssl', 'verify', '-CAfile', root, '-untrusted',
-                                 os.path.join(cert_dir, 'chain.pem'), os.path.join(cert_dir, 'cert.pem')])
+                                 os.path.join(cert_dir, 'chain.pem'), os.path.join(cert_dir, 'cert.pem')],
+                                check=False)
         leftovers = bed.txt_values('_acme-challenge.qa1.example.test')
         print('challenge TXT values left in Route53: %s' % (sorted(leftovers) or 'none'))
         print('\nFiles: %s (the CA and the DNS stopped with this command)' % store)

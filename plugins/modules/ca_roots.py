@@ -20,9 +20,9 @@ description:
   - Optionally writes the root PEM to O(dest), atomically, with mode C(0644), only when its content differs.
     Install it into hosts' trust stores with the collection's C(ca_trust) role, and give it to ACME clients as
     their CA bundle.
-  - Runs on the controller (or the AWX execution environment); use C(delegate_to: localhost) or a localhost play.
+  - Runs on the controller (or the AWX execution environment); use C(delegate_to=localhost) or a localhost play.
 author:
-  - autotls.acme maintainers
+  - autotls.acme maintainers (@autotls)
 requirements:
   - requests
   - cryptography

@@ -18,7 +18,7 @@ description:
   - A certificate whose files exist for the same names and key type and that is not due
     for renewal is left alone without contacting the CA.
   - Writes C(cert.pem), C(chain.pem), C(fullchain.pem) and C(privkey.pem) into O(dest)/<name>/, atomically.
-  - Runs on the controller (or the AWX execution environment); use C(delegate_to: localhost) or a localhost play.
+  - 'Runs on the controller (or the AWX execution environment): use C(delegate_to: localhost) or a localhost play.'
 author:
   - autotls.acme maintainers (@autotls)
 requirements:
@@ -35,6 +35,7 @@ attributes:
     description: Reports which certificates would be issued or renewed; contacts neither the CA nor AWS.
   diff_mode:
     support: none
+    description: Certificates and keys are not shown as diffs.
   idempotent:
     support: full
     description: A certificate that is present and not due is not renewed.
@@ -376,7 +377,7 @@ def argument_spec():
         dns_propagation_timeout=dict(type='int', default=300),
         dns_servers=dict(type='list', elements='str'),
         file_mode=dict(type='raw', default='0644'),
-        key_mode=dict(type='raw', default='0600'),
+        key_mode=dict(type='raw', default='0600', no_log=False),
     )
     return spec
 

@@ -11,9 +11,9 @@ or the test process is killed.
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
-import textwrap
 import time
 
 import dns.message
@@ -21,7 +21,7 @@ import dns.query
 import dns.rdatatype
 import pytest
 
-from testbed.fixtures_hosts import OFFSET_ENV, ZONE, leftovers, write_inventory
+from testbed.fixtures_hosts import OFFSET_ENV, ZONE, leftovers, worker_offset, write_inventory
 from testbed.hosts import TestHost, listening_sockets, pids_in_namespace, pids_with_socket, \
     reset_hosts, stop_hosts
 
@@ -139,12 +139,20 @@ def socket_addresses(host, port):
     return found
 
 
+def _machine_state():
+    return {path: sorted(os.listdir(path)) if os.path.isdir(path) else None
+            for path in ('/etc/nginx/sites-enabled', '/etc/autotls', '/var/www',
+                         '/usr/local/share/ca-certificates', '/etc/ssl/certs')}
+
+
+MACHINE_BEFORE = _machine_state()
+
+
 def machine_untouched():
-    """The machine's own files that a test host must never write."""
-    assert sorted(os.listdir('/etc/nginx/sites-enabled')) == ['default']
-    assert not os.path.exists('/etc/autotls')
-    assert not os.path.exists('/var/www/acme')
-    assert os.listdir('/usr/local/share/ca-certificates') == []
+    """The machine's own files that a test host must never write are as they were."""
+    assert _machine_state() == MACHINE_BEFORE
+    assert MACHINE_BEFORE['/etc/autotls'] is None
+    assert 'acme' not in MACHINE_BEFORE['/var/www']
 
 
 # ---- SSH, names, separation ---------------------------------------------------------
@@ -202,7 +210,7 @@ def test_nginx_started_by_ansible_serves_each_hosts_own_webroot(
         for host in test_hosts:
             url = 'http://%s/.well-known/acme-challenge/x' % host.fqdn
             assert curl(url, resolve='%s:80:%s' % (host.fqdn, host.address)) == (
-                200, 'token-of-%s' % host.name)
+                200, 'token-of-%s\n' % host.name)
             # nginx in the host listens on the host's address only: not 0.0.0.0, not [::].
             assert socket_addresses(host, 80) == {host.address}
             assert host.run('nginx -t')[0] == 0
@@ -224,25 +232,27 @@ def test_nginx_started_by_ansible_serves_each_hosts_own_webroot(
         machine_untouched()
 
         # Stopping the hosts leaves nothing: no nginx, no sshd, nothing on their addresses.
-        namespaces = [(h.mnt_ns, h.uts_ns) for h in test_hosts]
+        namespaces = [(h.mnt_ns, h.uts_ns, h.signature) for h in test_hosts]
         started = time.monotonic()
         stop_hosts(test_hosts)
         stopped_in = time.monotonic() - started
+        # Looked at by stop() itself before each address was given up: no process left
+        # in the namespace, nothing listening on the address at 22, 80 or 443.
         assert leftovers(test_hosts) == []
-        for mnt_ns, uts_ns in namespaces:
-            assert pids_in_namespace(mnt_ns) == []
+        if not worker_offset():
+            assert app1.address == '127.0.0.11'
+        for mnt_ns, uts_ns, signature in namespaces:
+            assert pids_in_namespace(mnt_ns, uts_ns, signature) == []
         for host in test_hosts:
-            with pytest.raises(OSError):
-                curl_refused(host.address, 80)
-        assert not [l for l in listening_sockets() if l[0] == '127.0.0.11' and l[1] == 80]
+            with pytest.raises(ConnectionRefusedError):
+                connect(host.address, 80)
         print('3 hosts stopped in %.3f s' % stopped_in)
     finally:
         # Later tests get fresh hosts again (and no nginx left from this one).
         reset_hosts(test_hosts)
 
 
-def curl_refused(address, port):
-    import socket
+def connect(address, port):
     with socket.create_connection((address, port), timeout=2):
         pass
 
@@ -268,7 +278,7 @@ def record(host, key):
     path = os.environ['INNER_RECORD']
     data = json.load(open(path)) if os.path.exists(path) else {}
     data[key] = {'address': host.address, 'mnt_ns': host.mnt_ns, 'uts_ns': host.uts_ns,
-                 'processes': host.processes()}
+                 'signature': host.signature, 'processes': host.processes()}
     json.dump(data, open(path, 'w'))
 
 def start_nginx(host):
@@ -306,21 +316,15 @@ def test_fixture_teardown_stops_everything_when_tests_fail(tmp_path):
     assert set(hosts) == {'session', 'extra'}
     for key, host in hosts.items():
         assert 'nginx' in host['processes'].values(), host
-        assert pids_in_namespace(host['mnt_ns']) == [], key
+        assert pids_in_namespace(host['mnt_ns'], host['uts_ns'], host['signature']) == [], key
         for port in (22, 80):
             assert not [l for l in listening_sockets()
                         if l[0] == host['address'] and l[1] == port], (key, port)
+    # And by name: no nginx or sshd anywhere runs in one of those hosts' namespaces.
     pgrep = subprocess.run(['pgrep', '-x', 'nginx|sshd'], capture_output=True, text=True)
     for pid in map(int, pgrep.stdout.split()):
-        ns = _ns(pid)
-        assert ns not in {h['mnt_ns'] for h in hosts.values()}, pid
-
-
-def _ns(pid):
-    try:
-        return os.readlink('/proc/%d/ns/mnt' % pid)
-    except OSError:
-        return None
+        for host in hosts.values():
+            assert pid not in pids_in_namespace(host['mnt_ns'], signature=host['signature'])
 
 
 KILLED_RUN = r'''
@@ -330,7 +334,7 @@ from testbed.hosts import TestHost
 host = TestHost('crashy', %(index)d, %(workdir)r).start()
 host.write_file('/etc/nginx/sites-enabled/t.conf', 'server { listen %%s:80; }\n' %% host.address)
 assert host.ssh('nginx')[0] == 0
-print(host.mnt_ns, host.uts_ns, flush=True)
+print(host.mnt_ns, host.uts_ns, host.signature, flush=True)
 time.sleep(600)
 '''
 
@@ -340,17 +344,19 @@ def test_next_user_of_an_address_cleans_up_after_a_killed_run(tmp_path):
     script = KILLED_RUN % {'tests': TESTS_DIR, 'index': index, 'workdir': str(tmp_path / 'crashy')}
     proc = subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.PIPE, text=True)
     try:
-        mnt_ns, uts_ns = proc.stdout.readline().split()
+        mnt_ns, uts_ns, signature = proc.stdout.readline().split()
     finally:
         proc.send_signal(signal.SIGKILL)   # no atexit, no teardown
         proc.wait()
-    left = {pid: _comm(pid) for pid in pids_in_namespace(mnt_ns, uts_ns)}
+    left = {pid: _comm(pid) for pid in pids_in_namespace(mnt_ns, uts_ns, signature)}
     assert {'nginx', 'sshd', 'sleep'} <= set(left.values()), left
 
     host = TestHost('after', index, tmp_path / 'after')
     try:
         host.start()
-        assert pids_in_namespace(mnt_ns) == []
+        # (The new host may well get the same namespace ids: the kernel reuses them.)
+        assert pids_in_namespace(mnt_ns, uts_ns, signature) == []
+        assert not set(left) & set(host.processes())
         assert host.ssh('hostname')[1] == 'after\n'
         assert socket_addresses(host, 80) == set()
     finally:

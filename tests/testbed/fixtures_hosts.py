@@ -21,8 +21,7 @@ import os
 import pytest
 import yaml
 
-from .hosts import AddressBusy, TestHost, describe_listeners, link_hosts, pids_in_namespace, \
-    process_name, start_hosts, stop_hosts
+from .hosts import AddressBusy, TestHost, link_hosts, start_hosts, stop_hosts
 
 ZONE = 'qa1.example.test'
 SESSION_HOSTS = ('app1', 'app2', 'app3')
@@ -53,20 +52,10 @@ class HostList(list):
 
 
 def leftovers(hosts):
-    """Problems after hosts were stopped: processes still in their namespaces, listeners
-    still on their addresses. [] when clean."""
-    problems = []
-    for host in hosts:
-        if host.mnt_ns is not None:
-            pids = pids_in_namespace(host.mnt_ns, host.uts_ns)
-            if pids:
-                problems.append('%s: processes left in %s: %s' % (
-                    host.name, host.mnt_ns, ['%s[%d]' % (process_name(p), p) for p in pids]))
-        for port in (host.ssh_port, 80, 443):
-            busy = describe_listeners(host.address, port)
-            if busy:
-                problems.append('%s: still listening: %s' % (host.name, busy))
-    return problems
+    """Problems found when the hosts were stopped: processes still in their namespaces,
+    listeners still on their addresses (checked before each address was released, as
+    another test run may take it right after). [] when clean."""
+    return ['%s: %s' % (host.name, problem) for host in hosts for problem in host.leftovers or ()]
 
 
 def _stop_and_check(hosts):

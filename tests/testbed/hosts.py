@@ -82,11 +82,25 @@ def _pids():
             yield int(entry)
 
 
-def pids_in_namespace(mnt_ns, uts_ns=None):
-    """Pids of the live processes in mount namespace `mnt_ns` (and UTS `uts_ns` if given)."""
+def _has_signature(pid, signature):
+    try:
+        with open('/proc/%d/mountinfo' % pid) as f:
+            return signature in f.read()
+    except OSError:
+        return False
+
+
+def pids_in_namespace(mnt_ns, uts_ns=None, signature=None):
+    """Pids of the live processes in mount namespace `mnt_ns` (and UTS `uts_ns` if given).
+
+    The kernel reuses a namespace's id as soon as the namespace is gone, so an id alone
+    can name someone else's new namespace: `signature`, a string that must be in the
+    process's /proc/PID/mountinfo (a test host's overlay upperdir), makes it certain.
+    """
     found = []
     for pid in _pids():
-        if _ns_id(pid, 'mnt') == mnt_ns and (uts_ns is None or _ns_id(pid, 'uts') == uts_ns):
+        if (_ns_id(pid, 'mnt') == mnt_ns and (uts_ns is None or _ns_id(pid, 'uts') == uts_ns)
+                and (signature is None or _has_signature(pid, signature))):
             found.append(pid)
     return found
 
@@ -99,7 +113,7 @@ def process_name(pid):
         return None
 
 
-def kill_namespace(mnt_ns, uts_ns=None, timeout=3.0):
+def kill_namespace(mnt_ns, uts_ns=None, signature=None, timeout=3.0):
     """SIGTERM every process in the namespace, SIGKILL what is left after `timeout` s.
 
     Loops until none is left, so processes forked meanwhile (sshd accepting a connection,
@@ -109,7 +123,7 @@ def kill_namespace(mnt_ns, uts_ns=None, timeout=3.0):
     deadline = time.monotonic() + timeout
     sig = signal.SIGTERM
     while True:
-        pids = pids_in_namespace(mnt_ns, uts_ns)
+        pids = pids_in_namespace(mnt_ns, uts_ns, signature)
         if not pids:
             return signalled
         if time.monotonic() >= deadline:
@@ -261,14 +275,17 @@ class AddressLock:
                 record = json.load(f)
         except (OSError, ValueError):
             return
-        # Both ids must match: a namespace id alone could have been reused.
-        kill_namespace(record['mnt_ns'], record['uts_ns'])
+        # Ids are reused once a namespace is gone: the overlay's upperdir must match too
+        # (without it, leave them: the address check then names what still listens).
+        if record.get('signature'):
+            kill_namespace(record['mnt_ns'], record['uts_ns'], record['signature'])
         os.unlink(self.record_path)
 
-    def record(self, mnt_ns, uts_ns, holder_pid):
+    def record(self, mnt_ns, uts_ns, signature, holder_pid):
         tmp = self.record_path + '.tmp'
         with open(tmp, 'w') as f:
-            json.dump({'mnt_ns': mnt_ns, 'uts_ns': uts_ns, 'holder_pid': holder_pid,
+            json.dump({'mnt_ns': mnt_ns, 'uts_ns': uts_ns, 'signature': signature,
+                       'holder_pid': holder_pid,
                        'owner_pid': os.getpid()}, f)
         os.replace(tmp, self.record_path)
 
@@ -336,6 +353,8 @@ class TestHost:
                              % self.workdir)
         self.lock_timeout = lock_timeout
         self.key_file = os.path.join(self.workdir, 'id_ed25519')
+        # In the host's /proc/PID/mountinfo and nowhere else: names its namespace for sure.
+        self.signature = 'upperdir=%s/overlay/etc.upper,' % self.workdir
         self.log_dir = os.path.join(self.workdir, 'logs')
         self.hosts_entries = [self]  # who is in /etc/hosts; see set_hosts_entries
         self.holder = None           # the namespace holder (Process)
@@ -344,6 +363,9 @@ class TestHost:
         self.started_at = self.ready_at = None
         self._lock = AddressLock(self.address)
         self._stopped = False
+        # After stop(): what was left (processes in the namespace, listeners on the
+        # address), looked at before the address was released. [] when clean.
+        self.leftovers = None
 
     # ---- life cycle ----
 
@@ -402,7 +424,7 @@ class TestHost:
         # overlays, which takes the kernel ~0.1-0.3 s (waited for in _reap).
         if self._stopped or self.mnt_ns is None:
             return
-        kill_namespace(self.mnt_ns, self.uts_ns)
+        kill_namespace(self.mnt_ns, self.uts_ns, self.signature)
 
     def _reap(self):
         if self._stopped:
@@ -413,9 +435,28 @@ class TestHost:
                 if proc is not None:
                     proc.stop()
         finally:
-            self._lock.release()
-            with _started_lock:
-                _started.pop(id(self), None)
+            try:
+                # Checked while the address is still ours: once the lock is released,
+                # another test run may start a host on it at once.
+                if self._lock.held:
+                    self.leftovers = self._find_leftovers()
+            finally:
+                self._lock.release()
+                with _started_lock:
+                    _started.pop(id(self), None)
+
+    def _find_leftovers(self):
+        problems = []
+        if self.mnt_ns is not None:
+            pids = pids_in_namespace(self.mnt_ns, self.uts_ns, self.signature)
+            if pids:
+                problems.append('processes left in its namespace: %s'
+                                % ['%s[%d]' % (process_name(p), p) for p in pids])
+        for port in (self.ssh_port, 80, 443):
+            busy = describe_listeners(self.address, port)
+            if busy:
+                problems.append('still listening: %s' % busy)
+        return problems
 
     def reset(self, timeout=15.0):
         """Stop, forget every change the host made (overlays, home, /run) and start again."""
@@ -433,7 +474,8 @@ class TestHost:
         """{pid: name} of the processes now in the host's namespace."""
         if self.mnt_ns is None:
             return {}
-        return {pid: process_name(pid) for pid in pids_in_namespace(self.mnt_ns, self.uts_ns)}
+        return {pid: process_name(pid)
+                for pid in pids_in_namespace(self.mnt_ns, self.uts_ns, self.signature)}
 
     def __enter__(self):
         return self.start()
@@ -610,7 +652,7 @@ class TestHost:
         self.uts_ns = _ns_id(self.holder.pid, 'uts')
         if self.mnt_ns is None or self.mnt_ns == _ns_id(os.getpid(), 'mnt'):
             raise HostError('%s: no namespace of its own (holder %s)' % (self.name, self.holder))
-        self._lock.record(self.mnt_ns, self.uts_ns, self.holder.pid)
+        self._lock.record(self.mnt_ns, self.uts_ns, self.signature, self.holder.pid)
 
     def _start_sshd(self):
         self.sshd = start_process(
@@ -687,5 +729,5 @@ def _stop_all_hosts():
 
 __all__ = ['TestHost', 'HostError', 'AddressBusy', 'ProcessError', 'start_hosts', 'stop_hosts', 'reset_hosts',
            'link_hosts',
-           'pids_in_namespace', 'kill_namespace', 'listeners', 'describe_listeners',
+           'pids_in_namespace', 'kill_namespace', 'process_name', 'listeners', 'describe_listeners',
            'listening_sockets', 'write_ed25519_keypair']

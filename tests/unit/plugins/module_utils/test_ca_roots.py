@@ -68,7 +68,7 @@ def pki(tmp_path_factory):
     tls = write_server_tls(directory)
     with open(tls.ca_cert) as f:
         root_a = f.read()
-    other_cert, _ = make_ca('another root')
+    other_cert = make_ca('another root')[0]
     root_b = cert_pem(other_cert).decode()
     return dict(tls=tls, a=root_a, b=root_b, fp_a=_fingerprint(root_a), fp_b=_fingerprint(root_b))
 
