@@ -13,7 +13,7 @@
 # certificates-dev, golang-github-urfave-cli-dev.
 set -euo pipefail
 
-CACHE="${AUTOTLS_CACHE:-$HOME/.cache/autotls}"
+CACHE="${AUTOTLS_CACHE:-${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}/.cache/autotls}"
 BINARY="$CACHE/step-ca"
 STAMP="$CACHE/step-ca.stamp"
 SOURCE_PACKAGE=golang-github-smallstep-certificates-dev
@@ -74,10 +74,11 @@ say "building step-ca from $SOURCE_PACKAGE $version (GOPATH mode, offline)"
 started=$SECONDS
 (
     cd "$main_dir"
-    # GOFLAGS=-mod=mod would make go reach for modules: clear it with the rest.
+    # GOFLAGS=-mod=mod would make go reach for modules: clear it with the rest, and
+    # ignore any `go env -w` settings of the user (GOENV=off).
     unset GOFLAGS GOROOT GOBIN
-    export GO111MODULE=off GOPATH="$build:/usr/share/gocode" GOCACHE="$CACHE/go-build" \
-        GOPROXY=off CGO_ENABLED=0 HOME="${HOME:-/root}"
+    export GOENV=off GO111MODULE=off GOPATH="$build:/usr/share/gocode" GOCACHE="$CACHE/go-build" \
+        GOPROXY=off CGO_ENABLED=0
     go build -trimpath -o "$build/step-ca" .
 ) >&2 || die "go build failed (see above)"
 # STEPPATH: step-ca creates that directory on start; keep it out of $HOME.

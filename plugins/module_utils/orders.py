@@ -23,6 +23,7 @@ from ansible_collections.autotls.acme.plugins.module_utils.deadline import poll
 from ansible_collections.autotls.acme.plugins.module_utils.errors import (
     AcmeProtocolError,
     ConfigurationError,
+    DeadlineExceeded,
 )
 
 try:
@@ -172,6 +173,7 @@ class Order:
 
     def _wait_authorization(self, cli, pending):
         label = ('*.' + pending.domain) if pending.wildcard else pending.domain
+        last_error = []
 
         def probe():
             response = cli._post_as_get(pending.authz_url)  # pylint: disable=protected-access
@@ -180,18 +182,29 @@ class Order:
             failed = [c for c in ours if c.status == messages.STATUS_INVALID]
             if authz.status == messages.STATUS_VALID:
                 return authz
+            error = next((c.error for c in (failed or ours) if c.error is not None), None)
             if authz.status == messages.STATUS_INVALID or failed:
-                error = next((c.error for c in (failed or ours) if c.error is not None), None)
-                raise AcmeProtocolError(
-                    'Certificate %s: the CA could not validate %s with %s: %s'
-                    % (self.name, label, pending.type,
-                       error.detail if error is not None and error.detail else 'no detail given'),
-                    problem=problem_to_dict(error) if error is not None else None,
-                    url=pending.authz_url, domain=label)
+                raise self._validation_error(pending, label, error)
+            # step-ca keeps a challenge pending after a failed check and only records the
+            # error: remember it, so a timeout can say what the CA last saw.
+            last_error[:] = [error] if error is not None else last_error
             return None, _retry_after(response)
 
-        poll(probe, self.deadline, 'the CA to validate %s for certificate %s (%s)' % (label, self.name, pending.type),
-             first_delay=POLL_FIRST_DELAY, max_delay=POLL_MAX_DELAY)
+        waiting_for = 'the CA to validate %s for certificate %s (%s)' % (label, self.name, pending.type)
+        try:
+            poll(probe, self.deadline, waiting_for, first_delay=POLL_FIRST_DELAY, max_delay=POLL_MAX_DELAY)
+        except DeadlineExceeded as exc:
+            if not last_error:
+                raise
+            raise self._validation_error(pending, label, last_error[0], prefix=str(exc) + '; ')
+
+    def _validation_error(self, pending, label, error, prefix=''):
+        return AcmeProtocolError(
+            '%sCertificate %s: the CA could not validate %s with %s: %s'
+            % (prefix, self.name, label, pending.type,
+               error.detail if error is not None and error.detail else 'no detail given'),
+            problem=problem_to_dict(error) if error is not None else None,
+            url=pending.authz_url, domain=label)
 
     # -- finalization -----------------------------------------------------
     def finalize(self, csr_pem, preferred_chain=None):

@@ -141,7 +141,7 @@ class Route53State:
 def _merge(node, rrset):
     values = [r['Value'] for r in rrset.get('ResourceRecords', [])]
     if values:  # alias records have none: nothing to serve here
-        _, old = node.get(rrset['Type'], (None, []))
+        _ttl, old = node.get(rrset['Type'], (None, []))
         node[rrset['Type']] = (int(rrset.get('TTL', 300)), old + values)
 
 
@@ -192,7 +192,7 @@ class Route53Resolver(BaseResolver):
             reply.header.rcode = RCODE.REFUSED
             return
         seen = set()
-        for _ in range(MAX_CNAME_CHAIN):
+        for _hop in range(MAX_CNAME_CHAIN):
             seen.add(name)
             zone_name, zone_id, _private = zone
             node = self.state.node(zone_id, name)

@@ -9,8 +9,11 @@ Fixtures:
 - host_dns (function): the Route53 zone qa1.example.test (made if absent) with
   appN.qa1.example.test A 127.0.0.(10+N) for the session hosts; `host_dns.add(host)` for more.
 
-Under pytest-xdist, worker gwK uses indexes 20*K+1... so workers never share an address
-(each worker has its own test bed and DNS, which map appN to that worker's address).
+Addresses: host index i is 127.0.0.(10+i). The session hosts take a block of 20 indexes:
+offset 0 (app1 = 127.0.0.11) unless another test run on this machine holds it (an
+flock per address), or on pytest-xdist worker gwK offset 20*K; after waiting 10 s for
+its preferred block a run takes the next free one. Each run has its own test bed and DNS,
+which map appN to that run's address, so tests use host.address, never a literal.
 
 Every teardown checks that no process is left in a host's namespace and that nothing
 listens on its address (ports 22, 80, 443); a leftover is a teardown error.
@@ -30,13 +33,45 @@ WORKER_STRIDE = 20
 OFFSET_ENV = 'AUTOTLS_TEST_HOST_OFFSET'
 
 
+PREFERRED_WAIT = 10.0          # seconds to wait for the preferred block before moving on
+RELOCATION_BASES = range(0, 200, WORKER_STRIDE)  # 200+ is for tests that pin an offset
+_block = {}                    # 'offset': the block this process's session hosts got
+
+
 def worker_offset():
-    """Index offset of this run's hosts: $AUTOTLS_TEST_HOST_OFFSET if set (a pytest run
-    inside a test uses it), else 0 without xdist and 20*K on xdist worker gwK."""
+    """Preferred index offset of this run's hosts: $AUTOTLS_TEST_HOST_OFFSET if set (a
+    pytest run inside a test uses it), else 0 without xdist and 20*K on xdist worker gwK."""
     if os.environ.get(OFFSET_ENV):
         return int(os.environ[OFFSET_ENV])
     worker = os.environ.get('PYTEST_XDIST_WORKER', '')
     return WORKER_STRIDE * int(worker[2:]) if worker.startswith('gw') else 0
+
+
+def _candidate_offsets():
+    preferred = worker_offset()
+    return [preferred] + [b for b in RELOCATION_BASES if b != preferred]
+
+
+def start_session_hosts(workdir, names=SESSION_HOSTS, zone=ZONE):
+    """Start appN (N = 1, 2, ...) on the first block of addresses that is free.
+
+    The preferred block (see worker_offset) is waited for PREFERRED_WAIT s; if another
+    test run on this machine still holds it, the next free block is taken, so appN is then
+    at 127.0.0.(10+offset+N): use host.address, never a literal address.
+    """
+    for attempt, offset in enumerate(_candidate_offsets()):
+        hosts = HostList(
+            TestHost(name, offset + n, os.path.join(os.fspath(workdir), name),
+                     fqdn='%s.%s' % (name, zone), lock_timeout=PREFERRED_WAIT if attempt == 0 else 0)
+            for n, name in enumerate(names, 1))
+        try:
+            start_hosts(hosts)
+        except AddressBusy:
+            continue
+        _block['offset'] = offset
+        link_hosts(hosts)
+        return hosts
+    raise AddressBusy('no free block of test host addresses (offsets %s)' % _candidate_offsets())
 
 
 class HostList(list):
@@ -123,13 +158,8 @@ def write_inventory(path, hosts=(), groups=None, host_vars=None, group_vars=None
 @pytest.fixture(scope='session')
 def test_hosts(tmp_path_factory):
     """app1, app2, app3: started in parallel, stopped (and checked) at the end of the session."""
-    workdir = tmp_path_factory.mktemp('hosts')
-    offset = worker_offset()
-    hosts = HostList(TestHost(name, offset + n, workdir / name, fqdn='%s.%s' % (name, ZONE))
-                     for n, name in enumerate(SESSION_HOSTS, 1))
+    hosts = start_session_hosts(tmp_path_factory.mktemp('hosts'))
     try:
-        start_hosts(hosts)
-        link_hosts(hosts)
         yield hosts
     finally:
         _stop_and_check(hosts)
@@ -143,16 +173,17 @@ def new_test_host(request, tmp_path):
     other; the session hosts' entries are put back after.
     """
     made = []
-    offset = worker_offset()
     session_hosts = (request.getfixturevalue('test_hosts')
                      if 'test_hosts' in request.fixturenames else [])
 
     def make(name, fqdn=None, **kwargs):
         used = {h.index for h in made if h.running}
-        for index in EXTRA_INDEXES:
-            if offset + index in used:
+        first = _block.get('offset', worker_offset())
+        offsets = [first] + [o for o in _candidate_offsets() if o != first]
+        for index in (o + i for o in offsets for i in EXTRA_INDEXES):
+            if index in used:
                 continue
-            host = TestHost(name, offset + index, tmp_path / ('host-%s-%d' % (name, len(made))),
+            host = TestHost(name, index, tmp_path / ('host-%s-%d' % (name, len(made))),
                             fqdn=fqdn, lock_timeout=0, **kwargs)
             made.append(host)
             try:
@@ -162,8 +193,7 @@ def new_test_host(request, tmp_path):
                 continue  # another run holds it: take the next
             link_hosts([h for h in session_hosts if h.running] + [h for h in made if h.running])
             return host
-        raise AddressBusy('no free extra test host address (indexes %d-%d)'
-                          % (offset + EXTRA_INDEXES[0], offset + EXTRA_INDEXES[-1]))
+        raise AddressBusy('no free address for an extra test host')
 
     try:
         yield make

@@ -244,6 +244,8 @@ class AddressLock:
         self._fd = None
 
     def try_acquire(self):
+        if self._fd is not None:
+            return True  # ours already (a host restarted without giving the address up)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -411,12 +413,16 @@ class TestHost:
             return None
         return self.ready_at - self.started_at
 
-    def stop(self):
-        """Kill every process in the host's namespace, then the holder; safe to call twice."""
+    def stop(self, release=True):
+        """Kill every process in the host's namespace, then the holder; safe to call twice.
+
+        release=False keeps the address (its lock) for a restart: no other test run can
+        take it in between.
+        """
         try:
             self._kill()
         finally:
-            self._reap()
+            self._reap(release)
 
     def _kill(self):
         # Every process in the namespace, the holder included. Their sockets are closed
@@ -426,8 +432,10 @@ class TestHost:
             return
         kill_namespace(self.mnt_ns, self.uts_ns, self.signature)
 
-    def _reap(self):
+    def _reap(self, release=True):
         if self._stopped:
+            if release:
+                self._lock.release()
             return
         self._stopped = True
         try:
@@ -441,7 +449,8 @@ class TestHost:
                 if self._lock.held:
                     self.leftovers = self._find_leftovers()
             finally:
-                self._lock.release()
+                if release:
+                    self._lock.release()
                 with _started_lock:
                     _started.pop(id(self), None)
 
@@ -459,8 +468,9 @@ class TestHost:
         return problems
 
     def reset(self, timeout=15.0):
-        """Stop, forget every change the host made (overlays, home, /run) and start again."""
-        self.stop()
+        """Stop, forget every change the host made (overlays, home, /run) and start again
+        (on the same address, kept meanwhile)."""
+        self.stop(release=False)
         for part in ('overlay', 'root', 'usr-local-ca'):
             shutil.rmtree(os.path.join(self.workdir, part), ignore_errors=True)
         self.launch()
@@ -678,17 +688,18 @@ def start_hosts(hosts, timeout=15.0):
     return hosts
 
 
-def stop_hosts(hosts):
+def stop_hosts(hosts, release=True):
     """Stop hosts: kill all first, then wait for all (the kernel's unmounting overlaps).
 
     Every host is stopped even if one fails; the first error is raised after.
+    release=False: keep the addresses for a restart (see TestHost.stop).
     """
     hosts = list(hosts)
     first = None
-    for step in ('_kill', '_reap'):
+    for step in (lambda h: h._kill(), lambda h: h._reap(release)):
         for host in reversed(hosts):
             try:
-                getattr(host, step)()
+                step(host)
             except Exception as e:  # keep stopping the others
                 first = first or e
     if first is not None:
@@ -698,7 +709,7 @@ def stop_hosts(hosts):
 def reset_hosts(hosts, timeout=15.0):
     """reset() several hosts in parallel: stopped, wiped and started fresh."""
     hosts = list(hosts)
-    stop_hosts(hosts)
+    stop_hosts(hosts, release=False)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
         errors = [f.exception() for f in [pool.submit(h.reset, timeout) for h in hosts]]
     failed = [e for e in errors if e is not None]

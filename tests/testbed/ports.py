@@ -25,7 +25,7 @@ def _bind(kind, host, port):
 
 
 def _pick(kinds, host, attempts=50):
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         first = _bind(kinds[0], host, 0)
         port = first.getsockname()[1]
         others = []
