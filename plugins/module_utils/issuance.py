@@ -17,18 +17,25 @@ from __future__ import annotations
 import concurrent.futures
 import os
 
+from ansible_collections.autotls.acme.plugins.module_utils.ari import (
+    ari_cert_id,
+    offers_ari,
+    suggested_renewal_time,
+)
 from ansible_collections.autotls.acme.plugins.module_utils.certificates import (
     CertificateFiles,
     describe,
     load_certificate,
     not_valid_after,
     not_valid_before,
+    pem_of,
     same_names,
     split_pem_chain,
     utcnow,
 )
 from ansible_collections.autotls.acme.plugins.module_utils.deadline import Deadline
 from ansible_collections.autotls.acme.plugins.module_utils.errors import (
+    AcmeProtocolError,
     AutoTLSError,
     ConfigurationError,
 )
@@ -105,6 +112,9 @@ class Outcome:
         self.action = 'none'
         self.error = None
         self.facts = {}
+        self.current = None         # the certificate in place before this run, if any
+        self.replaces = None        # its ARI identifier, when the renewal order named it
+        self.warnings = []
 
     def fail(self, error):
         # Every message names its certificate, whichever layer raised it.
@@ -126,6 +136,8 @@ class Outcome:
         }
         if self.spec.extra.get('hosts'):
             result['hosts'] = self.spec.extra['hosts']
+        if self.replaces:
+            result['replaces'] = self.replaces
         result.update(self.facts)
         if self.error is not None:
             result['failed'] = True
@@ -170,11 +182,44 @@ class Issuer:
                 else:
                     outcome.due, outcome.reason = self.policy.decide(
                         not_valid_before(cert), not_valid_after(cert), now)
+            outcome.current = cert
             if outcome.due:
                 outcome.action = 'issue' if cert is None else 'renew'
                 outcome.changed = True
             outcomes.append(outcome)
         return outcomes
+
+    def consult_ari(self, outcomes, now=None):
+        """Ask the CA's renewal information about certificates the local rules find not due.
+
+        One unauthenticated GET per certificate, and only when the CA offers ARI; a CA
+        that moves the window earlier (say, before a mass revocation) is heard this way.
+        """
+        now = now or utcnow()
+        candidates = [o for o in outcomes if not o.due and o.current is not None and o.error is None]
+        if not self.policy.ari or not candidates:
+            return
+        try:
+            if not offers_ari(self.session):
+                return
+        except AutoTLSError as exc:
+            for outcome in candidates:
+                outcome.warnings.append(str(exc))
+            return
+        for outcome in candidates:
+            try:
+                when = suggested_renewal_time(self.session, pem_of(outcome.current))
+            except AutoTLSError as exc:
+                outcome.warnings.append('Certificate %s: %s' % (outcome.spec.name, exc))
+                continue
+            if when is None:
+                continue
+            outcome.facts['ari_renewal_time'] = when.strftime('%Y-%m-%dT%H:%M:%SZ')
+            due, reason = self.policy.decide(not_valid_before(outcome.current),
+                                             not_valid_after(outcome.current), now, ari_window_start=when)
+            if due:
+                outcome.due, outcome.reason = True, reason
+                outcome.action, outcome.changed = 'renew', True
 
     # -- phases 2 to 5 ----------------------------------------------------
     def run(self, outcomes):
@@ -251,9 +296,26 @@ class Issuer:
 
     def _create_order(self, outcome):
         spec = outcome.spec
+        replaces = None
+        if outcome.current is not None and offers_ari(self.session):
+            # RFC 9773: tell the CA which certificate this one replaces (Let's Encrypt
+            # exempts such renewals from some rate limits).
+            replaces = ari_cert_id(outcome.current)
         order = Order(self.session, spec.name, spec.domains, spec.challenge, Deadline(self.timeout),
-                      profile=spec.profile, replaces=spec.extra.get('replaces'))
-        order.create()
+                      profile=spec.profile, replaces=replaces)
+        try:
+            order.create()
+        except AcmeProtocolError as exc:
+            if not replaces or exc.status not in (400, 403, 409):
+                raise
+            # The CA would not take `replaces` (already replaced, or not ours to replace):
+            # a renewal without it is still a renewal.
+            outcome.warnings.append('Certificate %s: ordered without "replaces": %s' % (spec.name, exc))
+            order = Order(self.session, spec.name, spec.domains, spec.challenge, order.deadline,
+                          profile=spec.profile)
+            order.create()
+            replaces = None
+        outcome.replaces = replaces
         return order
 
     def _present(self, outcomes, orders):

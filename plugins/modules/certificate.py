@@ -435,6 +435,8 @@ def main():
             account_options=account_options_from_params(params),
             file_mode=_mode(params['file_mode'], 'file_mode'), key_mode=_mode(params['key_mode'], 'key_mode'))
         outcomes = issuer.plan(specs)
+        if not module.check_mode and params['phase'] != 'finish':
+            issuer.consult_ari(outcomes)
         if params['phase'] == 'order':
             result['orders'] = []
             result['http01_tokens'] = []
@@ -455,6 +457,9 @@ def main():
     except AutoTLSError as exc:
         module.fail_json(msg=str(exc), **exc.details)
     result['certificates'] = [o.as_result() for o in outcomes]
+    for outcome in outcomes:
+        for warning in outcome.warnings:
+            module.warn(warning)
     leftovers = [e for solver in solvers.values() for e in getattr(solver, 'cleanup_errors', [])]
     if leftovers:
         # A challenge record left behind is something an operator must hear about.

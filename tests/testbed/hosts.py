@@ -371,10 +371,10 @@ class TestHost:
 
     # ---- life cycle ----
 
-    def start(self):
-        """Launch and wait until SSH logs in; returns self."""
+    def start(self, timeout=15.0):
+        """Launch and wait (up to `timeout` s) until SSH logs in; returns self."""
         self.launch()
-        return self.wait_ready()
+        return self.wait_ready(timeout)
 
     def launch(self):
         """Take the address, make the namespace and start sshd; does not wait for SSH."""
@@ -494,8 +494,8 @@ class TestHost:
         self.stop()
 
     def __repr__(self):
-        return '<TestHost %s %s:%d %s>' % (self.name, self.address, self.ssh_port,
-                                          'running' if self.running else 'stopped')
+        state = 'running' if self.running else 'stopped'
+        return '<TestHost %s %s:%d %s>' % (self.name, self.address, self.ssh_port, state)
 
     # ---- inside the host ----
 
@@ -596,11 +596,10 @@ class TestHost:
         wd = self.workdir
         os.makedirs(wd, exist_ok=True)
         os.makedirs(self.log_dir, exist_ok=True)
-        for f in ('ready',):
-            try:
-                os.unlink(os.path.join(wd, f))
-            except FileNotFoundError:
-                pass
+        try:
+            os.unlink(os.path.join(wd, 'ready'))  # made again by the setup script
+        except FileNotFoundError:
+            pass
         self.trees = [t for t in OVERLAY_TREES if os.path.isdir(t)]
         for tree in self.trees:
             for part in ('upper', 'work'):
@@ -679,7 +678,7 @@ def start_hosts(hosts, timeout=15.0):
     """
     hosts = list(hosts)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
-        futures = [pool.submit(host.start) for host in hosts]
+        futures = [pool.submit(host.start, timeout) for host in hosts]
         errors = [f.exception() for f in futures]
     failed = [e for e in errors if e is not None]
     if failed:

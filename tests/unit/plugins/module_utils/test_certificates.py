@@ -67,3 +67,11 @@ def test_preferred_chain_is_chosen_by_the_top_issuer():
     assert select_chain([chain_a, chain_b], 'Root B') == chain_b
     assert select_chain([chain_a, chain_b], 'Unknown') == chain_a
     assert select_chain([chain_a, chain_b]) == chain_a
+
+
+def test_new_order_message_carries_replaces_only_when_set():
+    from acme import messages
+    from ansible_collections.autotls.acme.plugins.module_utils.orders import NewOrderWithReplaces
+    ident = [messages.Identifier(typ=messages.IDENTIFIER_FQDN, value='a.example.test')]
+    assert NewOrderWithReplaces(identifiers=ident, replaces='abc.def').to_partial_json()['replaces'] == 'abc.def'
+    assert 'replaces' not in NewOrderWithReplaces(identifiers=ident).to_partial_json()

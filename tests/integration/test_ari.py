@@ -1,0 +1,67 @@
+"""Renewal by ACME Renewal Information against a scripted ARI endpoint in front of Pebble."""
+
+import base64
+
+from cryptography import x509
+
+from testbed.ari import AriServer
+
+PLAYBOOK = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: issue
+      autotls.acme.certificate:
+        acme_directory: "{{ directory }}"
+        acme_ca_bundle: "{{ ca_bundle }}"
+        account_key_src: "{{ account_key }}"
+        terms_agreed: true
+        aws_endpoint_url: "{{ aws_endpoint }}"
+        dns_servers: ["{{ dns_server }}"]
+        dest: "{{ dest }}"
+        certificates: [{name: ari, domains: [ari.example.test]}]
+"""
+
+
+def _cert_id(path):
+    """RFC 9773 identifier, computed here independently of the collection's code."""
+    with open(path, 'rb') as handle:
+        cert = x509.load_pem_x509_certificate(handle.read())
+    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    serial = cert.serial_number.to_bytes((cert.serial_number.bit_length() + 8) // 8, 'big')
+
+    def enc(data):
+        return base64.urlsafe_b64encode(data).decode().rstrip('=')
+    return enc(aki) + '.' + enc(serial)
+
+
+def test_the_ca_window_decides_and_the_renewal_names_what_it_replaces(route53, run_playbook, tmp_path):
+    route53.create_zone('example.test')
+    with AriServer(route53.pebble) as ari:
+        ari.window_from_now(40 * 86400, 45 * 86400)
+        extra = dict(directory=ari.directory_url, ca_bundle=route53.pebble.ca_bundle,
+                     account_key=str(tmp_path / 'account.pem'), aws_endpoint=route53.moto.endpoint_url,
+                     dns_server=route53.dns.address, dest=str(tmp_path / 'certs'))
+
+        def run():
+            return run_playbook(PLAYBOOK, extra_vars=extra).task('issue')['result']['certificates'][0]
+
+        first = run()
+        assert first['action'] == 'issue' and 'replaces' not in first
+        cert_path = first['files']['cert']
+        first_id = _cert_id(cert_path)
+
+        # The CA's window lies in the future: the certificate stays.
+        second = run()
+        assert second['action'] == 'none' and second['serial'] == first['serial']
+        assert 'ari_renewal_time' in second
+        assert ari.asked == [first_id]
+
+        # The CA moves the window to now (as before a mass revocation): renewed at once,
+        # although the local rules (5-year Pebble certificate) say years to go.
+        ari.window_from_now(-3600, -60)
+        third = run()
+        assert third['action'] == 'renew'
+        assert 'renewal window (ARI)' in third['reason']
+        assert third['replaces'] == first_id
+        assert third['serial'] != first['serial']
