@@ -1,0 +1,165 @@
+"""Behind the firewall, end to end: a private step-ca, HTTP-01 to each host's nginx over
+real SSH test hosts, the CA root in every host's trust store, deploy and reload."""
+
+import os
+import socket
+import ssl
+import time
+
+import pytest
+from cryptography import x509
+
+from testbed.fixtures_hosts import write_inventory
+from testbed.stepca import StepCA
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ONBOARD = os.path.join(REPO, 'playbooks', 'onboard.yml')
+RENEW = os.path.join(REPO, 'playbooks', 'renew.yml')
+
+
+def _inventory(tmp_path, hosts, ca, testbed, extra_all=None, certificates=None):
+    """Each host serves a certificate for its own name over HTTP-01."""
+    host_vars = {}
+    for host in hosts:
+        host_vars[host.name] = {
+            'autotls_nginx_listen_address': host.address,
+            'autotls_nginx_ipv6': False,
+            'autotls_host_certificates': (certificates or {}).get(host.name, [
+                {'name': host.name, 'domains': [host.fqdn], 'challenge': 'http-01'}]),
+        }
+    all_vars = {
+        'autotls_acme_directory': ca.directory_url,
+        'autotls_terms_agreed': True,
+        'autotls_store': {'type': 'local', 'path': str(tmp_path / 'store')},
+        'autotls_dns_servers': [testbed.dns.address],
+    }
+    if ca.root_fingerprint:
+        all_vars['autotls_ca_root_fingerprint'] = ca.root_fingerprint
+    all_vars.update(extra_all or {})
+    return write_inventory(tmp_path / 'inventory.yml', hosts=hosts, host_vars=host_vars,
+                           group_vars={'all': all_vars})
+
+
+def _served_serial(host, name):
+    """Serial of the certificate the host's nginx presents for `name` (no verification)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((host.address, 443), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname=name) as tls:
+            der = tls.getpeercert(binary_form=True)
+    return '%x' % x509.load_der_x509_certificate(der).serial_number
+
+
+def _host_changes(result, hosts):
+    return {h.name: result.stats[h.name]['changed'] for h in hosts}
+
+
+def test_onboarding_a_new_host_lets_another_host_reach_it_with_system_trust(
+        stepca, test_hosts, host_dns, new_test_host, run_playbook, tmp_path, testbed):
+    app1 = test_hosts['app1']
+    app1.reset()
+    fresh = new_test_host('app7', fqdn='app7.qa1.example.test')
+    host_dns.add(fresh)
+    inventory = _inventory(tmp_path, [app1, fresh], stepca, testbed)
+
+    rc, _out, _err = app1.run(['curl', '-sS', '-o', '/dev/null', 'https://app7.qa1.example.test/'])
+    assert rc != 0                                  # nothing served, nothing trusted yet
+
+    first = run_playbook(ONBOARD, inventory=inventory, connection=None)
+    assert first.stats[fresh.name]['failures'] == 0
+
+    # From inside app1, with the system trust store only (no --cacert):
+    rc, out, err = app1.run(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}',
+                             'https://app7.qa1.example.test/'])
+    assert rc == 0, err
+    rc, out, err = app1.run(['python3', '-c', (
+        'import ssl, socket; c = ssl.create_default_context(); '
+        's = c.wrap_socket(socket.create_connection(("app7.qa1.example.test", 443)), '
+        'server_hostname="app7.qa1.example.test"); print(s.version())')])
+    assert rc == 0 and out.startswith('TLS'), err
+    # The certificate came from the private CA over HTTP-01, and lives 24 hours.
+    files = first.task('Answer the challenges, finalize and store the certificates')['result']
+    issued = {c['name']: c for c in files['certificates']}
+    assert issued['app7']['action'] == 'issue' and 0.9 < issued['app7']['days_left'] <= 1.0
+    key = fresh.path('/etc/autotls/certs/app7/privkey.pem')
+    assert oct(os.stat(key).st_mode & 0o777) == '0o600'
+    # HTTP-01 tokens were removed from the webroot afterwards.
+    assert os.listdir(fresh.path('/var/www/acme/.well-known/acme-challenge')) == []
+
+    # Onboarding again changes nothing on the hosts, and issues nothing.
+    second = run_playbook(ONBOARD, inventory=inventory, connection=None)
+    assert _host_changes(second, [app1, fresh]) == {app1.name: 0, fresh.name: 0}
+
+
+def test_a_load_balanced_pair_gets_the_token_on_both_hosts(
+        stepca, test_hosts, host_dns, run_playbook, tmp_path, testbed):
+    app2, app3 = test_hosts['app2'], test_hosts['app3']
+    for host in (app2, app3):
+        host.reset()
+    # lb.qa1.example.test resolves to app3 only; the token must be on app2 as well,
+    # since a real balancer may send the CA to either.
+    testbed.upsert_record(host_dns.zone_id, 'lb.qa1.example.test', 'A', [app3.address])
+    shared = [{'name': 'lb', 'domains': ['lb.qa1.example.test'], 'challenge': 'http-01'}]
+    inventory = _inventory(tmp_path, [app2, app3], stepca, testbed,
+                           certificates={app2.name: shared, app3.name: shared})
+    result = run_playbook(ONBOARD, inventory=inventory, connection=None)
+    placed = result.tasks('Place the HTTP-01 tokens on the hosts that serve the names')
+    assert sorted(r['host'] for r in placed if r['changed']) == sorted([app2.name, app3.name])
+    assert _served_serial(app2, 'lb.qa1.example.test') == _served_serial(app3, 'lb.qa1.example.test')
+
+
+@pytest.fixture
+def short_lived_ca(testbed, tmp_path):
+    with StepCA(testbed.dns.address, str(tmp_path / 'short-ca'), cert_duration='2m',
+                min_duration='1m', max_duration='24h') as ca:
+        yield ca
+
+
+def test_a_short_lived_certificate_renews_by_fraction_of_its_lifetime(
+        short_lived_ca, test_hosts, host_dns, run_playbook, tmp_path, testbed):
+    app1 = test_hosts['app1']
+    app1.reset()
+    # 2-minute certificates; renew when less than 75% of the lifetime is left (after 30 s).
+    inventory = _inventory(tmp_path, [app1], short_lived_ca, testbed,
+                           extra_all={'autotls_renew_before': {'days': 30, 'fraction': 0.75}})
+    run_playbook(ONBOARD, inventory=inventory, connection=None)
+    first_serial = _served_serial(app1, app1.fqdn)
+
+    not_yet = run_playbook(RENEW, inventory=inventory, connection=None)
+    assert not_yet.stats[app1.name]['changed'] == 0
+    assert _served_serial(app1, app1.fqdn) == first_serial
+
+    time.sleep(32)
+    renewed = run_playbook(RENEW, inventory=inventory, connection=None)
+    results = renewed.task('Report each certificate')
+    assert renewed.stats[app1.name]['changed'] > 0, results
+    assert _served_serial(app1, app1.fqdn) != first_serial
+
+
+def test_http01_against_pebble_on_port_80(pebble_factory, test_hosts, host_dns, run_playbook, tmp_path, testbed):
+    app3 = test_hosts['app3']
+    app3.reset()
+    pebble = pebble_factory(http_port=80)
+    inventory = _inventory(tmp_path, [app3], stepca_like(pebble), testbed,
+                           extra_all={'autotls_acme_ca_bundle': pebble.ca_bundle})
+    result = run_playbook(ONBOARD, inventory=inventory, connection=None)
+    issued = result.task('Answer the challenges, finalize and store the certificates')['result']
+    assert issued['certificates'][0]['issuer'].startswith('Pebble')
+    assert _served_serial(app3, app3.fqdn) == issued['certificates'][0]['serial']
+
+
+class stepca_like:  # pylint: disable=invalid-name
+    """Pebble dressed as the CA the inventory helper expects (no fingerprint bootstrap)."""
+
+    def __init__(self, pebble):
+        self.directory_url = pebble.directory_url
+        self.root_fingerprint = None
+
+
+def test_wildcard_with_http01_is_refused_before_any_order(stepca, test_hosts, run_playbook, tmp_path, testbed):
+    app2 = test_hosts['app2']
+    inventory = _inventory(tmp_path, [app2], stepca, testbed, certificates={
+        app2.name: [{'name': 'wild', 'domains': ['*.qa1.example.test'], 'challenge': 'http-01'}]})
+    result = run_playbook(RENEW, inventory=inventory, connection=None, expect_rc=2)
+    assert 'use challenge: dns-01' in result.stdout
