@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: many wildcard + apex certificates over ACME DNS-01 through Route53.
 
 Three runs, each against its own fresh test bed (moto Route53, a DNS server answering
@@ -33,6 +33,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -57,6 +58,9 @@ def _reexec_in_project_venv():
 _reexec_in_project_venv()
 sys.path.insert(0, os.path.join(REPO_ROOT, 'tests'))
 
+import dns.exception  # noqa: E402
+import dns.message  # noqa: E402
+import dns.query  # noqa: E402
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
@@ -96,7 +100,7 @@ def ensure_baseline_venv(venv):
     python = os.path.join(venv, 'bin', 'python')
     probe = [python, '-c', 'import boto3, ansible_collections.community.crypto, ansible_collections.amazon.aws']
     if os.path.exists(os.path.join(venv, 'bin', 'ansible-playbook')) and \
-            subprocess.run(probe, capture_output=True).returncode == 0:
+            subprocess.run(probe, capture_output=True, check=False).returncode == 0:
         return venv
     print('bench: creating the baseline venv %s (pip install ansible boto3, a few minutes)' % venv,
           file=sys.stderr, flush=True)
@@ -113,13 +117,13 @@ def collection_version(venv, fqcn):
     python = os.path.join(venv, 'bin', 'python')
     if fqcn == 'ansible_core':
         done = subprocess.run([python, '-c', 'from ansible.release import __version__; print(__version__)'],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         return done.stdout.strip() or '?'
     namespace, name = fqcn.split('.')
     code = ('import json, os, ansible_collections.%s.%s as c; '
             'print(json.load(open(os.path.join(list(c.__path__)[0], "MANIFEST.json")))'
             '["collection_info"]["version"])' % (namespace, name))
-    done = subprocess.run([python, '-c', code], capture_output=True, text=True)
+    done = subprocess.run([python, '-c', code], capture_output=True, text=True, check=False)
     return done.stdout.strip() or '?'
 
 
@@ -183,6 +187,62 @@ def valid_certificate_files(specs, path_of):
     return good
 
 
+class DnsProbe(threading.Thread):
+    """Times one TXT query to the bed's DNS server every `interval` s during a run.
+
+    The CA validates DNS-01 through that server; when it answers slowly (the machine is
+    busy), the CA's lookups time out and certificates fail for reasons outside the client.
+    """
+
+    def __init__(self, address, name, interval=0.25, timeout=5.0):
+        super().__init__(daemon=True)
+        host, port = address.rsplit(':', 1)
+        self.host, self.port, self.qname = host, int(port), name
+        self.interval, self.timeout = interval, timeout
+        self.latencies = []   # seconds; None for a query that got no answer within timeout
+        self._stop_event = threading.Event()
+
+    def run(self):
+        while not self._stop_event.is_set():
+            started = time.monotonic()
+            try:
+                dns.query.udp(dns.message.make_query(self.qname, 'TXT'), self.host, port=self.port,
+                              timeout=self.timeout)
+                self.latencies.append(time.monotonic() - started)
+            except (dns.exception.DNSException, OSError):
+                self.latencies.append(None)
+            self._stop_event.wait(self.interval)
+
+    def stop(self):
+        self._stop_event.set()
+        self.join(self.timeout + 1)
+
+    def summary(self):
+        answered = sorted(x for x in self.latencies if x is not None)
+        if not self.latencies:
+            return None
+        return {'queries': len(self.latencies), 'unanswered': len(self.latencies) - len(answered),
+                'median': answered[len(answered) // 2] if answered else None,
+                'max': answered[-1] if answered else None,
+                'over_1s': sum(1 for x in answered if x > 1.0)}
+
+
+def timed_run(bed, *args, **kwargs):
+    """run_playbook() with a DnsProbe on the bed's DNS server; returns (rc, wall, probe summary)."""
+    probe = DnsProbe(bed.dns.address, '_acme-challenge.env1.example.test')
+    load_before = os.getloadavg()[0]
+    started_epoch = time.time()
+    probe.start()
+    try:
+        rc, wall = run_playbook(*args, **kwargs)
+    finally:
+        probe.stop()
+    summary = probe.summary() or {}
+    summary['load'] = (load_before, os.getloadavg()[0])
+    summary['timeline'] = pebble_timeline(bed, started_epoch)
+    return rc, wall, summary
+
+
 # ---- running ansible-playbook -------------------------------------------------------------
 
 def pebble_request_count(bed):
@@ -192,6 +252,39 @@ def pebble_request_count(bed):
             return sum(1 for line in f if b'-> calling handler()' in line)
     except OSError:
         return None
+
+
+PEBBLE_EVENTS = (
+    ('orders created', b'Added order'),
+    ('validations', b'Pulled a task from the Tasks queue'),
+    ('certificates issued', b'Issued certificate'),
+)
+
+
+def pebble_timeline(bed, started_epoch):
+    """{event: (first, last, count)} in seconds since `started_epoch`, from Pebble's log.
+
+    Pebble stamps its log lines to the second (local time), so these are +-1 s.
+    """
+    timeline = {}
+    try:
+        with open(bed.pebble.process.log_path, 'rb') as f:
+            lines = f.readlines()
+    except OSError:
+        return timeline
+    for label, marker in PEBBLE_EVENTS:
+        stamps = []
+        for line in lines:
+            if marker in line:
+                parts = line.split()
+                try:
+                    stamps.append(time.mktime(time.strptime(
+                        (parts[1] + b' ' + parts[2]).decode(), '%Y/%m/%d %H:%M:%S')) - started_epoch)
+                except (IndexError, ValueError):
+                    continue
+        if stamps:
+            timeline[label] = (min(stamps), max(stamps), len(stamps))
+    return timeline
 
 
 def ansible_env(bed, collections_path, record_path):
@@ -307,9 +400,9 @@ def run_autotls(label, count, account_key, collections_path, workdir, nonce_reje
         record = os.path.join(rundir, 'tasks.jsonl')
         log = os.path.join(rundir, 'ansible.log')
         requests_before = pebble_request_count(bed)
-        rc, wall = run_playbook(os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
-                                playbook, vars_file, ansible_env(bed, collections_path, record), rundir, log,
-                                timeout=900 + 10 * count)
+        rc, wall, dns_probe = timed_run(
+            bed, os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), playbook, vars_file,
+            ansible_env(bed, collections_path, record), rundir, log, timeout=900 + 10 * count)
         requests_after = pebble_request_count(bed)
         leftovers = leftover_challenge_values(bed)
 
@@ -320,7 +413,7 @@ def run_autotls(label, count, account_key, collections_path, workdir, nonce_reje
     # A certificate the module never reported on (crash, timeout) counts as failed too.
     failures = len(failed_entries) + max(0, count - len(returned))
     files_ok = valid_certificate_files(specs, lambda s: os.path.join(dest, s['name'], 'fullchain.pem'))
-    row.update(rc=rc, wall=wall, task_seconds=tasks[-1]['seconds'] if tasks else None,
+    row.update(rc=rc, wall=wall, dns_probe=dns_probe, task_seconds=tasks[-1]['seconds'] if tasks else None,
                failures=failures, files_ok=len(files_ok), leftovers=leftovers,
                acme_requests=(requests_after - requests_before)
                if None not in (requests_before, requests_after) else None,
@@ -454,8 +547,9 @@ def run_baseline(label, count, account_key, venv, workdir):
         # default verify paths instead (Ansible's urls honour SSL_CERT_FILE).
         env['SSL_CERT_FILE'] = bed.pebble.ca_bundle
         requests_before = pebble_request_count(bed)
-        rc, wall = run_playbook(os.path.join(venv, 'bin', 'ansible-playbook'), playbook, vars_file, env, rundir, log,
-                                timeout=600 + 60 * count)
+        rc, wall, dns_probe = timed_run(
+            bed, os.path.join(venv, 'bin', 'ansible-playbook'), playbook, vars_file, env, rundir, log,
+            timeout=600 + 60 * count)
         requests_after = pebble_request_count(bed)
         leftovers = leftover_challenge_values(bed)
 
@@ -475,7 +569,7 @@ def run_baseline(label, count, account_key, venv, workdir):
             errors.append('%s: %s' % (r['task'], r['result'].get('msg')))
     if rc != 0 and not errors:
         errors.append('ansible-playbook rc=%d, log tail:\n%s' % (rc, log_tail(log)))
-    row.update(rc=rc, wall=wall, failures=count - len(files_ok), files_ok=len(files_ok),
+    row.update(rc=rc, wall=wall, dns_probe=dns_probe, failures=count - len(files_ok), files_ok=len(files_ok),
                leftovers=leftovers, steps=steps, errors=errors, log=log, record=record,
                acme_requests=(requests_after - requests_before)
                if None not in (requests_before, requests_after) else None)
@@ -515,6 +609,25 @@ def print_report(rows, versions):
                   % (ROW_TITLES[row['label']], row['task_seconds'], row['task_seconds'] / row['count']))
         for task, seconds, items, failed in row.get('steps', []):
             print('  %-62s %7.1f s  %3d items  %2d failed' % (task[:62], seconds or 0.0, items, failed))
+    print()
+    print('Machine: %d CPUs. Test-bed DNS server (Pebble validates through it), one TXT query every'
+          ' 0.25 s during each run:' % os.cpu_count())
+    for row in rows:
+        probe = row.get('dns_probe') or {}
+        if probe.get('queries'):
+            print('  %-30s median %5.0f ms, max %6.0f ms, %d of %d over 1 s, %d unanswered in 5 s;'
+                  ' load average %.1f -> %.1f' % (
+                      ROW_TITLES[row['label']], 1000 * (probe['median'] or 0), 1000 * (probe['max'] or 0),
+                      probe['over_1s'], probe['queries'], probe['unanswered'], *probe['load']))
+        timeline = probe.get('timeline') or {}
+        if timeline:
+            print('  %-30s Pebble log, seconds after the playbook started (+-1 s): %s; playbook ended %.1f'
+                  % ('', ', '.join('%s %d..%d' % (label, timeline[label][0], timeline[label][1])
+                                   for label, dummy in PEBBLE_EVENTS if label in timeline), row['wall']))
+        dns_timeouts = sum(1 for e in row['errors'] if 'Error retrieving TXT records' in e and 'timeout' in e)
+        if dns_timeouts:
+            print('  %-30s %d of %d failures: the CA\'s own DNS lookup of the challenge record timed out'
+                  % ('', dns_timeouts, row['failures']))
     for row in rows:
         problems = list(row['errors'])
         if row['leftovers']:
@@ -532,7 +645,7 @@ def print_report(rows, versions):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--count', type=int, default=50, help='certificates per autotls run (default 50)')
     parser.add_argument('--baseline-count', type=int, default=50,
                         help='certificates for the community.crypto baseline (default 50)')

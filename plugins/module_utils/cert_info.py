@@ -174,6 +174,11 @@ def _system_bundle():
     return None
 
 
+def _subject_cn(cert):
+    attrs = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return repr(attrs[0].value) if attrs else cert.subject.rfc4514_string()
+
+
 class ChainVerifier:
     """Verifies leaf + intermediates up to one of ``roots`` for a name, at one moment."""
 
@@ -183,10 +188,6 @@ class ChainVerifier:
         self._store = None
         if self.roots and HAS_X509_VERIFICATION:
             self._store = x509_verification.Store(self.roots)
-
-    @property
-    def enabled(self):
-        return bool(self.roots)
 
     def verify(self, leaf, intermediates, name):
         """(chain_verified, chain_error): (None, why) when it could not be checked at all."""
@@ -203,7 +204,15 @@ class ChainVerifier:
         try:
             builder.build_server_verifier(subject).verify(leaf, intermediates)
         except x509_verification.VerificationError as exc:
-            return False, str(exc)
+            message = str(exc)
+            if 'candidates exhausted' in message:
+                # The verifier's own words do not say what is missing; this does.
+                top = intermediates[-1] if intermediates else leaf
+                message = ('no path to the given roots: the issuer of %s (%s) is neither among the %d root(s) '
+                           'nor among the %d intermediate(s) presented (%s)'
+                           % (_subject_cn(top), top.issuer.rfc4514_string(), len(self.roots),
+                              len(intermediates), message))
+            return False, message
         except ValueError as exc:  # e.g. a name the verifier cannot take as a DNS name
             return False, 'cannot verify for %r: %s' % (name, exc)
         return True, None
@@ -239,6 +248,13 @@ def _sni(server_name):
     return server_name.rstrip('.')
 
 
+def _sni_bytes(name):
+    try:
+        return name.encode('idna')
+    except UnicodeError:  # e.g. an underscore or an over-long label: send it as it is
+        return name.encode('ascii', 'replace')
+
+
 _PYOPENSSL_CONTEXT = []
 _PYOPENSSL_LOCK = threading.Lock()
 
@@ -266,11 +282,10 @@ def _wait(sock, for_write, deadline, what):
     remaining = deadline.remaining()
     if remaining <= 0:
         raise EndpointError('%s: no TLS handshake within %.3g s' % (what, deadline.seconds))
-    if for_write:
-        ready = select.select([], [sock], [], remaining)[1]
-    else:
-        ready = select.select([sock], [], [], remaining)[0]
-    if not ready:
+    # poll, not select: a scan with many sockets open may hold descriptors above FD_SETSIZE.
+    poller = select.poll()
+    poller.register(sock, select.POLLOUT if for_write else select.POLLIN)
+    if not poller.poll(remaining * 1000):
         raise EndpointError('%s: no TLS handshake within %.3g s' % (what, deadline.seconds))
 
 
@@ -282,7 +297,7 @@ def _fetch_pyopenssl(host, port, server_name, deadline):
         conn = SSL.Connection(_pyopenssl_context(), sock)
         sni = _sni(server_name)
         if sni:
-            conn.set_tlsext_host_name(sni.encode('idna'))
+            conn.set_tlsext_host_name(_sni_bytes(sni))
         conn.set_connect_state()
         while True:
             try:

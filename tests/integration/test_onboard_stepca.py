@@ -79,7 +79,7 @@ def test_onboarding_a_new_host_lets_another_host_reach_it_with_system_trust(
         'server_hostname="app7.qa1.example.test"); print(s.version())')])
     assert rc == 0 and out.startswith('TLS'), err
     # The certificate came from the private CA over HTTP-01, and lives 24 hours.
-    files = first.task('Answer the challenges, finalize and store the certificates')['result']
+    files = first.task('autotls.acme.issue : Answer the challenges, finalize and store the certificates')['result']
     issued = {c['name']: c for c in files['certificates']}
     assert issued['app7']['action'] == 'issue' and 0.9 < issued['app7']['days_left'] <= 1.0
     key = fresh.path('/etc/autotls/certs/app7/privkey.pem')
@@ -89,7 +89,8 @@ def test_onboarding_a_new_host_lets_another_host_reach_it_with_system_trust(
 
     # Onboarding again changes nothing on the hosts, and issues nothing.
     second = run_playbook(ONBOARD, inventory=inventory, connection=None)
-    assert _host_changes(second, [app1, fresh]) == {app1.name: 0, fresh.name: 0}
+    assert _host_changes(second, [app1, fresh]) == {app1.name: 0, fresh.name: 0}, \
+        [(r['host'], r['task']) for r in second.changed]
 
 
 def test_a_load_balanced_pair_gets_the_token_on_both_hosts(
@@ -104,7 +105,7 @@ def test_a_load_balanced_pair_gets_the_token_on_both_hosts(
     inventory = _inventory(tmp_path, [app2, app3], stepca, testbed,
                            certificates={app2.name: shared, app3.name: shared})
     result = run_playbook(ONBOARD, inventory=inventory, connection=None)
-    placed = result.tasks('Place the HTTP-01 tokens on the hosts that serve the names')
+    placed = result.tasks('autotls.acme.issue : Place the HTTP-01 tokens on the hosts that serve the names')
     assert sorted(r['host'] for r in placed if r['changed']) == sorted([app2.name, app3.name])
     assert _served_serial(app2, 'lb.qa1.example.test') == _served_serial(app3, 'lb.qa1.example.test')
 
@@ -144,7 +145,7 @@ def test_http01_against_pebble_on_port_80(pebble_factory, test_hosts, host_dns, 
     inventory = _inventory(tmp_path, [app3], stepca_like(pebble), testbed,
                            extra_all={'autotls_acme_ca_bundle': pebble.ca_bundle})
     result = run_playbook(ONBOARD, inventory=inventory, connection=None)
-    issued = result.task('Answer the challenges, finalize and store the certificates')['result']
+    issued = result.task('autotls.acme.issue : Answer the challenges, finalize and store the certificates')['result']
     assert issued['certificates'][0]['issuer'].startswith('Pebble')
     assert _served_serial(app3, app3.fqdn) == issued['certificates'][0]['serial']
 

@@ -1,0 +1,337 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: autotls.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: notify
+short_description: Send one summary of a renewal run to Slack and/or by email
+version_added: 0.1.0
+description:
+  - Sums up the per-certificate results of M(autotls.acme.certificate) in one message - counts,
+    then the certificates renewed (with their new expiry), those that failed (with the reason)
+    and those expiring soon - or C(Nothing to do) when every certificate is valid.
+  - Sends that one message to a Slack incoming webhook (text plus mrkdwn blocks) and/or by
+    email over SMTP (plain text with an HTML alternative).
+  - Meant for an C(always) section, so that a failed run still reports. By default a
+    notification that cannot be delivered only warns (see O(fail_on_error)).
+  - Slack deliveries are retried on connection failures and HTTP 408, 429 and 5xx, honouring
+    C(Retry-After) up to 10 seconds; SMTP deliveries on connection failures and 4xx answers;
+    each channel gives up after O(timeout) seconds.
+  - 'Runs on the controller: use C(delegate_to: localhost) and C(run_once: true) in a play over hosts.'
+author:
+  - autotls.acme maintainers (@autotls)
+requirements:
+  - requests (for Slack)
+attributes:
+  check_mode:
+    support: full
+    description: Builds and returns the summary; sends nothing.
+  diff_mode:
+    support: none
+    description: Nothing is compared.
+  idempotent:
+    support: none
+    description: Every run sends a message.
+options:
+  results:
+    description:
+      - The per-certificate results, as returned in RV(autotls.acme.certificate#module:certificates) by
+        M(autotls.acme.certificate).
+      - Each is a dict with C(name), C(action) (C(issue), C(renew) or C(none)), C(changed), C(failed),
+        C(msg), C(not_after), C(days_left), C(lifetime_fraction_left), C(hosts) and C(reason); missing
+        keys are tolerated and other keys ignored.
+      - A certificate counts as renewed when it was changed by an C(issue) or C(renew) action and did not fail.
+    type: list
+    elements: dict
+    required: true
+  deployed:
+    description:
+      - Where certificates were deployed in this run, as dicts with C(host) and C(certificate).
+      - Shown next to the renewed certificates; deployments of certificates that were not renewed
+        are listed as C(Redeployed).
+    type: list
+    elements: dict
+    default: []
+  run_error:
+    description:
+      - A failure that stopped the run as a whole (for example the CA being unreachable),
+        shown at the top of the summary.
+    type: str
+  expiring_days:
+    description:
+      - Certificates with fewer days left than this that were not renewed are listed as expiring soon.
+      - Certificates whose whole lifetime is shorter than twice this are listed only when less
+        than a quarter of their lifetime is left (a 24-hour certificate always has fewer than 14 days).
+    type: int
+    default: 14
+  title:
+    description:
+      - First line of the summary, the Slack header, and part of the email subject.
+      - Defaults to C(autotls run on <controller hostname>).
+    type: str
+  slack:
+    description:
+      - Send the summary to this Slack incoming webhook.
+    type: dict
+    suboptions:
+      webhook_url:
+        description:
+          - The incoming webhook URL. It is a secret; it never appears in the output.
+        type: str
+        required: true
+      channel:
+        description:
+          - Channel to post to, for legacy webhooks that allow overriding it. Webhooks of Slack
+            apps always post to the channel they were made for.
+        type: str
+      username:
+        description:
+          - Name to post as, for legacy webhooks that allow overriding it.
+        type: str
+  email:
+    description:
+      - Send the summary by email.
+    type: dict
+    suboptions:
+      to:
+        description:
+          - Recipients.
+        type: list
+        elements: str
+        required: true
+      from:
+        description:
+          - Sender address. Defaults to C(autotls@<controller FQDN>).
+        type: str
+      smtp_host:
+        description:
+          - Mail server to hand the message to.
+        type: str
+        required: true
+      smtp_port:
+        description:
+          - Port of the mail server. Defaults to 587, or to 465 with O(email.ssl=true).
+        type: int
+      starttls:
+        description:
+          - Upgrade the connection with STARTTLS before authenticating and sending; fails when the server does not offer it.
+          - Set to V(false) for a server without TLS (port 25 or a local relay). Ignored with O(email.ssl=true).
+        type: bool
+        default: true
+      ssl:
+        description:
+          - Use implicit TLS from the first byte (SMTPS, usually port 465).
+        type: bool
+        default: false
+      username:
+        description:
+          - User name to authenticate with; needs O(email.password).
+        type: str
+      password:
+        description:
+          - Password for O(email.username). It never appears in the output.
+        type: str
+      subject:
+        description:
+          - Prefix of the subject line; the rest is the title and the counts.
+        type: str
+        default: '[autotls]'
+  timeout:
+    description:
+      - Seconds each channel may take in total, retries included.
+    type: int
+    default: 30
+  validate_certs:
+    description:
+      - Verify the TLS certificates of the webhook and of the mail server.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file of the CA certificates to trust for the webhook and the mail server instead of
+        the system's, for example a private CA's root.
+    type: path
+  fail_on_error:
+    description:
+      - V(false) turns a notification that could not be delivered into a warning, so that
+        reporting never fails a run. V(true) fails the task.
+    type: bool
+    default: false
+notes:
+  - With neither O(slack) nor O(email) the summary is only returned.
+  - The summary never contains the webhook URL or the SMTP password.
+seealso:
+  - module: autotls.acme.certificate
+  - name: Slack incoming webhooks
+    description: How to make a webhook URL for a channel.
+    link: https://api.slack.com/messaging/webhooks
+'''
+
+EXAMPLES = r'''
+- name: Renew, and report to Slack and by email whatever happens
+  block:
+    - name: Issue or renew what is due
+      autotls.acme.certificate:
+        acme_directory: letsencrypt
+        account_key_content: "{{ vault_acme_account_key }}"
+        terms_agreed: true
+        dest: /srv/autotls/certs
+        certificates: "{{ autotls_certificates }}"
+      register: renewal
+  always:
+    - name: Report the run
+      autotls.acme.notify:
+        results: "{{ renewal.certificates | default([]) }}"
+        # A failure before any certificate was looked at (bad account key, CA unreachable).
+        run_error: "{{ renewal.msg | default(omit) if (renewal.certificates | default([])) | length == 0 else omit }}"
+        slack:
+          webhook_url: "{{ vault_slack_webhook_url }}"
+        email:
+          to: [ops@example.com]
+          from: autotls@example.com
+          smtp_host: smtp.example.com
+          username: autotls
+          password: "{{ vault_smtp_password }}"
+  delegate_to: localhost
+  run_once: true
+
+- name: Through a local relay on port 25, without TLS, failing the task if mail cannot go out
+  autotls.acme.notify:
+    results: "{{ autotls_issue_results }}"
+    expiring_days: 21
+    title: Nightly certificate run (production)
+    email:
+      to: [pki-team@example.com, oncall@example.com]
+      smtp_host: localhost
+      smtp_port: 25
+      starttls: false
+      subject: '[PKI]'
+    fail_on_error: true
+  delegate_to: localhost
+  run_once: true
+'''
+
+RETURN = r'''
+sent:
+  description: Whether each channel delivered the summary (always V(false) in check mode).
+  returned: always
+  type: dict
+  contains:
+    slack:
+      description: The webhook accepted the message.
+      type: bool
+      sample: true
+    email:
+      description: The mail server accepted the message.
+      type: bool
+      sample: false
+errors:
+  description: What went wrong per channel; with O(fail_on_error=false) each also shows as a warning.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - >-
+      Could not send email through smtp://smtp.example.com:587: gave up after 4 attempts within
+      the 30 s timeout; last error: ConnectionRefusedError ([Errno 111] Connection refused)
+summary:
+  description: The summary as plain text, as sent.
+  returned: always
+  type: str
+  sample: |-
+    autotls run on awx-ee-7f9c
+
+    3 certificates checked: 1 renewed, 1 failed, 0 expiring soon, 1 valid.
+
+    Renewed:
+      - app1: new expiry 2027-02-20 10:00 UTC, 89 days left
+    Failed:
+      - qa1-wildcard: Failed to list hosted zones: AccessDenied
+subject:
+  description: The email subject line.
+  returned: always
+  type: str
+  sample: "[autotls] autotls run on awx-ee-7f9c: 1 failed, 1 renewed"
+counts:
+  description: How many certificates were checked, renewed, failed, expiring soon and valid, and how many deployments were made.
+  returned: always
+  type: dict
+  sample: {checked: 3, renewed: 1, failed: 1, expiring: 0, valid: 1, deployed: 2}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils.notify import (
+    DEFAULT_EXPIRING_DAYS,
+    DEFAULT_SUBJECT_PREFIX,
+    RunSummary,
+    send_summary,
+)
+
+
+def argument_spec():
+    return dict(
+        results=dict(type='list', elements='dict', required=True),
+        deployed=dict(type='list', elements='dict', default=[]),
+        run_error=dict(type='str'),
+        expiring_days=dict(type='int', default=DEFAULT_EXPIRING_DAYS),
+        title=dict(type='str'),
+        slack=dict(type='dict', options=dict(
+            webhook_url=dict(type='str', required=True, no_log=True),
+            channel=dict(type='str'),
+            username=dict(type='str'),
+        )),
+        email=dict(type='dict', options={
+            'to': dict(type='list', elements='str', required=True),
+            'from': dict(type='str'),
+            'smtp_host': dict(type='str', required=True),
+            'smtp_port': dict(type='int'),
+            'starttls': dict(type='bool', default=True),
+            'ssl': dict(type='bool', default=False),
+            'username': dict(type='str'),
+            'password': dict(type='str', no_log=True),
+            'subject': dict(type='str', default=DEFAULT_SUBJECT_PREFIX),
+        }, required_together=[['username', 'password']]),
+        timeout=dict(type='int', default=30),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        fail_on_error=dict(type='bool', default=False),
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    try:
+        summary = RunSummary(params['results'], deployed=params['deployed'],
+                             expiring_days=params['expiring_days'], title=params['title'],
+                             run_error=params['run_error'])
+        outcome = send_summary(summary, slack=params['slack'], mail=params['email'],
+                               timeout=params['timeout'], verify=params['validate_certs'],
+                               ca_path=params['ca_path'], check_mode=module.check_mode)
+    except AutoTLSError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+
+    subject_prefix = (params['email'] or {}).get('subject', DEFAULT_SUBJECT_PREFIX)
+    result = dict(
+        changed=any(outcome.sent.values()) or (module.check_mode and bool(params['slack'] or params['email'])),
+        sent=outcome.sent,
+        errors=outcome.errors,
+        summary=summary.text(),
+        subject=summary.subject(subject_prefix),
+        counts=summary.counts(),
+    )
+    if outcome.errors:
+        if params['fail_on_error']:
+            module.fail_json(msg='Could not deliver the run summary: %s' % '; '.join(outcome.errors), **result)
+        for error in outcome.errors:
+            module.warn(error)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

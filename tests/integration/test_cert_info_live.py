@@ -1,0 +1,374 @@
+"""autotls.acme.cert_info and playbooks/check.yml against real TLS servers on loopback.
+
+The servers are Python ``ssl`` listeners started here, on free 127.0.0.1 ports, each
+presenting a leaf plus its intermediate made here. One port is closed; one accepts TCP
+and never speaks TLS, so the per-endpoint timeout is what ends that check.
+"""
+
+import datetime
+import ipaddress
+import os
+import selectors
+import socket
+import ssl
+import threading
+import time
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ansible_collections.autotls.acme.plugins.module_utils import cert_info
+from ansible_collections.autotls.acme.plugins.module_utils.renewal import RenewalPolicy
+from testbed.ports import free_tcp_port
+
+pytestmark = pytest.mark.integration
+
+CHECK_PLAYBOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                              'playbooks', 'check.yml')
+NOW = datetime.datetime.now(datetime.timezone.utc)
+
+
+# ---- a root, an intermediate and leaves -------------------------------------------------
+
+def _pem(obj):
+    if isinstance(obj, x509.Certificate):
+        return obj.public_bytes(serialization.Encoding.PEM)
+    return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _issue(cn, public_key, signer, issuer=None, ca=False, names=(), ips=(), days=90, age_days=1):
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    start = NOW - datetime.timedelta(days=age_days)
+    builder = (x509.CertificateBuilder().subject_name(subject)
+               .issuer_name(issuer.subject if issuer is not None else subject)
+               .public_key(public_key).serial_number(x509.random_serial_number())
+               .not_valid_before(start).not_valid_after(start + datetime.timedelta(days=days))
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+               .add_extension(x509.KeyUsage(
+                   digital_signature=True, key_cert_sign=ca, crl_sign=ca, content_commitment=False,
+                   key_encipherment=False, data_encipherment=False, key_agreement=False,
+                   encipher_only=False, decipher_only=False), critical=True))
+    if issuer is not None:
+        ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+    if not ca:
+        sans = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+        builder = (builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
+    return builder.sign(signer, hashes.SHA256())
+
+
+class Pki:
+    def __init__(self, name='Loopback'):
+        self.root_key = ec.generate_private_key(ec.SECP256R1())
+        self.root = _issue('%s Root' % name, self.root_key.public_key(), self.root_key, ca=True, days=3650)
+        self.inter_key = ec.generate_private_key(ec.SECP256R1())
+        self.inter = _issue('%s Intermediate' % name, self.inter_key.public_key(), self.root_key,
+                            issuer=self.root, ca=True, days=1825)
+
+    def leaf(self, names, days=90, age_days=1):
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = _issue(names[0], key.public_key(), self.inter_key, issuer=self.inter, names=names,
+                      ips=('127.0.0.1',), days=days, age_days=age_days)
+        return cert, key
+
+    def write(self, directory, names, **kwargs):
+        """fullchain.pem (leaf + intermediate) and privkey.pem for `names`; returns (fullchain, key, leaf)."""
+        os.makedirs(directory, exist_ok=True)
+        cert, key = self.leaf(names, **kwargs)
+        fullchain = os.path.join(directory, 'fullchain.pem')
+        keyfile = os.path.join(directory, 'privkey.pem')
+        with open(fullchain, 'wb') as handle:
+            handle.write(_pem(cert) + _pem(self.inter))
+        with open(os.open(keyfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'wb') as handle:
+            handle.write(_pem(key))
+        return fullchain, keyfile, cert
+
+
+# ---- TLS listeners ----------------------------------------------------------------------
+
+class Listeners:
+    """Many listening sockets on 127.0.0.1 served by one acceptor thread.
+
+    ``tls(fullchain, key)`` adds a port that completes a TLS handshake presenting that
+    chain; ``silent()`` a port that accepts TCP and never says a word.
+    """
+
+    def __init__(self):
+        self._selector = selectors.DefaultSelector()
+        self._stop = threading.Event()
+        self._held = []
+        self._lock = threading.Lock()
+        self.handshakes = 0
+        self._thread = threading.Thread(target=self._serve, name='tls-listeners', daemon=True)
+        self._started = False
+
+    def _listen(self, context):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(('127.0.0.1', 0))
+        sock.listen(128)
+        sock.setblocking(False)
+        self._selector.register(sock, selectors.EVENT_READ, context)
+        if not self._started:
+            self._started = True
+            self._thread.start()
+        return sock.getsockname()[1]
+
+    def tls(self, fullchain, key):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(fullchain, key)
+        return self._listen(context)
+
+    def silent(self):
+        return self._listen(None)
+
+    def _serve(self):
+        while not self._stop.is_set():
+            for key, _events in self._selector.select(timeout=0.1):
+                try:
+                    conn, _addr = key.fileobj.accept()
+                except BlockingIOError:
+                    continue
+                if key.data is None:
+                    with self._lock:
+                        self._held.append(conn)  # never answered; closed at stop()
+                    continue
+                threading.Thread(target=self._handshake, args=(key.data, conn), daemon=True).start()
+
+    def _handshake(self, context, conn):
+        conn.setblocking(True)
+        conn.settimeout(10)
+        try:
+            with context.wrap_socket(conn, server_side=True) as tls:
+                with self._lock:
+                    self.handshakes += 1
+                tls.recv(1)  # until the client goes away
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def stop(self):
+        self._stop.set()
+        if self._started:
+            self._thread.join(5)
+        for key in list(self._selector.get_map().values()):
+            key.fileobj.close()
+        self._selector.close()
+        with self._lock:
+            for conn in self._held:
+                conn.close()
+
+
+@pytest.fixture(scope='module')
+def pki():
+    return Pki()
+
+
+@pytest.fixture
+def listeners():
+    servers = Listeners()
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture
+def scene(pki, listeners, tmp_path):
+    """A healthy endpoint, one close to expiry, one closed port and one silent port."""
+    good_chain, good_key, good_leaf = pki.write(str(tmp_path / 'good'), ['app1.example.test', '*.qa1.example.test'])
+    due_chain, due_key, _due_leaf = pki.write(str(tmp_path / 'due'), ['old.example.test'], days=90, age_days=80)
+    return {
+        'good': listeners.tls(good_chain, good_key),
+        'due': listeners.tls(due_chain, due_key),
+        'closed': free_tcp_port(),
+        'silent': listeners.silent(),
+        'good_chain': good_chain,
+        'good_leaf': good_leaf,
+    }
+
+
+# ---- the module_utils directly, both ways of fetching -----------------------------------
+
+@pytest.mark.parametrize('backend', ['pyopenssl', 'ssl-leaf'])
+def test_fetch_sees_the_chain_the_server_presents(pki, scene, backend):
+    if backend == 'pyopenssl' and not cert_info.HAS_PYOPENSSL:
+        pytest.skip('pyOpenSSL is not installed')
+    chain = cert_info.fetch_chain('127.0.0.1', scene['good'], 'app1.example.test', 3, backend)
+    assert chain[0].serial_number == scene['good_leaf'].serial_number
+    if backend == 'pyopenssl':
+        assert [c.subject for c in chain] == [scene['good_leaf'].subject, pki.inter.subject]
+    else:
+        assert len(chain) == 1  # Python 3.11's ssl shows the leaf only
+
+
+def test_silent_and_closed_ports_fail_within_the_timeout(scene):
+    started = time.monotonic()
+    with pytest.raises(cert_info.EndpointError, match='no TLS handshake within 0.5 s'):
+        cert_info.fetch_chain('127.0.0.1', scene['silent'], None, 0.5)
+    assert time.monotonic() - started < 2
+    with pytest.raises(cert_info.EndpointError, match='Connection refused'):
+        cert_info.fetch_chain('127.0.0.1', scene['closed'], None, 0.5)
+
+
+def test_leaf_only_fetching_does_not_call_a_good_chain_bad(pki, scene):
+    inspector = cert_info.Inspector(RenewalPolicy(), [pki.root], backend='ssl-leaf')
+    result = inspector.inspect_endpoint({'host': '127.0.0.1', 'port': scene['good'],
+                                         'server_name': 'app1.example.test'})
+    assert result['chain_length'] == 1 and result['chain_verified'] is None
+    assert 'only the leaf could be fetched' in result['chain_error']
+
+
+# ---- the module through ansible-playbook ------------------------------------------------
+
+MODULE_PLAYBOOK = r'''
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Check certificates
+      autotls.acme.cert_info:
+        files: "{{ files }}"
+        endpoints: "{{ endpoints }}"
+        root_pem: "{{ root_pem }}"
+        timeout: 1
+        concurrency: 8
+      register: info
+'''
+
+
+def test_module_reports_files_and_endpoints_and_never_fails_on_a_dead_one(pki, scene, run_playbook, tmp_path):
+    endpoints = [
+        {'host': '127.0.0.1', 'port': scene['good'], 'server_name': 'app1.example.test', 'name': 'good'},
+        {'host': '127.0.0.1', 'port': scene['good'], 'server_name': 'x.qa1.example.test', 'name': 'wildcard'},
+        {'host': '127.0.0.1', 'port': scene['good'], 'server_name': 'other.example.test', 'name': 'wrong-name'},
+        {'host': '127.0.0.1', 'port': scene['due'], 'server_name': 'old.example.test', 'name': 'due'},
+        {'host': '127.0.0.1', 'port': scene['closed'], 'name': 'closed'},
+        {'host': '127.0.0.1', 'port': scene['silent'], 'name': 'silent'},
+    ]
+    started = time.monotonic()
+    result = run_playbook(MODULE_PLAYBOOK, extra_vars={
+        'files': [scene['good_chain'], str(tmp_path / 'absent.pem')],
+        'endpoints': endpoints,
+        'root_pem': _pem(pki.root).decode(),
+    })
+    elapsed = time.monotonic() - started
+    task = result.task('Check certificates')
+    info = task['result']
+    assert task['changed'] is False and not task['failed']
+    by_name = {r['name']: r for r in info['results']}
+    assert [r['source'] for r in info['results']] == ['file', 'file'] + ['endpoint'] * 6
+
+    stored = by_name[scene['good_chain']]
+    assert stored['status'] == 'ok' and stored['chain_verified'] is True and stored['chain_length'] == 2
+    assert by_name[str(tmp_path / 'absent.pem')]['status'] == 'missing'
+
+    good = by_name['good']
+    assert good['reachable'] is True and good['status'] == 'ok' and good['matches_name'] is True
+    assert good['chain_verified'] is True and good['chain_length'] == 2
+    assert good['serial'] == stored['serial'] and good['issuer'] == 'Loopback Intermediate'
+    assert good['domains'] == ['app1.example.test', '*.qa1.example.test']
+    assert by_name['wildcard']['matches_name'] is True and by_name['wildcard']['status'] == 'ok'
+    wrong = by_name['wrong-name']
+    assert wrong['matches_name'] is False and wrong['status'] == 'name_mismatch'
+    assert wrong['chain_verified'] is False and 'subjectAltName' in wrong['chain_error']
+    due = by_name['due']
+    assert due['due'] is True and due['status'] == 'due' and 9 < due['days_left'] < 10.1
+    for dead in ('closed', 'silent'):
+        assert by_name[dead]['reachable'] is False and by_name[dead]['status'] == 'unreachable'
+        assert by_name[dead]['not_after'] is None
+    assert 'refused' in by_name['closed']['error']
+    assert 'no TLS handshake within 1 s' in by_name['silent']['error']
+
+    assert info['summary'] == {'ok': 3, 'due': 1, 'expired': 0, 'unreachable': 2, 'missing': 1,
+                               'invalid': 0, 'name_mismatch': 1, 'chain_invalid': 0, 'total': 8}
+    assert info['endpoint_backend'] == ('pyopenssl' if cert_info.HAS_PYOPENSSL else 'ssl-leaf')
+    assert info['roots'] == ['root_pem']
+    # The silent port costs one timeout, in parallel with everything else.
+    assert elapsed < 20
+
+
+def test_module_fails_only_on_wrong_options(run_playbook, tmp_path):
+    result = run_playbook(r'''
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Unreadable bundle
+      autotls.acme.cert_info:
+        ca_bundle: "{{ bundle }}"
+''', extra_vars={'bundle': str(tmp_path / 'none.pem')}, expect_rc=2)
+    task = result.task('Unreadable bundle')
+    assert task['failed'] and 'Could not read ca_bundle' in task['result']['msg']
+
+
+# ---- playbooks/check.yml ----------------------------------------------------------------
+
+def _inventory(path, hostvars):
+    with open(path, 'w') as handle:
+        yaml.safe_dump({'all': {'hosts': {'localhost': hostvars}}}, handle)
+    return str(path)
+
+
+def test_check_playbook_writes_a_table_and_an_html_report(pki, scene, run_playbook, tmp_path):
+    store = tmp_path / 'store'
+    # app1 is in the store and served on the good port: green. app2 was never issued
+    # (no file) and the same port serves app1's certificate for its name: red twice.
+    pki.write(str(store / 'certs' / 'app1'), ['app1.example.test', '*.qa1.example.test'])
+    inventory = _inventory(tmp_path / 'inventory.yml', {
+        'ansible_connection': 'local',
+        'ansible_host': '127.0.0.1',
+        'autotls_tls_port': scene['good'],
+        'autotls_host_certificates': [
+            {'name': 'app1', 'domains': ['app1.example.test'], 'challenge': 'http-01'},
+            {'name': 'app2', 'domains': ['app2.example.test'], 'challenge': 'http-01'},
+        ],
+    })
+    root = tmp_path / 'root.pem'
+    root.write_bytes(_pem(pki.root))
+    result = run_playbook(CHECK_PLAYBOOK, inventory=inventory, connection=None, extra_vars={
+        'autotls_store': {'type': 'local', 'path': str(store)},
+        'autotls_acme_ca_bundle': str(root),
+    })
+    rows = result.task('Give each row its colour - red, orange (due), yellow (few days left) or green')
+    rows = rows['result']['ansible_facts']['autotls_check_rows']
+    state = {(r['certificate'], r['source']): (r['status'], r['colour']) for r in rows}
+    assert state == {
+        ('app1', 'store'): ('ok', 'green'),
+        ('app1', 'live'): ('ok', 'green'),
+        ('app2', 'store'): ('missing', 'red'),
+        ('app2', 'live'): ('name_mismatch', 'red'),
+    }
+
+    table = result.task('Show the expiry report')['result']['msg']
+    assert table[0].split() == ['CERTIFICATE', 'HOST', 'SOURCE', 'DAYS', 'LEFT', 'NOT', 'AFTER', 'ISSUER', 'STATUS']
+    # Columns are aligned: every status starts where the STATUS title does.
+    column = table[0].index('STATUS')
+    assert all(line[column:].split()[0] in ('ok', 'missing', 'name_mismatch') for line in table[1:5])
+    assert table[-1].startswith('4 checked - missing: 1, name_mismatch: 1, ok: 2; report: ')
+
+    report = store / 'report.html'
+    html = report.read_text()
+    assert html.startswith('<!DOCTYPE html>') and '<style>' in html and '<script' not in html
+    assert 'app1' in html and 'app2' in html
+    assert '<tr class="green" data-status="ok">' in html
+    assert '<tr class="red" data-status="name_mismatch">' in html
+    assert '<tr class="red" data-status="missing">' in html
+    assert 'Loopback Intermediate' in html and 'Generated at' in html
+    changed = [r['task'] for r in result.changed]
+    assert changed == ['Write the HTML report']
+
+
+def test_check_playbook_runs_on_an_empty_inventory(run_playbook, tmp_path):
+    empty = tmp_path / 'empty.yml'
+    empty.write_text('')
+    report = tmp_path / 'out' / 'report.html'
+    result = run_playbook(CHECK_PLAYBOOK, inventory=str(empty), connection=None, extra_vars={
+        'autotls_store': {'path': str(tmp_path / 'store')}, 'autotls_report_path': str(report)})
+    assert result.task('Show the expiry report')['result']['msg'][-1].startswith('0 checked; report: ')
+    assert 'No certificate is declared' in report.read_text()
