@@ -5,15 +5,12 @@ with Retry-After once); mail is an aiosmtpd server on loopback (plain, or STARTT
 AUTH and a test CA). Each test starts its own servers on free loopback ports.
 """
 
-import email
-import email.policy
-import http.server
 import json
-import threading
 
 import pytest
 
 from testbed.ports import free_tcp_port
+from testbed.notify_peers import WEBHOOK_PATH, RecordingHandler, WebhookReceiver
 from testbed.tls import write_server_tls
 
 aiosmtpd_controller = pytest.importorskip('aiosmtpd.controller')
@@ -23,7 +20,6 @@ pytestmark = pytest.mark.integration
 
 SMTP_USER = 'autotls'
 SMTP_PASSWORD = 'Sm7p-pa55-Qx9'
-WEBHOOK_PATH = '/services/T0AUTOTLS/B0NOTIFY/xoxWebhookS3cretToken'
 
 RESULTS = [
     dict(name='app1', action='renew', changed=True, not_after='2027-02-20T10:00:00Z', days_left=89.9,
@@ -79,69 +75,6 @@ NOTIFY = r'''
 '''
 
 
-# ---------------------------------------------------------------- Slack: a webhook receiver
-
-class _WebhookHandler(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 (http.server's naming)
-        length = int(self.headers.get('Content-Length', 0))
-        body = self.rfile.read(length)
-        receiver = self.server.receiver
-        with receiver.lock:
-            status, headers = receiver.answers.pop(0) if receiver.answers else (200, {})
-            receiver.requests.append(dict(path=self.path, status=status, body=json.loads(body),
-                                          content_type=self.headers.get('Content-Type')))
-        text = b'ok' if status == 200 else b'rate_limited'
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header('Content-Length', str(len(text)))
-        self.end_headers()
-        self.wfile.write(text)
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        pass
-
-
-class WebhookReceiver:
-    """An HTTP server on 127.0.0.1 that records every POST and answers from a script."""
-
-    def __init__(self, answers=()):
-        self.answers = list(answers)
-        self.requests = []
-        self.lock = threading.Lock()
-        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _WebhookHandler)
-        self.server.receiver = self
-        self.url = 'http://127.0.0.1:%d%s' % (self.server.server_address[1], WEBHOOK_PATH)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs=dict(poll_interval=0.1),
-                                       daemon=True)
-
-    @property
-    def accepted(self):
-        return [r for r in self.requests if r['status'] == 200]
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-
-# ---------------------------------------------------------------- mail: aiosmtpd
-
-class _RecordingHandler:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's naming)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(dict(mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos),
-                                  message=message, authenticated=bool(session.authenticated)))
-        return '250 Message accepted for delivery'
-
-
 def _authenticator(server, session, envelope, mechanism, auth_data):  # pylint: disable=unused-argument
     ok = (isinstance(auth_data, aiosmtpd_smtp.LoginPassword)
           and auth_data.login == SMTP_USER.encode() and auth_data.password == SMTP_PASSWORD.encode())
@@ -160,7 +93,7 @@ def smtp_server():
     def start(tls_files=None):
         import ssl  # pylint: disable=import-outside-toplevel
 
-        handler = _RecordingHandler()
+        handler = RecordingHandler()
         kwargs = dict(hostname='127.0.0.1', port=free_tcp_port())
         if tls_files:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
