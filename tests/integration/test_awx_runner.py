@@ -33,6 +33,7 @@ import glob
 import json
 import os
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
@@ -158,9 +159,10 @@ class Job:
         self.rc = runner.rc
         self.events = list(runner.events)
         self.stdout = runner.stdout.read()
-        artifact_dir = runner.config.artifact_dir
-        self.event_files = ''.join(open(p, encoding='utf-8').read()
-                                   for p in sorted(glob.glob(os.path.join(artifact_dir, 'job_events', '*.json'))))
+        self.event_files = ''
+        for path in sorted(glob.glob(os.path.join(runner.config.artifact_dir, 'job_events', '*.json'))):
+            with open(path, encoding='utf-8') as handle:
+                self.event_files += handle.read()
 
     def results(self, task):
         """The result events of ``task`` (its name without the role prefix)."""
@@ -183,7 +185,7 @@ class Job:
 
 def run_job(private_data_dir, cmdline_args, playbook='renew.yml'):
     runner = ansible_runner.run(private_data_dir=private_data_dir, playbook=playbook,
-                                ident='job', cmdline=' '.join(cmdline_args), quiet=True)
+                                ident='job', cmdline=shlex.join(cmdline_args), quiet=True)
     job = Job(runner)
     if job.status != 'successful':
         print(job.stdout)
@@ -339,6 +341,8 @@ def test_awx_jobs_renew_then_change_nothing(route53, s3_server, awx_aws_credenti
             'awx-wildcard': 'none', 'awx-api': 'none'}
         assert second.result(ISSUED)['event'] == 'runner_on_skipped'
         assert [e['event_data']['task'] for e in second.role_results('issue') if e['event_data']['res'].get('changed')] == []
+        # The pull into the empty working copy is the job's only change.
+        assert sum(second.runner.stats['changed'].values()) == 1
         push = second.res(PUSH)
         assert push['pushed'] == [] and push['changed'] is False
         after = {o['Key']: o for o in s3.list_objects_v2(Bucket=bucket, Prefix=PREFIX)['Contents']}
