@@ -21,6 +21,7 @@ import time
 from ansible_collections.autotls.acme.plugins.module_utils.errors import (
     AcmeNetworkError,
     AcmeProtocolError,
+    DeadlineExceeded,
 )
 
 try:
@@ -55,8 +56,11 @@ def parse_retry_after(value, now=None):
 class RetryPolicy:
     """How hard to retry: attempts, backoff and the cap on any single wait."""
 
-    def __init__(self, attempts=8, backoff=0.2, max_backoff=10.0, retry_after_cap=60.0):
+    def __init__(self, attempts=8, bad_nonce_attempts=20, backoff=0.2, max_backoff=10.0, retry_after_cap=60.0):
         self.attempts = attempts
+        # A rejected nonce costs one round trip and no wait; a CA rejecting 30% of them
+        # needs this many to fail less than once in a hundred million requests.
+        self.bad_nonce_attempts = bad_nonce_attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.retry_after_cap = retry_after_cap
@@ -86,17 +90,34 @@ class RetryingClientNetwork(_Base):
         self.retry_policy = retry_policy or RetryPolicy()
         self.last_response = None
         self.requests_sent = 0
+        # The current operation's overall Deadline (set per thread by the order in hand):
+        # no request outlives it, and no retry starts after it.
+        self.deadline = None
+
+    def _check_deadline(self, url):
+        if self.deadline is not None and self.deadline.expired():
+            raise DeadlineExceeded('Gave up after %.0f s waiting for the ACME server at %s'
+                                   % (self.deadline.seconds, url), url=url)
+
+    def _sleep(self, seconds, url):
+        if self.deadline is not None:
+            seconds = min(seconds, self.deadline.remaining())
+        time.sleep(max(0.0, seconds))
+        self._check_deadline(url)
 
     def _send_request(self, method, url, *args, **kwargs):
         policy = self.retry_policy
         for attempt in range(policy.attempts):
+            self._check_deadline(url)
+            if self.deadline is not None:
+                kwargs['timeout'] = max(1.0, min(self._default_timeout, self.deadline.remaining()))
             try:
                 response = super()._send_request(method, url, *args, **kwargs)
             except requests.exceptions.RequestException as exc:
                 if attempt + 1 >= policy.attempts or method == 'POST':
                     # A POST is re-signed by post() with a fresh nonce; raise to it.
                     raise AcmeNetworkError('Could not reach the ACME server at %s: %s' % (url, exc), url=url)
-                time.sleep(policy.delay(attempt))
+                self._sleep(policy.delay(attempt), url)
                 continue
             self.requests_sent += 1
             self.last_response = response
@@ -108,7 +129,7 @@ class RetryingClientNetwork(_Base):
                 except acme_errors.BadNonce:
                     pass
             if method != 'POST' and response.status_code in RETRYABLE_STATUS and attempt + 1 < policy.attempts:
-                time.sleep(policy.delay(attempt, parse_retry_after(response.headers.get('Retry-After'))))
+                self._sleep(policy.delay(attempt, parse_retry_after(response.headers.get('Retry-After'))), url)
                 continue
             return response
         raise AcmeNetworkError('No answer from %s after %d attempts' % (url, policy.attempts), url=url)
@@ -125,22 +146,30 @@ class RetryingClientNetwork(_Base):
     def post(self, *args, **kwargs):
         policy = self.retry_policy
         url = args[0] if args else kwargs.get('url')
-        for attempt in range(policy.attempts):
-            last = attempt + 1 >= policy.attempts
+        failures = 0            # other than rejected nonces
+        bad_nonces = 0
+        while True:             # bounded: each pass raises, returns, or counts one of the two
+            self._check_deadline(url)
+            last = failures + 1 >= policy.attempts
             try:
                 return self._post_once(*args, **dict(kwargs))
             except messages.Error as error:
-                if error.code not in RETRYABLE_PROBLEMS or last:
+                if error.code == 'badNonce':
+                    bad_nonces += 1
+                    if bad_nonces < policy.bad_nonce_attempts:
+                        continue    # the error answer carried a fresh nonce: retry at once
+                if error.code not in RETRYABLE_PROBLEMS or error.code == 'badNonce' or last:
                     raise AcmeProtocolError(
                         'The ACME server refused the request to %s: %s' % (url, _problem_text(error)),
                         problem=problem_to_dict(error), url=url,
                         status=getattr(self.last_response, 'status_code', None))
-                if error.code != 'badNonce':
-                    time.sleep(policy.delay(attempt, self._retry_after()))
+                failures += 1
+                self._sleep(policy.delay(failures, self._retry_after()), url)
             except AcmeNetworkError:
                 if last:
                     raise
-                time.sleep(policy.delay(attempt))
+                failures += 1
+                self._sleep(policy.delay(failures), url)
             except acme_errors.ConflictError:
                 raise
             except acme_errors.ClientError as error:
@@ -149,8 +178,8 @@ class RetryingClientNetwork(_Base):
                     raise AcmeProtocolError(
                         'Unexpected answer from the ACME server at %s (HTTP %s): %s' % (url, status, error),
                         url=url, status=status)
-                time.sleep(policy.delay(attempt, self._retry_after()))
-        raise AcmeNetworkError('Gave up on %s after %d attempts' % (url, policy.attempts), url=url)
+                failures += 1
+                self._sleep(policy.delay(failures, self._retry_after()), url)
 
     def _retry_after(self):
         if self.last_response is None:

@@ -103,10 +103,16 @@ class Order:
         self.challenges = []       # PendingChallenge to satisfy
         self.authz_urls = []
 
+    def _client(self):
+        """This thread's client, bound to this order's overall deadline."""
+        cli = self.session.client()
+        cli.net.deadline = self.deadline
+        return cli
+
     # -- creation ---------------------------------------------------------
     def create(self):
         """Create the order and list the challenges still to satisfy."""
-        cli = self.session.client()
+        cli = self._client()
         identifiers = [messages.Identifier(typ=messages.IDENTIFIER_FQDN, value=d) for d in self.domains]
         fields = {'identifiers': identifiers}
         if self.profile:
@@ -165,7 +171,7 @@ class Order:
     # -- validation -------------------------------------------------------
     def answer_and_wait(self):
         """Tell the CA the challenges are ready, then wait until every authorization is valid."""
-        cli = self.session.client()
+        cli = self._client()
         for pending in self.challenges:
             cli._post(pending.challb.uri, pending.response)  # pylint: disable=protected-access
         for pending in self.challenges:
@@ -209,7 +215,7 @@ class Order:
     # -- finalization -----------------------------------------------------
     def finalize(self, csr_pem, preferred_chain=None):
         """Send the CSR, wait for issuance, download the chain; returns fullchain PEM text."""
-        cli = self.session.client()
+        cli = self._client()
         csr = messages.CertificateRequest(csr=x509.load_pem_x509_csr(csr_pem))
         try:
             response = cli._post(self.order.body.finalize, csr)  # pylint: disable=protected-access

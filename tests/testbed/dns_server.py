@@ -9,6 +9,7 @@ import re
 import socketserver
 import sys
 import threading
+import time
 import traceback
 
 from dnslib import AAAA, CNAME, NS, QTYPE, RCODE, RR, SOA, TXT, A, DNSLabel, DNSRecord
@@ -91,13 +92,44 @@ def _in_zone(name, zone):
 
 
 class Route53State:
-    """Reads zones and record sets of one Route53 endpoint; shared by all server threads."""
+    """Reads zones and record sets of one Route53 endpoint; shared by all server threads.
+
+    Identical questions asked while one read is under way share that read ("single
+    flight"): a CA checks each name from several vantage points at once, and moto answers
+    one API call at a time, so a burst of identical reads would otherwise queue long enough
+    for the CA's resolver to time out. Nothing is kept once the read is answered, so a
+    question asked after a change always sees it.
+    """
 
     def __init__(self, client):
         self.client = client  # boto3 clients are thread-safe
+        self._flights = {}
+        self._flights_lock = threading.Lock()
+
+    def _remembered(self, key, compute):
+        with self._flights_lock:
+            flight = self._flights.get(key)
+            leader = flight is None
+            if leader:
+                flight = self._flights[key] = {'done': threading.Event()}
+        if not leader:
+            flight['done'].wait(30)
+            if 'value' in flight:
+                return flight['value']
+            return compute()        # the leader failed: ask for ourselves
+        try:
+            flight['value'] = compute()
+            return flight['value']
+        finally:
+            with self._flights_lock:
+                self._flights.pop(key, None)
+            flight['done'].set()
 
     def zones(self):
         """[(name, id, private)] of every hosted zone."""
+        return self._remembered(('zones',), self._zones)
+
+    def _zones(self):
         out = []
         for page in self.client.get_paginator('list_hosted_zones').paginate():
             for z in page['HostedZones']:
@@ -112,6 +144,9 @@ class Route53State:
 
     def records(self, zone_id):
         """{name: {type: (ttl, [values])}} of a whole zone (all routing policies merged)."""
+        return self._remembered(('records', zone_id), lambda: self._records(zone_id))
+
+    def _records(self, zone_id):
         nodes = {}
         for page in self.client.get_paginator('list_resource_record_sets').paginate(HostedZoneId=zone_id):
             for rrset in page['ResourceRecordSets']:
@@ -119,6 +154,10 @@ class Route53State:
         return nodes
 
     def node(self, zone_id, name):
+        """{type: (ttl, [values])} at exactly `name`, or None if it has no records."""
+        return self._remembered(('node', zone_id, name), lambda: self._node(zone_id, name))
+
+    def _node(self, zone_id, name):
         """{type: (ttl, [values])} at exactly `name`, or None if it has no records.
 
         Reads only a page starting at `name` (Route53 sorts by reversed labels, so the

@@ -109,10 +109,22 @@ def test_retry_after_is_capped(server):
 def test_the_budget_runs_out_with_a_message_naming_url_and_problem(server):
     server.script = [(400, 'badNonce', {})] * 10
     with pytest.raises(AcmeProtocolError) as err:
-        _post(_net(RetryPolicy(attempts=3, backoff=0.01)), server)
+        _post(_net(RetryPolicy(attempts=3, bad_nonce_attempts=3, backoff=0.01)), server)
     assert '/order' in str(err.value) and 'badNonce' in str(err.value)
     assert err.value.problem['type'].endswith(':badNonce')
     assert len(server.posts) == 3
+
+
+def test_no_request_outlives_the_operation_deadline(server):
+    from ansible_collections.autotls.acme.plugins.module_utils.deadline import Deadline
+    from ansible_collections.autotls.acme.plugins.module_utils.errors import DeadlineExceeded
+    server.script = [(503, 'serverInternal', {'Retry-After': '30'})] * 5
+    net = _net(RetryPolicy(backoff=0.01, retry_after_cap=60))
+    net.deadline = Deadline(0.5)
+    with pytest.raises(DeadlineExceeded) as err:
+        _post(net, server)
+    assert '/order' in str(err.value)
+    assert len(server.posts) == 1
 
 
 def test_errors_that_are_not_transient_are_not_retried(server):
