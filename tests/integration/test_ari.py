@@ -19,6 +19,7 @@ PLAYBOOK = """
         aws_endpoint_url: "{{ aws_endpoint }}"
         dns_servers: ["{{ dns_server }}"]
         dest: "{{ dest }}"
+        profile: "{{ profile | default(omit) }}"
         certificates: [{name: ari, domains: [ari.example.test]}]
 """
 
@@ -65,3 +66,19 @@ def test_the_ca_window_decides_and_the_renewal_names_what_it_replaces(route53, r
         assert 'renewal window (ARI)' in third['reason']
         assert third['replaces'] == first_id
         assert third['serial'] != first['serial']
+
+
+def test_a_profile_the_ca_does_not_offer_is_refused_naming_those_it_does(route53, run_playbook, tmp_path):
+    route53.create_zone('example.test')
+    with AriServer(route53.pebble) as ari:
+        ari.profiles = {'classic': 'the usual', 'shortlived': '6-day certificates'}
+        extra = dict(directory=ari.directory_url, ca_bundle=route53.pebble.ca_bundle,
+                     account_key=str(tmp_path / 'account.pem'), aws_endpoint=route53.moto.endpoint_url,
+                     dns_server=route53.dns.address, dest=str(tmp_path / 'certs'))
+        refused = run_playbook(PLAYBOOK, extra_vars=dict(extra, profile='tlsserver'), expect_rc=2)
+        cert = refused.task('issue')['result']['certificates'][0]
+        assert 'tlsserver' in cert['msg'] and 'classic, shortlived' in cert['msg']
+        assert not (tmp_path / 'certs' / 'ari').exists()
+
+        chosen = run_playbook(PLAYBOOK, extra_vars=dict(extra, profile='shortlived'))
+        assert chosen.task('issue')['result']['certificates'][0]['action'] == 'issue'

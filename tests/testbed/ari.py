@@ -21,6 +21,7 @@ class AriServer(ThreadingHTTPServer):
         self.pebble = pebble
         self.window = None          # (start, end) datetimes, UTC
         self.asked = []             # certificate identifiers asked about
+        self.profiles = None        # {name: description} to announce in the directory's meta
         self._thread = None
 
     @property
@@ -75,6 +76,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == '/dir':
             directory = server.pebble_directory()
             directory['renewalInfo'] = 'http://127.0.0.1:%d/renewalInfo' % server.server_address[1]
+            if server.profiles:
+                directory.setdefault('meta', {})['profiles'] = server.profiles
             return self._json(200, directory)
         if self.path.startswith('/renewalInfo/') and server.window:
             server.asked.append(self.path.split('/', 2)[2])
