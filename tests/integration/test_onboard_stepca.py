@@ -25,6 +25,8 @@ def _inventory(tmp_path, hosts, ca, testbed, extra_all=None, certificates=None):
         host_vars[host.name] = {
             'autotls_nginx_listen_address': host.address,
             'autotls_nginx_ipv6': False,
+            # The JVM makes keytool slow; the ca_trust role's own tests cover Java.
+            'autotls_ca_trust_java': False,
             'autotls_host_certificates': (certificates or {}).get(host.name, [
                 {'name': host.name, 'domains': [host.fqdn], 'challenge': 'http-01'}]),
         }

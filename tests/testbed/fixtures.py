@@ -77,6 +77,8 @@ def ansible_environment(extra=None):
         'ANSIBLE_FORCE_COLOR': '0',
         'ANSIBLE_HOST_KEY_CHECKING': 'False',
         'ANSIBLE_RETRY_FILES_ENABLED': 'False',
+        # One SSH round trip per task instead of several (test hosts have no requiretty).
+        'ANSIBLE_PIPELINING': 'True',
         'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.default',
         'ANSIBLE_CALLBACK_RESULT_FORMAT': 'yaml',
         'ANSIBLE_CALLBACK_PLUGINS': CALLBACK_DIR,
