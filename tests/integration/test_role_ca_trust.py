@@ -156,7 +156,7 @@ def test_root_installed_then_removed(hosts, root_ca, run_playbook, ansible_env, 
     assert_not_trusted(client, url)
     assert keytool_alias(client, 'autotls-' + ROOT_NAME)[0] != 0
     # No link to the removed root is left in /etc/ssl/certs.
-    rc, out, _ = client.run(['sh', '-c', 'ls /etc/ssl/certs | grep -c autotls || true'])
+    rc, out, _err = client.run(['sh', '-c', 'ls /etc/ssl/certs | grep -c autotls || true'])
     assert out.strip() == '0'
 
     again = play('absent')
@@ -165,7 +165,7 @@ def test_root_installed_then_removed(hosts, root_ca, run_playbook, ansible_env, 
 
 def test_java_keystore_password_never_shown(hosts, root_ca, run_playbook, ansible_env, tmp_path):
     """A keystore with its own password: the root goes in, the password shows nowhere, even at -vvv."""
-    client, _ = hosts
+    client = hosts[0]
     storepass = 'S3cret-%s' % hashlib.sha256(tmp_path.name.encode()).hexdigest()[:12]
     keystore = '/root/qa-truststore.jks'
     client.run(['cp', '/etc/ssl/certs/java/cacerts', keystore], check=True)

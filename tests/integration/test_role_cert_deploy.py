@@ -139,7 +139,7 @@ def setup_play(host, run_playbook, ansible_env, tmp_path):
 def test_deploy_check_and_roll_back(host, run_playbook, ansible_env, tmp_path):
     store, play, fail_message, web, alt, ghost = setup_play(host, run_playbook, ansible_env, tmp_path)
     web1, web1_files = store.issue('web', web['domains'])
-    _, alt_files = store.issue('alt', alt['domains'])
+    alt_files = store.issue('alt', alt['domains'])[1]
 
     # -- first deploy, at -vvv: files, modes, owners; the key shows nowhere --
     first = play(args=['-vvv'])
@@ -164,7 +164,7 @@ def test_deploy_check_and_roll_back(host, run_playbook, ansible_env, tmp_path):
 
     # -- a renewal whose key does not match its certificate: nginx -t fails --
     pids_before = nginx_pids(host)
-    _, bad_files = store.issue('web', web['domains'], mismatched_key=True)
+    bad_files = store.issue('web', web['domains'], mismatched_key=True)[1]
     bad = play(expect_rc=2, args=['-vvv'])
     message = fail_message(bad)
     assert 'web' in message

@@ -9,7 +9,6 @@ import re
 import socketserver
 import sys
 import threading
-import time
 import traceback
 
 from dnslib import AAAA, CNAME, NS, QTYPE, RCODE, RR, SOA, TXT, A, DNSLabel, DNSRecord

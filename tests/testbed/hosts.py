@@ -201,9 +201,9 @@ def describe_listeners(address, port):
     found = listeners(address, port)
     if not found:
         return ''
-    owners = pids_with_socket([inode for _, inode in found])
+    owners = pids_with_socket([inode for _addr, inode in found])
     held = ', '.join('%s[%d]' % (name, pid) for pid, name in sorted(owners.items())) or 'unknown'
-    return '%s on port %d held by %s' % (sorted({a for a, _ in found}), port, held)
+    return '%s on port %d held by %s' % (sorted({a for a, _inode in found}), port, held)
 
 
 # ---- keys ---------------------------------------------------------------------------
@@ -534,7 +534,7 @@ class TestHost:
                    'LOGNAME': 'root', 'SHELL': '/bin/sh'}
         run_env.update(env or {})
         full = [NSENTER, '--target', str(self.holder_pid), '--mount', '--uts', '--wd=/', '--'] + argv
-        done = subprocess.run(full, input=input, capture_output=True, text=True, env=run_env,
+        done = subprocess.run(full, input=input, capture_output=True, text=True, env=run_env, check=False,
                               timeout=timeout)
         if check and done.returncode != 0:
             raise HostError('%s: %r exited %d\nstdout: %s\nstderr: %s' % (
@@ -547,7 +547,7 @@ class TestHost:
                 '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'ControlMaster=no',
                 '-o', 'ControlPath=none', '-o', 'LogLevel=ERROR',
                 'root@%s' % self.address, cmd]
-        done = subprocess.run(full, input=input, capture_output=True, text=True, timeout=timeout,
+        done = subprocess.run(full, input=input, capture_output=True, text=True, timeout=timeout, check=False,
                               stdin=None if input is not None else subprocess.DEVNULL)
         return done.returncode, done.stdout, done.stderr
 

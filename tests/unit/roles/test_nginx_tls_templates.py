@@ -15,8 +15,13 @@ ROLE_DIR = os.path.join(REPO_ROOT, 'roles', 'nginx_tls')
 CERTIFICATE = {'name': 'site', 'domains': ['site.example.test', '*.site.example.test']}
 
 
-def render(run_playbook, certificate=CERTIFICATE, http2_directive=False, **settings):
+def render_tls(run_playbook, **kwargs):
+    return render(run_playbook, **kwargs)[1]
+
+
+def render(run_playbook, certificate=None, http2_directive=False, **settings):
     """(acme.conf, tls.conf) as the role would write them."""
+    certificate = certificate or CERTIFICATE
     book = [{
         'hosts': 'localhost',
         'gather_facts': False,
@@ -73,14 +78,14 @@ def test_no_ipv6_when_disabled_and_default_server(run_playbook):
     (True, 'listen 443 ssl;', ['http2 on;']),       # nginx 1.25.1 and later
 ])
 def test_http2_syntax_follows_nginx_version(run_playbook, new_syntax, listen, http2_line):
-    _, tls = render(run_playbook, autotls_nginx_http2=True, autotls_nginx_ipv6=False,
+    tls = render_tls(run_playbook, autotls_nginx_http2=True, autotls_nginx_ipv6=False,
                     http2_directive=new_syntax)
     assert directives(tls, 'listen') == [listen]
     assert directives(tls, 'http2') == http2_line
 
 
 def test_tls_settings_and_content(run_playbook):
-    _, tls = render(run_playbook, autotls_cert_dir='/srv/certs', autotls_nginx_hsts_max_age=300)
+    tls = render_tls(run_playbook, autotls_cert_dir='/srv/certs', autotls_nginx_hsts_max_age=300)
     assert 'ssl_certificate /srv/certs/site/fullchain.pem;' in tls
     assert 'ssl_certificate_key /srv/certs/site/privkey.pem;' in tls
     assert 'ssl_protocols TLSv1.2 TLSv1.3;' in tls
@@ -93,7 +98,7 @@ def test_tls_settings_and_content(run_playbook):
 def test_per_certificate_proxy_pass_replaces_default_root(run_playbook):
     cert = dict(CERTIFICATE, nginx={'proxy_pass': 'http://127.0.0.1:8080',
                                     'extra': 'client_max_body_size 20m;\ngzip on;'})
-    _, tls = render(run_playbook, certificate=cert)
+    tls = render_tls(run_playbook, certificate=cert)
     assert directives(tls, 'root') == []
     assert directives(tls, 'proxy_pass') == ['proxy_pass http://127.0.0.1:8080;']
     assert directives(tls, 'client_max_body_size') == ['client_max_body_size 20m;']
@@ -101,7 +106,7 @@ def test_per_certificate_proxy_pass_replaces_default_root(run_playbook):
 
 
 def test_server_defaults_apply_without_per_certificate_settings(run_playbook):
-    _, tls = render(run_playbook, autotls_nginx_server_defaults={
+    tls = render_tls(run_playbook, autotls_nginx_server_defaults={
         'proxy_pass': 'http://unix:/run/app.sock', 'extra': ['access_log off;']})
     assert directives(tls, 'proxy_pass') == ['proxy_pass http://unix:/run/app.sock;']
     assert directives(tls, 'access_log') == ['access_log off;']
