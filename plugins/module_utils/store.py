@@ -25,7 +25,6 @@ import base64
 import hashlib
 import os
 import stat
-import tempfile
 
 from ansible_collections.autotls.acme.plugins.module_utils.aws import (
     HAS_BOTO3,
@@ -35,6 +34,7 @@ from ansible_collections.autotls.acme.plugins.module_utils.aws import (
     aws_failure,
     aws_session,
 )
+from ansible_collections.autotls.acme.plugins.module_utils.certificates import atomic_write
 from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError, ConfigurationError
 
 try:
@@ -170,20 +170,7 @@ class WorkingCopy:
         directory = os.path.dirname(target)
         if not os.path.isdir(directory):
             os.makedirs(directory, mode=DIR_MODE)
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(target), dir=directory)
-        try:
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, 'wb') as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        atomic_write(target, data, mode)
 
     def set_mode(self, relpath):
         try:

@@ -3,14 +3,13 @@ real SSH test hosts, the CA root in every host's trust store, deploy and reload.
 
 import datetime
 import os
-import socket
-import ssl
 import time
 
 import pytest
 from cryptography import x509
 
 from testbed.fixtures_hosts import write_inventory
+from testbed.tls import served_serial
 from testbed.stepca import StepCA
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -44,14 +43,7 @@ def _inventory(tmp_path, hosts, ca, testbed, extra_all=None, certificates=None):
 
 
 def _served_serial(host, name):
-    """Serial of the certificate the host's nginx presents for `name` (no verification)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with socket.create_connection((host.address, 443), timeout=5) as raw:
-        with context.wrap_socket(raw, server_hostname=name) as tls:
-            der = tls.getpeercert(binary_form=True)
-    return '%x' % x509.load_der_x509_certificate(der).serial_number
+    return served_serial(host.address, name)
 
 
 def _host_changes(result, hosts):

@@ -3,8 +3,6 @@ test hosts' nginx on port 80 and DNS-01 against the Route53 state in moto, in on
 
 import json
 import os
-import socket
-import ssl
 import time
 
 import pytest
@@ -12,6 +10,7 @@ from aiosmtpd import controller as aiosmtpd_controller
 from cryptography import x509
 
 from testbed.fixtures_hosts import write_inventory
+from testbed.tls import served_serial
 from testbed.notify_peers import RecordingHandler, WebhookReceiver
 from testbed.ports import free_tcp_port
 
@@ -23,12 +22,7 @@ ORDERED = 'autotls.acme.issue : Create the orders of the certificates that are d
 
 
 def _served_serial(host, name):
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with socket.create_connection((host.address, 443), timeout=5) as raw:
-        with context.wrap_socket(raw, server_hostname=name) as tls:
-            return '%x' % x509.load_der_x509_certificate(tls.getpeercert(binary_form=True)).serial_number
+    return served_serial(host.address, name)
 
 
 def _wait_served(host, name, serial, seconds=10):

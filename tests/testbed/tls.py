@@ -9,6 +9,8 @@ import dataclasses
 import datetime
 import ipaddress
 import os
+import socket
+import ssl
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -96,3 +98,14 @@ def write_server_tls(directory, extra_names=(), extra_ips=(), prefix='server'):
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
     return files
+
+
+def served_serial(address, server_name, port=443, timeout=5):
+    """Serial (hex) of the certificate a TLS endpoint presents for ``server_name``, unverified."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((address, port), timeout=timeout) as raw:
+        with context.wrap_socket(raw, server_hostname=server_name) as tls:
+            der = tls.getpeercert(binary_form=True)
+    return '%x' % x509.load_der_x509_certificate(der).serial_number
