@@ -142,7 +142,7 @@ def _on_signal(signum, frame):
 
 # ---- running ansible-playbook -------------------------------------------------------------
 
-def ansible_env(collections_path, record_path, results_path, forks, control_dir):
+def ansible_env(collections_path, record_path, results_path, forks, control_dir, pipelining=False):
     env = {k: v for k, v in os.environ.items() if not k.startswith('ANSIBLE_')}
     env.update(aws_env())
     env.update({
@@ -157,6 +157,7 @@ def ansible_env(collections_path, record_path, results_path, forks, control_dir)
         'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
         'ANSIBLE_FORKS': str(forks),
         'ANSIBLE_SSH_CONTROL_PATH_DIR': control_dir,
+        'ANSIBLE_PIPELINING': 'True' if pipelining else 'False',
         'ANSIBLE_HOST_KEY_CHECKING': 'False',
         'ANSIBLE_NOCOLOR': '1',
         'ANSIBLE_RETRY_FILES_ENABLED': 'False',
@@ -250,7 +251,7 @@ PHASES = (
 
 
 def phase_seconds(seconds):
-    out = dict.fromkeys([p for p, _ in PHASES] + ['other'], 0.0)
+    out = dict.fromkeys([phase[0] for phase in PHASES] + ['other'], 0.0)
     for task, secs in seconds.items():
         for phase, match in PHASES:
             if match(task):
@@ -419,7 +420,8 @@ def run_renew_bench(args, workdir, collections_path, rows):
     layout = plan(args.certs, args.hosts)
     control_dir = os.path.join(workdir, 'cp')
     os.makedirs(control_dir)
-    env_args = {'collections_path': collections_path, 'forks': args.forks or args.hosts, 'control_dir': control_dir}
+    env_args = {'collections_path': collections_path, 'forks': args.forks or args.hosts, 'control_dir': control_dir,
+                'pipelining': args.pipelining}
     test_hosts = [TestHost(name, args.host_offset + m, os.path.join(workdir, 'hosts', name),
                            fqdn='%s.%s' % (name, ZONE), lock_timeout=10)
                   for m, name in enumerate(layout.hosts, 1)]
@@ -726,7 +728,7 @@ def run_scan_bench(args, workdir, collections_path, rows):
         errors = []
         with open(out_path, encoding='utf-8', errors='replace') as f:
             for line in f:
-                key, _, date = line.rstrip('\n').partition(' ')
+                key, _space, date = line.rstrip('\n').partition(' ')
                 iso = _openssl_date(date) if date.strip() else None
                 if iso:
                     seen_openssl[key] = iso
@@ -764,7 +766,8 @@ def print_report(rows, args, command):
     print()
     print('Renewal at scale and expiry scan, on %d CPUs; %s' % (os.cpu_count(), command))
     from ansible.release import __version__ as core_version
-    print('ansible-core %s (%s), forks %d' % (core_version, sys.executable, args.forks or args.hosts))
+    print('ansible-core %s (%s), forks %d, SSH pipelining %s' % (
+        core_version, sys.executable, args.forks or args.hosts, 'on' if args.pipelining else 'off (Ansible default)'))
     print()
     header = '%-34s %6s %6s %9s %9s %9s %9s' % ('run', 'items', 'hosts', 'wall s', 's/item', 'failures', 'rc')
     print(header)
@@ -793,10 +796,10 @@ def print_report(rows, args, command):
             print('  slowest tasks: %s' % '; '.join('%s %.1f' % (t, s) for t, s in row['slowest']))
             probe = row.get('dns_probe') or {}
             if probe.get('queries'):
+                figures = (1000 * (probe['median'] or 0), 1000 * (probe['max'] or 0), probe['over_1s'],
+                           probe['queries'], probe['unanswered']) + tuple(probe['load'])
                 print('  test-bed DNS: median %.0f ms, max %.0f ms, %d of %d over 1 s, %d unanswered;'
-                      ' load average %.1f -> %.1f' % (1000 * (probe['median'] or 0), 1000 * (probe['max'] or 0),
-                                                     probe['over_1s'], probe['queries'], probe['unanswered'],
-                                                     *probe['load']))
+                      ' load average %.1f -> %.1f' % figures)
             if label == 'renew-quiet':
                 print('  tasks changed per host: %s' % (json.dumps(row.get('changed_hosts'), sort_keys=True) or '{}'))
             if row['host_failures']:
@@ -824,8 +827,8 @@ def print_report(rows, args, command):
         problems += ['%s, %s: %s' % e for e in served.get('errors', [])]
         if problems:
             print()
-            print('%s: %d problem(s)%s' % (ROW_TITLES.get(row['label'], row['label']), len(problems),
-                                          '; log %s' % row['log'] if row.get('log') else ''))
+            where = '; log %s' % row['log'] if row.get('log') else ''
+            print('%s: %d problem(s)%s' % (ROW_TITLES.get(row['label'], row['label']), len(problems), where))
             for p in problems[:10]:
                 print('  - %s' % p)
             if len(problems) > 10:
@@ -851,6 +854,8 @@ def main(argv=None):
                         help='test host indexes start after this (host M at 127.0.0.(10+offset+M); default 150, '
                              'clear of a running test suite)')
     parser.add_argument('--forks', type=int, help='Ansible forks (default: the number of hosts)')
+    parser.add_argument('--pipelining', action='store_true',
+                        help="Ansible's SSH pipelining for the renewal runs (default off, Ansible's default)")
     parser.add_argument('--concurrency', type=int, help='autotls_concurrency (default: the role default, 10)')
     parser.add_argument('--keep-workdir', action='store_true', help='keep inventory, logs, certificates')
     args = parser.parse_args(argv)
@@ -878,7 +883,7 @@ def main(argv=None):
         if not args.skip_scan:
             run_scan_bench(args, workdir, collections_path, rows)
     except (KeyboardInterrupt, Interrupted) as exc:
-        setup_error = 'interrupted (%s)' % (exc or 'Ctrl-C')
+        setup_error = 'interrupted (%s)' % (str(exc) or 'SIGINT')
     except Exception as exc:  # noqa: BLE001 - report it, with what was measured so far
         import traceback
         traceback.print_exc()
@@ -888,8 +893,8 @@ def main(argv=None):
         for pid in left:
             stop_pid(pid, timeout=3)
         if left:
-            rows.append({'label': 'cleanup', 'errors': ['stopped %d leftover process(es) naming %s: %s'
-                                                         % (len(left), workdir, left)]})
+            message = 'stopped %d leftover process(es) naming %s: %s' % (len(left), workdir, left)
+            rows.append({'label': 'cleanup', 'errors': [message]})
 
     print_report(rows, args, command)
     failed = setup_error is not None or any(row_failed(r) for r in rows)

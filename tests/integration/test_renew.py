@@ -46,6 +46,7 @@ def mail():
     server.stop()
 
 
+@pytest.mark.timeout(1500)   # five playbook runs over SSH; a loaded 2-core machine needs the room
 def test_nightly_renew_mixed_idempotent_drift_and_a_failure(
         pebble_factory, test_hosts, host_dns, testbed, run_playbook, tmp_path, mail):
     smtp, inbox = mail

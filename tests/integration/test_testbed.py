@@ -23,7 +23,7 @@ from testbed.processes import ProcessError, start_process
 
 pytestmark = pytest.mark.integration
 
-ZONE = 'qa1.example.test'
+ZONE = 'bedcheck.example.test'  # not qa1.example.test: the test hosts' zone lives all session
 
 
 def query(testbed, name, rtype, tcp=False):

@@ -79,7 +79,7 @@ def test_no_ipv6_when_disabled_and_default_server(run_playbook):
 ])
 def test_http2_syntax_follows_nginx_version(run_playbook, new_syntax, listen, http2_line):
     tls = render_tls(run_playbook, autotls_nginx_http2=True, autotls_nginx_ipv6=False,
-                    http2_directive=new_syntax)
+                     http2_directive=new_syntax)
     assert directives(tls, 'listen') == [listen]
     assert directives(tls, 'http2') == http2_line
 
