@@ -199,6 +199,8 @@ def test_hosts_see_only_their_own_files(test_hosts, inventory, run_playbook):
 
 def test_nginx_started_by_ansible_serves_each_hosts_own_webroot(
         test_hosts, host_dns, testbed, inventory, run_playbook):
+    # Session hosts keep what earlier tests left (a running nginx among it): start fresh.
+    reset_hosts(test_hosts)
     try:
         result = run_playbook(NGINX_PLAYBOOK, inventory=inventory, connection=None)
         for host in test_hosts:
