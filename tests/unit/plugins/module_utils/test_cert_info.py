@@ -107,7 +107,9 @@ def test_a_missing_file_is_data_not_an_exception(tmp_path):
 
 
 def test_content_that_holds_no_certificate_is_invalid():
-    result = _inspector().inspect_pem('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n')
+    key_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    result = _inspector().inspect_pem(key_pem.decode())
     assert result['status'] == 'invalid' and 'no PEM certificate' in result['error']
 
 

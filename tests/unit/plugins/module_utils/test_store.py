@@ -7,6 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ansible_collections.autotls.acme.plugins.module_utils.errors import ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils.keys import generate_private_key, private_key_to_pem
 from ansible_collections.autotls.acme.plugins.module_utils.store import (
     S3Store,
     StoreError,
@@ -22,13 +23,20 @@ from ansible_collections.autotls.acme.plugins.module_utils.store import (
 )
 
 BUCKET = 'autotls-unit'
+
+
+def _fresh_key_pem():
+    """A throwaway key made at run time: no key material lives in the repository."""
+    return private_key_to_pem(generate_private_key('ec256'))
+
+
 FILES = {
-    'account.pem': b'-----BEGIN PRIVATE KEY-----\naccount\n-----END PRIVATE KEY-----\n',
+    'account.pem': _fresh_key_pem(),
     'ca-root.pem': b'-----BEGIN CERTIFICATE-----\nroot\n-----END CERTIFICATE-----\n',
     'app1/cert.pem': b'-----BEGIN CERTIFICATE-----\nleaf\n-----END CERTIFICATE-----\n',
     'app1/chain.pem': b'-----BEGIN CERTIFICATE-----\nintermediate\n-----END CERTIFICATE-----\n',
     'app1/fullchain.pem': b'-----BEGIN CERTIFICATE-----\nleaf+intermediate\n-----END CERTIFICATE-----\n',
-    'app1/privkey.pem': b'-----BEGIN PRIVATE KEY-----\napp1\n-----END PRIVATE KEY-----\n',
+    'app1/privkey.pem': _fresh_key_pem(),
 }
 
 
