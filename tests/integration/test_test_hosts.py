@@ -179,6 +179,8 @@ def test_ansible_reaches_every_host_over_ssh_and_each_has_its_own_name(
 
 
 def test_hosts_see_only_their_own_files(test_hosts, inventory, run_playbook):
+    # Session hosts keep what earlier tests deployed under /etc/autotls: start fresh.
+    reset_hosts(test_hosts)
     app1, app2 = test_hosts['app1'], test_hosts['app2']
     result = run_playbook(ONLY_APP1_PLAYBOOK, inventory=inventory, connection=None)
 
