@@ -9,6 +9,8 @@ One invocation, side by side:
                Pebble certificates of validity_seconds=3600): every certificate renewed,
                deployed, nginx reloaded
   renew-quiet  playbooks/renew.yml on the same inventory, default policy: nothing due
+  renew-quiet-baseline (with --baseline-ref REF) the same quiet run, right after, with the
+               collection as it was at the git revision REF: before/after in one run
   scan-module  autotls.acme.cert_info with every endpoint in one task (ansible-playbook)
   scan-openssl a bash loop of `openssl s_client | openssl x509 -enddate` over the same endpoints
 
@@ -25,7 +27,7 @@ Run with the project venv's Python (see bench/README.md):
 
     ${AUTOTLS_VENV:-.venv}/bin/python bench/renew_scale.py [--certs 100] [--hosts 10]
         [--endpoints 500] [--skip-renew] [--skip-scan] [--host-offset 150] [--forks N]
-        [--concurrency N] [--keep-workdir]
+        [--concurrency N] [--baseline-ref REF] [--keep-workdir]
 
 Exit status: 0 when every run had no failure; 1 otherwise; 2 on a setup error.
 """
@@ -453,13 +455,18 @@ def run_renew_bench(args, workdir, collections_path, rows):
               'host_vars)' % (args.hosts, hosts_up, inventory, layout.dns_count, len(layout.groups),
                               layout.http_count), file=sys.stderr, flush=True)
         bed_view = types.SimpleNamespace(pebble=pebble)
-        runs = (
-            ('onboard', ONBOARD, None, 'issue'),
-            ('renew-due', RENEW, {'autotls_renew_before': {'fraction': 0.99999}}, 'renew'),
-            ('renew-quiet', RENEW, None, 'none'),
-        )
+        runs = [
+            ('onboard', ONBOARD, None, 'issue', env_args),
+            ('renew-due', RENEW, {'autotls_renew_before': {'fraction': 0.99999}}, 'renew', env_args),
+            ('renew-quiet', RENEW, None, 'none', env_args),
+        ]
+        if args.baseline_ref:
+            baseline = export_collection(args.baseline_ref, os.path.join(workdir, 'baseline'))
+            runs.append(('renew-quiet-baseline',
+                         os.path.join(baseline, 'ansible_collections', 'autotls', 'acme', 'playbooks', 'renew.yml'),
+                         None, 'none', dict(env_args, collections_path=baseline)))
         before = stored_serials(store, layout.names)
-        for label, playbook, extra, expect in runs:
+        for label, playbook, extra, expect, run_env_args in runs:
             stop_ssh_masters(control_dir)
             print('bench: %s (%s)...' % (label, os.path.basename(playbook)), file=sys.stderr, flush=True)
             probe = DnsProbe(bed.dns.address, '_acme-challenge.env1.%s' % ZONE)
@@ -467,8 +474,8 @@ def run_renew_bench(args, workdir, collections_path, rows):
             load_before = os.getloadavg()[0]
             probe.start()
             try:
-                row = playbook_row(label, playbook, inventory, extra, env_args, os.path.join(workdir, label), layout,
-                                   expect, timeout)
+                row = playbook_row(label, playbook, inventory, extra, run_env_args, os.path.join(workdir, label),
+                                   layout, expect, timeout)
             finally:
                 probe.stop()
             requests_after = pebble_request_count(bed_view)
@@ -482,7 +489,7 @@ def run_renew_bench(args, workdir, collections_path, rows):
             row['served'] = {'ok': ok, 'stale': stale, 'errors': errors}
             if stale or errors:
                 row['failures_served'] = len(stale) + len(errors)
-            if label == 'renew-quiet':
+            if label.startswith('renew-quiet'):
                 row['changed_hosts'] = {h: c for h, c in row['changed'].items() if c}
             rows.append(row)
             print('bench: %s: rc=%s, %.1f s, actions %s' % (label, row['rc'], row['wall'], row['actions']),
@@ -491,6 +498,17 @@ def run_renew_bench(args, workdir, collections_path, rows):
             if label == 'onboard' and row['rc'] != 0:
                 print('bench: onboarding failed; the renew runs are skipped', file=sys.stderr, flush=True)
                 break
+
+
+def export_collection(ref, dest):
+    """The collection as of git revision `ref`, as <dest>/ansible_collections/autotls/acme; returns dest."""
+    target = os.path.join(dest, 'ansible_collections', 'autotls', 'acme')
+    os.makedirs(target)
+    archive = subprocess.run(['git', '-C', REPO_ROOT, 'archive', '--format=tar', ref], capture_output=True, check=False)
+    if archive.returncode != 0:
+        raise RuntimeError('git archive %s: %s' % (ref, archive.stderr.decode(errors='replace').strip()))
+    subprocess.run(['tar', '-x', '-C', target], input=archive.stdout, check=True)
+    return dest
 
 
 def _stop_and_record(test_hosts, rows):
@@ -757,6 +775,7 @@ ROW_TITLES = {
     'onboard': 'onboard.yml: issue all, deploy',
     'renew-due': '(a) renew.yml, all due',
     'renew-quiet': '(b) renew.yml, nothing due',
+    'renew-quiet-baseline': '(b) same, collection at baseline',
     'scan-module': '(c) cert_info, one task',
     'scan-openssl': '(c) bash loop openssl s_client',
 }
@@ -785,7 +804,7 @@ def print_report(rows, args, command):
           ' scans - endpoints without a not-after.')
     for row in rows:
         label = row['label']
-        if label in ('onboard', 'renew-due', 'renew-quiet'):
+        if label in ('onboard', 'renew-due', 'renew-quiet', 'renew-quiet-baseline'):
             print()
             print('%s: actions %s; reissued %d; ACME requests %s; TXT left %d; served ok %d, stale %d, errors %d'
                   % (ROW_TITLES[label], json.dumps(row['actions'], sort_keys=True), row['reissued'],
@@ -800,7 +819,7 @@ def print_report(rows, args, command):
                            probe['queries'], probe['unanswered']) + tuple(probe['load'])
                 print('  test-bed DNS: median %.0f ms, max %.0f ms, %d of %d over 1 s, %d unanswered;'
                       ' load average %.1f -> %.1f' % figures)
-            if label == 'renew-quiet':
+            if label.startswith('renew-quiet'):
                 print('  tasks changed per host: %s' % (json.dumps(row.get('changed_hosts'), sort_keys=True) or '{}'))
             if row['host_failures']:
                 print('  hosts with failed tasks: %s' % json.dumps(row['host_failures'], sort_keys=True))
@@ -857,6 +876,8 @@ def main(argv=None):
     parser.add_argument('--pipelining', action='store_true',
                         help="Ansible's SSH pipelining for the renewal runs (default off, Ansible's default)")
     parser.add_argument('--concurrency', type=int, help='autotls_concurrency (default: the role default, 10)')
+    parser.add_argument('--baseline-ref', metavar='REF',
+                        help='also run (b) with the collection as of this git revision, right after (before/after)')
     parser.add_argument('--keep-workdir', action='store_true', help='keep inventory, logs, certificates')
     args = parser.parse_args(argv)
     if args.certs < 2 or args.hosts < 1 or args.endpoints < 1:
@@ -896,6 +917,8 @@ def main(argv=None):
             message = 'stopped %d leftover process(es) naming %s: %s' % (len(left), workdir, left)
             rows.append({'label': 'cleanup', 'errors': [message]})
 
+    if args.baseline_ref:
+        ROW_TITLES['renew-quiet-baseline'] = '(b) same, collection at %s' % args.baseline_ref[:12]
     print_report(rows, args, command)
     failed = setup_error is not None or any(row_failed(r) for r in rows)
     if setup_error:

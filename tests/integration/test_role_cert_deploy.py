@@ -105,6 +105,14 @@ def reloads(result, host):
             if r['task'].endswith('reload nginx') and r['status'] != 'skipped']
 
 
+def copies(result, host):
+    """The role's per-file tasks that ran on host (a run with nothing to change runs none)."""
+    per_file = ('Create the directories of the changed certificates', 'Keep the files about to be replaced',
+                'Copy the certificates', 'Copy the private keys')
+    return [r['task'] for r in result.tasks(host=host.name)
+            if r['task'].endswith(per_file) and r['status'] != 'skipped']
+
+
 def assert_no_key_in(result, *key_files):
     output = result.stdout + result.stderr + json.dumps(result.results)
     for files in key_files:
@@ -161,6 +169,18 @@ def test_deploy_check_and_roll_back(host, run_playbook, ansible_env, tmp_path):
     second = play()
     assert second.stats[host.name]['changed'] == 0, [r['task'] for r in second.changed]
     assert second.task('Deployed certificates', host.name)['result']['autotls_cert_deploy_changed'] == []
+    assert copies(second, host) == []
+
+    # -- a key left readable by someone on the host: only that file is put right --
+    host.run(['chmod', '0644', CERT_DIR + '/web/privkey.pem'], check=True)
+    repaired = play()
+    assert repaired.task('Deployed certificates', host.name)['result']['autotls_cert_deploy_changed'] == ['web']
+    assert stat(host, CERT_DIR + '/web/privkey.pem') == ['600', 'root', 'root']
+    assert host_files(host, 'web') == web1_files
+    copied = [r['result'] for r in repaired.tasks(host=host.name)
+              if r['task'].endswith('Copy the certificates') or r['task'].endswith('Copy the private keys')]
+    assert [item['item']['path'] for r in copied for item in r.get('results', [])] == ['web/privkey.pem']
+    assert served_serial(host, host.fqdn, store.cafile) == web1.serial_number
 
     # -- a renewal whose key does not match its certificate: nginx -t fails --
     pids_before = nginx_pids(host)

@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: autotls.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Which certificate files a host needs, from one look at the store and one at the host.
+
+The role cert_deploy reads checksums and attributes of every file in one ``find`` on the
+controller and one on the host, and copies only what this plan lists. A quiet night then
+costs two module runs per host instead of one per file, whatever the number of
+certificates.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ansible_collections.autotls.acme.plugins.module_utils.errors import ConfigurationError
+
+CERTIFICATE_FILES = ('cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem')
+KEY_FILE = 'privkey.pem'
+_OCTAL_MODE = re.compile(r'^0?[0-7]{3,4}$')
+
+
+def normalize_mode(mode):
+    """'0644', '644', 0o644 (420) -> '0644'; None for a symbolic mode (u=rw,...) we can't compare."""
+    if isinstance(mode, bool):
+        raise ConfigurationError('File mode %r is not a mode: give it as a quoted octal string such as "0640".' % mode)
+    if isinstance(mode, int):
+        return '%04o' % mode
+    text = str(mode).strip()
+    if _OCTAL_MODE.match(text):
+        return '%04o' % int(text, 8)
+    return None
+
+
+def _same_owner(wanted, found, name_key, id_key):
+    if wanted is None:
+        return True
+    if isinstance(wanted, int) or str(wanted).isdigit():
+        return int(wanted) == found.get(id_key)
+    return str(wanted) == found.get(name_key)
+
+
+def _relative(path):
+    """<anything>/<name>/<file> -> '<name>/<file>'."""
+    parent, filename = os.path.split(path)
+    return '%s/%s' % (os.path.basename(parent), filename)
+
+
+def deploy_plan(store_files, host_files, certificates, defaults):
+    """The files to copy, in declaration order, each a dict:
+
+    path ('<name>/<file>'), name, file, key (bool), owner, group, mode, exists (on the host),
+    reason ('new', 'content', 'attributes').
+
+    store_files and host_files are the ``files`` lists of ``ansible.builtin.find`` with
+    checksums; certificates the declared entries (name and optional owner, group, mode,
+    key_mode); defaults has owner, group, mode and key_mode.
+    """
+    in_store = {_relative(f['path']): f for f in store_files}
+    on_host = {_relative(f['path']): f for f in host_files}
+    plan = []
+    for certificate in certificates:
+        name = certificate['name']
+        for filename in CERTIFICATE_FILES:
+            path = '%s/%s' % (name, filename)
+            source = in_store.get(path)
+            if source is None:
+                continue
+            is_key = filename == KEY_FILE
+            wanted = {
+                'owner': certificate.get('owner', defaults['owner']),
+                'group': certificate.get('group', defaults['group']),
+                'mode': certificate.get('key_mode' if is_key else 'mode',
+                                        defaults['key_mode' if is_key else 'mode']),
+            }
+            found = on_host.get(path)
+            reason = _reason(source, found, wanted)
+            if reason:
+                plan.append(dict(wanted, path=path, name=name, file=filename, key=is_key,
+                                 exists=found is not None, reason=reason))
+    return plan
+
+
+def _reason(source, found, wanted):
+    if found is None:
+        return 'new'
+    if source.get('checksum') != found.get('checksum'):
+        return 'content'
+    mode = normalize_mode(wanted['mode'])
+    if (mode is None or mode != normalize_mode(found.get('mode', ''))
+            or not _same_owner(wanted['owner'], found, 'pw_name', 'uid')
+            or not _same_owner(wanted['group'], found, 'gr_name', 'gid')):
+        return 'attributes'
+    return None
