@@ -66,6 +66,7 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 from testbed.bed import Testbed  # noqa: E402
+from testbed.collection import link_collection  # noqa: E402
 from testbed.dns_server import decode_name, parse_txt_value  # noqa: E402
 
 BASE_ZONE = 'example.test'
@@ -76,15 +77,7 @@ DECOY_ZONES = ('nv1.example.test', 'v12.example.test')
 
 def collections_root():
     """Link the checkout as ansible_collections/autotls/acme (as tests/conftest.py does)."""
-    base = os.path.join(tempfile.gettempdir(), 'autotls-collections-%d' % os.getuid())
-    ns_dir = os.path.join(base, 'ansible_collections', 'autotls')
-    os.makedirs(ns_dir, exist_ok=True)
-    link = os.path.join(ns_dir, 'acme')
-    if os.path.realpath(link) != os.path.realpath(REPO_ROOT):
-        tmp_link = link + '.%d' % os.getpid()
-        os.symlink(REPO_ROOT, tmp_link)
-        os.replace(tmp_link, link)
-    return base
+    return link_collection(REPO_ROOT)
 
 
 def write_account_key(path):

@@ -18,18 +18,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, 'tests'))
 
 from testbed.bed import Testbed  # noqa: E402  (the test bed doubles as the demo's CA)
+from testbed.collection import link_collection  # noqa: E402
 from testbed.fixtures import ansible_environment  # noqa: E402
 
 
 def collections_path():
-    base = os.path.join(tempfile.gettempdir(), 'autotls-collections-%d' % os.getuid())
-    os.makedirs(os.path.join(base, 'ansible_collections', 'autotls'), exist_ok=True)
-    link = os.path.join(base, 'ansible_collections', 'autotls', 'acme')
-    if os.path.realpath(link) != REPO:
-        if os.path.lexists(link):
-            os.unlink(link)
-        os.symlink(REPO, link)
-    return base
+    return link_collection(REPO)
 
 
 def write_inventory(directory, bed, store):

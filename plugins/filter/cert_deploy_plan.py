@@ -13,6 +13,7 @@ description:
     and returns only the files to copy. Used by the role C(autotls.acme.cert_deploy) so that a run where nothing
     changed costs no per-file work on the host.
   - Files are named C(<name>/<file>); paths may carry any prefix.
+  - Modes must be octal (C('0640')); a symbolic mode is an error that says so.
 options:
   _input:
     description: The C(files) list of C(ansible.builtin.find) (with C(get_checksum)) over the store.
@@ -48,9 +49,9 @@ EXAMPLES = r'''
 RETURN = r'''
 _value:
   description:
-    - One dict per file to copy, in declaration order, with C(path) (C(<name>/<file>)), C(name), C(file),
-      C(key) (whether it is the private key), C(owner), C(group), C(mode), C(exists) (on the host) and
-      C(reason) (C(new), C(content) or C(attributes)).
+    - One dict per file to copy, in declaration order, with C(path) (C(<name>/<file>)), C(owner), C(group),
+      C(mode) (octal string) and C(reason) (C(new), C(content) or C(attributes)), as the module
+      C(autotls.acme.cert_files) takes them.
   type: list
   elements: dict
 '''

@@ -17,7 +17,7 @@ from ansible_collections.autotls.acme.plugins.module_utils.errors import (
     ConfigurationError,
     KeyMaterialError,
 )
-from ansible_collections.autotls.acme.plugins.module_utils.certificates import atomic_write
+from ansible_collections.autotls.acme.plugins.module_utils.files import atomic_write
 from ansible_collections.autotls.acme.plugins.module_utils.keys import (
     generate_private_key,
     load_private_key,

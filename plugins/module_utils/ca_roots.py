@@ -25,10 +25,8 @@ import tempfile
 import time
 import warnings
 
-from ansible_collections.autotls.acme.plugins.module_utils.certificates import (
-    atomic_write,
-    split_pem_chain,
-)
+from ansible_collections.autotls.acme.plugins.module_utils.certificates import split_pem_chain
+from ansible_collections.autotls.acme.plugins.module_utils.files import atomic_write
 from ansible_collections.autotls.acme.plugins.module_utils.errors import (
     AcmeNetworkError,
     AutoTLSError,

@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime
 import os
 import re
-import tempfile
 
 from ansible_collections.autotls.acme.plugins.module_utils.errors import KeyMaterialError
+from ansible_collections.autotls.acme.plugins.module_utils.files import atomic_write
 from ansible_collections.autotls.acme.plugins.module_utils.keys import key_type_of
 
 try:
@@ -92,40 +92,6 @@ def describe(cert, now=None):
 
 def same_names(a, b):
     return sorted(set(n.lower() for n in a)) == sorted(set(n.lower() for n in b))
-
-
-def atomic_write(path, data, mode=0o644):
-    """Write ``data`` to ``path`` atomically (temp file in the same directory, fsync, rename).
-
-    Returns True if the content changed. Mode is set before any byte is written, so a
-    private key is never readable by others even for a moment.
-    """
-    if isinstance(data, str):
-        data = data.encode('utf-8')
-    try:
-        with open(path, 'rb') as handle:
-            if handle.read() == data:
-                if (os.stat(path).st_mode & 0o7777) != mode:
-                    os.chmod(path, mode)
-                return False
-    except FileNotFoundError:
-        pass
-    directory = os.path.dirname(path) or '.'
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return True
 
 
 class CertificateFiles:

@@ -13,25 +13,16 @@ certificates.
 from __future__ import annotations
 
 import os
-import re
 
-from ansible_collections.autotls.acme.plugins.module_utils.errors import ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils.files import parse_mode
 
 CERTIFICATE_FILES = ('cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem')
 KEY_FILE = 'privkey.pem'
-_OCTAL_MODE = re.compile(r'^0?[0-7]{3,4}$')
 
 
 def normalize_mode(mode):
-    """'0644', '644', 0o644 (420) -> '0644'; None for a symbolic mode (u=rw,...) we can't compare."""
-    if isinstance(mode, bool):
-        raise ConfigurationError('File mode %r is not a mode: give it as a quoted octal string such as "0640".' % mode)
-    if isinstance(mode, int):
-        return '%04o' % mode
-    text = str(mode).strip()
-    if _OCTAL_MODE.match(text):
-        return '%04o' % int(text, 8)
-    return None
+    """'0644', '644', 0o644 (420) -> '0644' (as ``find`` reports modes)."""
+    return '%04o' % parse_mode(mode)
 
 
 def _same_owner(wanted, found, name_key, id_key):
@@ -49,10 +40,9 @@ def _relative(path):
 
 
 def deploy_plan(store_files, host_files, certificates, defaults):
-    """The files to copy, in declaration order, each a dict:
+    """The files to copy, in declaration order, each a dict as the cert_files module takes it:
 
-    path ('<name>/<file>'), name, file, key (bool), owner, group, mode, exists (on the host),
-    reason ('new', 'content', 'attributes').
+    path ('<name>/<file>'), owner, group, mode ('0644'), reason ('new', 'content', 'attributes').
 
     store_files and host_files are the ``files`` lists of ``ansible.builtin.find`` with
     checksums; certificates the declared entries (name and optional owner, group, mode,
@@ -72,14 +62,13 @@ def deploy_plan(store_files, host_files, certificates, defaults):
             wanted = {
                 'owner': certificate.get('owner', defaults['owner']),
                 'group': certificate.get('group', defaults['group']),
-                'mode': certificate.get('key_mode' if is_key else 'mode',
-                                        defaults['key_mode' if is_key else 'mode']),
+                'mode': normalize_mode(certificate.get('key_mode' if is_key else 'mode',
+                                                       defaults['key_mode' if is_key else 'mode'])),
             }
             found = on_host.get(path)
             reason = _reason(source, found, wanted)
             if reason:
-                plan.append(dict(wanted, path=path, name=name, file=filename, key=is_key,
-                                 exists=found is not None, reason=reason))
+                plan.append(dict(wanted, path=path, reason=reason))
     return plan
 
 
@@ -88,8 +77,7 @@ def _reason(source, found, wanted):
         return 'new'
     if source.get('checksum') != found.get('checksum'):
         return 'content'
-    mode = normalize_mode(wanted['mode'])
-    if (mode is None or mode != normalize_mode(found.get('mode', ''))
+    if (wanted['mode'] != found.get('mode')
             or not _same_owner(wanted['owner'], found, 'pw_name', 'uid')
             or not _same_owner(wanted['group'], found, 'gr_name', 'gid')):
         return 'attributes'

@@ -34,7 +34,7 @@ from ansible_collections.autotls.acme.plugins.module_utils.aws import (
     aws_failure,
     aws_session,
 )
-from ansible_collections.autotls.acme.plugins.module_utils.certificates import atomic_write
+from ansible_collections.autotls.acme.plugins.module_utils.files import atomic_write
 from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError, ConfigurationError
 
 try:

@@ -107,8 +107,7 @@ def reloads(result, host):
 
 def copies(result, host):
     """The role's per-file tasks that ran on host (a run with nothing to change runs none)."""
-    per_file = ('Create the directories of the changed certificates', 'Keep the files about to be replaced',
-                'Copy the certificates', 'Copy the private keys')
+    per_file = ('Keep the files about to be replaced', 'Install the new files')
     return [r['task'] for r in result.tasks(host=host.name)
             if r['task'].endswith(per_file) and r['status'] != 'skipped']
 
@@ -177,9 +176,8 @@ def test_deploy_check_and_roll_back(host, run_playbook, ansible_env, tmp_path):
     assert repaired.task('Deployed certificates', host.name)['result']['autotls_cert_deploy_changed'] == ['web']
     assert stat(host, CERT_DIR + '/web/privkey.pem') == ['600', 'root', 'root']
     assert host_files(host, 'web') == web1_files
-    copied = [r['result'] for r in repaired.tasks(host=host.name)
-              if r['task'].endswith('Copy the certificates') or r['task'].endswith('Copy the private keys')]
-    assert [item['item']['path'] for r in copied for item in r.get('results', [])] == ['web/privkey.pem']
+    installed = [r['result'] for r in repaired.tasks(host=host.name) if r['task'].endswith('Install the new files')]
+    assert [r['changed_paths'] for r in installed] == [['web/privkey.pem']]
     assert served_serial(host, host.fqdn, store.cafile) == web1.serial_number
 
     # -- a renewal whose key does not match its certificate: nginx -t fails --

@@ -26,17 +26,15 @@ def test_new_certificate_lists_every_file_with_the_key_last_and_its_own_mode():
     plan = deploy_plan(store('web'), [], [{'name': 'web'}], DEFAULTS)
     assert [p['path'] for p in plan] == ['web/%s' % f for f in FILES]
     assert {p['reason'] for p in plan} == {'new'}
-    assert not any(p['exists'] for p in plan)
-    key = plan[-1]
-    assert key['key'] and key['mode'] == '0600' and key['file'] == 'privkey.pem'
-    assert plan[0]['mode'] == '0644' and not plan[0]['key']
+    assert plan[-1] == {'path': 'web/privkey.pem', 'owner': 'root', 'group': 'root', 'mode': '0600', 'reason': 'new'}
+    assert plan[0]['mode'] == '0644'
 
 
 def test_only_the_files_whose_content_differs():
     on_host = host('web')
     on_host[1]['checksum'] = 'old'          # chain.pem
     plan = deploy_plan(store('web'), on_host, [{'name': 'web'}], DEFAULTS)
-    assert [(p['path'], p['reason'], p['exists']) for p in plan] == [('web/chain.pem', 'content', True)]
+    assert [(p['path'], p['reason']) for p in plan] == [('web/chain.pem', 'content')]
 
 
 def test_owner_group_and_mode_drift_are_changes_too():
@@ -54,23 +52,25 @@ def test_numeric_owners_and_modes_compare_by_value():
     assert deploy_plan(store('web'), host('web', group='www-data', gid=33), [certificate], DEFAULTS) == []
 
 
-def test_symbolic_modes_are_always_left_to_the_copy():
-    plan = deploy_plan(store('web'), host('web'), [{'name': 'web', 'mode': 'u=rw,go=r'}], DEFAULTS)
-    assert [p['file'] for p in plan] == ['cert.pem', 'chain.pem', 'fullchain.pem']
+def test_a_symbolic_mode_is_refused_with_what_to_write():
+    with pytest.raises(ConfigurationError, match='quoted octal'):
+        deploy_plan(store('web'), host('web'), [{'name': 'web', 'mode': 'u=rw,go=r'}], DEFAULTS)
 
 
 def test_other_certificates_on_the_host_and_missing_store_files_are_ignored():
     on_host = host('web') + host('someone-else', checksum='z')
     plan = deploy_plan(store('web') + store('alt')[:1], on_host, [{'name': 'alt'}, {'name': 'web'}], DEFAULTS)
+    assert plan[0]['reason'] == 'new'
     assert [p['path'] for p in plan] == ['alt/cert.pem']
 
 
 @pytest.mark.parametrize('mode, expected', [('0644', '0644'), ('644', '0644'), (0o640, '0640'),
-                                            ('2750', '2750'), ('u=rw', None)])
+                                            ('2750', '2750')])
 def test_normalize_mode(mode, expected):
     assert normalize_mode(mode) == expected
 
 
-def test_a_boolean_mode_is_refused_with_what_to_write():
+@pytest.mark.parametrize('mode', [True, None, 'u=rw', '0999', 0o17777, ''])
+def test_a_mode_that_is_no_octal_mode_is_refused_with_what_to_write(mode):
     with pytest.raises(ConfigurationError, match='quoted octal'):
-        normalize_mode(True)
+        normalize_mode(mode)
