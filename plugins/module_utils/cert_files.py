@@ -96,6 +96,7 @@ def ensure_directory(path, mode, check_mode):
 def keep_previous(files, check_mode=False):
     """Copy each existing target to its previous/ file. Returns the paths kept."""
     kept = []
+    root = 0 if os.geteuid() == 0 else None  # the copies belong to root when we can say so
     for item in files:
         if not os.path.exists(item.target):
             continue
@@ -104,8 +105,7 @@ def keep_previous(files, check_mode=False):
             continue
         ensure_directory(item.previous_directory, PREVIOUS_DIR_MODE, check_mode)
         with open(item.target, 'rb') as handle:
-            atomic_write(item.previous, handle.read(), PREVIOUS_MODE, uid=0 if os.geteuid() == 0 else None,
-                         gid=0 if os.geteuid() == 0 else None)
+            atomic_write(item.previous, handle.read(), PREVIOUS_MODE, uid=root, gid=root)
     return kept
 
 

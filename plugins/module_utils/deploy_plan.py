@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.autotls.acme.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.autotls.acme.plugins.module_utils.files import parse_mode
 
 CERTIFICATE_FILES = ('cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem')
@@ -62,14 +63,23 @@ def deploy_plan(store_files, host_files, certificates, defaults):
             wanted = {
                 'owner': certificate.get('owner', defaults['owner']),
                 'group': certificate.get('group', defaults['group']),
-                'mode': normalize_mode(certificate.get('key_mode' if is_key else 'mode',
-                                                       defaults['key_mode' if is_key else 'mode'])),
+                'mode': _mode_of(certificate, 'key_mode' if is_key else 'mode', defaults),
             }
             found = on_host.get(path)
             reason = _reason(source, found, wanted)
             if reason:
                 plan.append(dict(wanted, path=path, reason=reason))
     return plan
+
+
+def _mode_of(certificate, option, defaults):
+    """The certificate's own mode, or the role's; an error names where to change it."""
+    try:
+        return normalize_mode(certificate.get(option, defaults[option]))
+    except ConfigurationError as exc:
+        where = ("%s of certificate '%s'" % (option, certificate['name']) if option in certificate
+                 else 'autotls_%s' % ('key_mode' if option == 'key_mode' else 'cert_mode'))
+        raise ConfigurationError('%s: %s' % (where, exc.msg)) from None
 
 
 def _reason(source, found, wanted):

@@ -145,6 +145,16 @@ from ansible_collections.autotls.acme.plugins.module_utils.cert_files import Cer
 from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError
 
 
+# What a failure of each step means for the host, and what to look at.
+FAILURE_MESSAGES = {
+    'keep_previous': 'Could not keep a copy of the current certificate files under %s (nothing was replaced; '
+                     'check free space and permissions there): %s',
+    'install': 'Could not install the new certificate files under %s (check free space and permissions there): %s',
+    'put_back': 'Could not put the previous certificate files back under %s; look at the host by hand '
+                '(the copies are in <name>/.previous/): %s',
+}
+
+
 def argument_spec():
     return dict(
         step=dict(type='str', required=True, choices=['keep_previous', 'install', 'put_back']),
@@ -186,7 +196,7 @@ def main():
     except AutoTLSError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
     except (OSError, tarfile.TarError, KeyError) as exc:
-        module.fail_json(msg='%s failed: %s' % (params['step'], exc))
+        module.fail_json(msg=FAILURE_MESSAGES[params['step']] % (params['dest_dir'], exc))
     result['changed'] = result['changed'] or bool(result['changed_paths'])
     module.exit_json(**result)
 

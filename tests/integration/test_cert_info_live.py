@@ -6,7 +6,6 @@ and never speaks TLS, so the per-endpoint timeout is what ends that check.
 """
 
 import datetime
-import ipaddress
 import os
 import selectors
 import socket
@@ -16,14 +15,11 @@ import time
 
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ansible_collections.autotls.acme.plugins.module_utils import cert_info
 from ansible_collections.autotls.acme.plugins.module_utils.renewal import RenewalPolicy
 from testbed.ports import free_tcp_port
+from testbed.tls import Pki, cert_pem
 
 pytestmark = pytest.mark.integration
 
@@ -33,64 +29,6 @@ NOW = datetime.datetime.now(datetime.timezone.utc)
 
 
 # ---- a root, an intermediate and leaves -------------------------------------------------
-
-def _pem(obj):
-    if isinstance(obj, x509.Certificate):
-        return obj.public_bytes(serialization.Encoding.PEM)
-    return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
-def _issue(cn, public_key, signer, issuer=None, ca=False, names=(), ips=(), days=90, age_days=1):
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    start = NOW - datetime.timedelta(days=age_days)
-    builder = (x509.CertificateBuilder().subject_name(subject)
-               .issuer_name(issuer.subject if issuer is not None else subject)
-               .public_key(public_key).serial_number(x509.random_serial_number())
-               .not_valid_before(start).not_valid_after(start + datetime.timedelta(days=days))
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-               .add_extension(x509.KeyUsage(
-                   digital_signature=True, key_cert_sign=ca, crl_sign=ca, content_commitment=False,
-                   key_encipherment=False, data_encipherment=False, key_agreement=False,
-                   encipher_only=False, decipher_only=False), critical=True))
-    if issuer is not None:
-        ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
-    if not ca:
-        sans = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
-        builder = (builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
-    return builder.sign(signer, hashes.SHA256())
-
-
-class Pki:
-    def __init__(self, name='Loopback'):
-        self.root_key = ec.generate_private_key(ec.SECP256R1())
-        self.root = _issue('%s Root' % name, self.root_key.public_key(), self.root_key, ca=True, days=3650)
-        self.inter_key = ec.generate_private_key(ec.SECP256R1())
-        self.inter = _issue('%s Intermediate' % name, self.inter_key.public_key(), self.root_key,
-                            issuer=self.root, ca=True, days=1825)
-
-    def leaf(self, names, days=90, age_days=1):
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = _issue(names[0], key.public_key(), self.inter_key, issuer=self.inter, names=names,
-                      ips=('127.0.0.1',), days=days, age_days=age_days)
-        return cert, key
-
-    def write(self, directory, names, **kwargs):
-        """fullchain.pem (leaf + intermediate) and privkey.pem for `names`; returns (fullchain, key, leaf)."""
-        os.makedirs(directory, exist_ok=True)
-        cert, key = self.leaf(names, **kwargs)
-        fullchain = os.path.join(directory, 'fullchain.pem')
-        keyfile = os.path.join(directory, 'privkey.pem')
-        with open(fullchain, 'wb') as handle:
-            handle.write(_pem(cert) + _pem(self.inter))
-        with open(os.open(keyfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'wb') as handle:
-            handle.write(_pem(key))
-        return fullchain, keyfile, cert
-
 
 # ---- TLS listeners ----------------------------------------------------------------------
 
@@ -170,7 +108,7 @@ class Listeners:
 
 @pytest.fixture(scope='module')
 def pki():
-    return Pki()
+    return Pki('Loopback', now=NOW)
 
 
 @pytest.fixture
@@ -256,7 +194,7 @@ def test_module_reports_files_and_endpoints_and_never_fails_on_a_dead_one(pki, s
     result = run_playbook(MODULE_PLAYBOOK, extra_vars={
         'files': [scene['good_chain'], str(tmp_path / 'absent.pem')],
         'endpoints': endpoints,
-        'root_pem': _pem(pki.root).decode(),
+        'root_pem': cert_pem(pki.root).decode(),
     })
     elapsed = time.monotonic() - started
     task = result.task('Check certificates')
@@ -330,7 +268,7 @@ def test_check_playbook_writes_a_table_and_an_html_report(pki, scene, run_playbo
         ],
     })
     root = tmp_path / 'root.pem'
-    root.write_bytes(_pem(pki.root))
+    root.write_bytes(cert_pem(pki.root))
     result = run_playbook(CHECK_PLAYBOOK, inventory=inventory, connection=None, extra_vars={
         'autotls_store': {'type': 'local', 'path': str(store)},
         'autotls_acme_ca_bundle': str(root),

@@ -19,10 +19,12 @@ class WebhookHandler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         receiver = self.server.receiver
         with receiver.lock:
-            status, headers = receiver.answers.pop(0) if receiver.answers else (200, {})
+            answer = receiver.answers.pop(0) if receiver.answers else 200
+            status, headers = answer if isinstance(answer, tuple) else (answer, {})
             receiver.requests.append(dict(path=self.path, status=status, body=json.loads(body),
                                           content_type=self.headers.get('Content-Type')))
-        text = b'ok' if status == 200 else b'rate_limited'
+        # Slack's own bodies for these statuses.
+        text = {200: b'ok', 404: b'no_service', 429: b'rate_limited'}.get(status, b'error')
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -35,7 +37,10 @@ class WebhookHandler(http.server.BaseHTTPRequestHandler):
 
 
 class WebhookReceiver:
-    """An HTTP server on 127.0.0.1 that records every POST and answers from a script."""
+    """An HTTP server on 127.0.0.1 that records every POST and answers from a script.
+
+    answers: in order, a status or (status, headers) per POST; 200 once they run out.
+    """
 
     def __init__(self, answers=()):
         self.answers = list(answers)
@@ -46,6 +51,11 @@ class WebhookReceiver:
         self.url = 'http://127.0.0.1:%d%s' % (self.server.server_address[1], WEBHOOK_PATH)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs=dict(poll_interval=0.1),
                                        daemon=True)
+
+    @property
+    def posts(self):
+        """The JSON bodies received, in order."""
+        return [r['body'] for r in self.requests]
 
     @property
     def accepted(self):

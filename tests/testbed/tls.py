@@ -109,3 +109,74 @@ def served_serial(address, server_name, port=443, timeout=5):
         with context.wrap_socket(raw, server_hostname=server_name) as tls:
             der = tls.getpeercert(binary_form=True)
     return '%x' % x509.load_der_x509_certificate(der).serial_number
+
+
+# ---- a two-level PKI (root, intermediate, leaves) with chosen validity -------------------
+
+def sign_certificate(subject_cn, issuer, public_key, signer_key, *, ca, start, end, names=(), ips=()):
+    """A certificate for `subject_cn` signed by `signer_key` (`issuer` None: self-signed)."""
+    builder = (x509.CertificateBuilder()
+               .subject_name(_name(subject_cn))
+               .issuer_name(issuer.subject if issuer is not None else _name(subject_cn))
+               .public_key(public_key)
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(start).not_valid_after(end)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+               .add_extension(x509.KeyUsage(
+                   digital_signature=True, key_cert_sign=ca, crl_sign=ca, content_commitment=False,
+                   key_encipherment=False, data_encipherment=False, key_agreement=False,
+                   encipher_only=False, decipher_only=False), critical=True))
+    if issuer is not None:
+        ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+    if not ca:
+        sans = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+        builder = (builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
+    return builder.sign(signer_key, hashes.SHA256())
+
+
+class Pki:
+    """A root and an intermediate under it ('<name> Root', '<name> Intermediate'); leaves
+    under the intermediate with any validity window, relative to `now`."""
+
+    def __init__(self, name='Test', now=None):
+        self.now = now or datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        since = self.now - datetime.timedelta(days=10)
+        self.root_key = ec.generate_private_key(ec.SECP256R1())
+        self.root = sign_certificate('%s Root' % name, None, self.root_key.public_key(), self.root_key, ca=True,
+                                     start=since, end=self.now + datetime.timedelta(days=3650))
+        self.inter_key = ec.generate_private_key(ec.SECP256R1())
+        self.inter = sign_certificate('%s Intermediate' % name, self.root, self.inter_key.public_key(),
+                                      self.root_key, ca=True, start=since, end=self.now + datetime.timedelta(days=1825))
+
+    def leaf_and_key(self, names=('a.example.test',), ips=(), start=None, end=None):
+        """(certificate, key); by default valid from a day ago for 90 days."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        start = start or self.now - datetime.timedelta(days=1)
+        end = end or start + datetime.timedelta(days=90)
+        cert = sign_certificate(names[0] if names else 'ip', self.inter, key.public_key(), self.inter_key, ca=False,
+                                start=start, end=end, names=names, ips=ips)
+        return cert, key
+
+    def leaf(self, names=('a.example.test',), ips=(), start=None, end=None):
+        return self.leaf_and_key(names, ips, start, end)[0]
+
+    def fullchain(self, leaf):
+        return cert_pem(leaf) + cert_pem(self.inter)
+
+    def write(self, directory, names, days=90, age_days=1, ips=('127.0.0.1',)):
+        """fullchain.pem (leaf + intermediate) and privkey.pem (0600) for `names`, issued
+        `age_days` ago for `days`; returns (fullchain path, key path, leaf)."""
+        start = self.now - datetime.timedelta(days=age_days)
+        cert, key = self.leaf_and_key(names, ips, start, start + datetime.timedelta(days=days))
+        os.makedirs(directory, exist_ok=True)
+        fullchain = os.path.join(directory, 'fullchain.pem')
+        keyfile = os.path.join(directory, 'privkey.pem')
+        with open(fullchain, 'wb') as handle:
+            handle.write(self.fullchain(cert))
+        with open(os.open(keyfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'wb') as handle:
+            handle.write(key_pem(key))
+        return fullchain, keyfile, cert

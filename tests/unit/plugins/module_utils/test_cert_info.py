@@ -8,73 +8,21 @@ import datetime
 import ipaddress
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ansible_collections.autotls.acme.plugins.module_utils import cert_info
 from ansible_collections.autotls.acme.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.autotls.acme.plugins.module_utils.renewal import RenewalPolicy
 
+from testbed.tls import Pki, cert_pem, key_pem
+
 UTC = datetime.timezone.utc
 NOW = datetime.datetime.now(UTC).replace(microsecond=0)
 
 
-def _pem(cert):
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _sign(subject_cn, issuer, public_key, signer_key, *, ca, start, end, names=(), ips=()):
-    builder = (x509.CertificateBuilder()
-               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject_cn)]))
-               .issuer_name(issuer.subject if issuer is not None
-                            else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject_cn)]))
-               .public_key(public_key)
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(start).not_valid_after(end)
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-               .add_extension(x509.KeyUsage(
-                   digital_signature=True, key_cert_sign=ca, crl_sign=ca, content_commitment=False,
-                   key_encipherment=False, data_encipherment=False, key_agreement=False,
-                   encipher_only=False, decipher_only=False), critical=True))
-    if issuer is not None:
-        ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
-    if not ca:
-        sans = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
-        builder = (builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
-    return builder.sign(signer_key, hashes.SHA256())
-
-
-class Pki:
-    """A root and an intermediate; leaf() issues under the intermediate."""
-
-    def __init__(self, name='Test'):
-        self.root_key = ec.generate_private_key(ec.SECP256R1())
-        self.root = _sign('%s Root' % name, None, self.root_key.public_key(), self.root_key, ca=True,
-                          start=NOW - datetime.timedelta(days=10), end=NOW + datetime.timedelta(days=3650))
-        self.inter_key = ec.generate_private_key(ec.SECP256R1())
-        self.inter = _sign('%s Intermediate' % name, self.root, self.inter_key.public_key(), self.root_key,
-                           ca=True, start=NOW - datetime.timedelta(days=10), end=NOW + datetime.timedelta(days=1825))
-
-    def leaf(self, names=('a.example.test',), ips=(), start=None, end=None):
-        key = ec.generate_private_key(ec.SECP256R1())
-        start = start or NOW - datetime.timedelta(days=1)
-        end = end or start + datetime.timedelta(days=90)
-        return _sign(names[0] if names else 'ip', self.inter, key.public_key(), self.inter_key, ca=False,
-                     start=start, end=end, names=names, ips=ips)
-
-    def fullchain(self, leaf):
-        return _pem(leaf) + _pem(self.inter)
-
-
 @pytest.fixture(scope='module')
 def pki():
-    return Pki()
+    return Pki(now=NOW)
 
 
 def _inspector(roots=(), **policy):
@@ -107,9 +55,7 @@ def test_a_missing_file_is_data_not_an_exception(tmp_path):
 
 
 def test_content_that_holds_no_certificate_is_invalid():
-    key_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    result = _inspector().inspect_pem(key_pem.decode())
+    result = _inspector().inspect_pem(key_pem(ec.generate_private_key(ec.SECP256R1())).decode())
     assert result['status'] == 'invalid' and 'no PEM certificate' in result['error']
 
 
@@ -125,7 +71,7 @@ def test_chain_verifies_only_against_its_own_root(pki):
 
 
 def test_chain_without_its_intermediate_does_not_verify(pki):
-    result = _inspector([pki.root]).inspect_pem(_pem(pki.leaf()))
+    result = _inspector([pki.root]).inspect_pem(cert_pem(pki.leaf()))
     assert result['chain_length'] == 1 and result['chain_verified'] is False
 
 
@@ -177,8 +123,8 @@ def test_name_coverage_is_wildcard_aware(name, covered):
 
 def test_roots_from_bundle_and_text_and_bad_inputs(pki, tmp_path):
     bundle = tmp_path / 'roots.pem'
-    bundle.write_bytes(_pem(pki.root))
-    roots, sources = cert_info.load_roots(str(bundle), _pem(Pki('Second').root).decode())
+    bundle.write_bytes(cert_pem(pki.root))
+    roots, sources = cert_info.load_roots(str(bundle), cert_pem(Pki('Second').root).decode())
     assert len(roots) == 2 and sources == [str(bundle), 'root_pem']
     with pytest.raises(ConfigurationError, match='Could not read ca_bundle'):
         cert_info.load_roots(str(tmp_path / 'absent.pem'))

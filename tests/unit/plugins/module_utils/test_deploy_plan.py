@@ -74,3 +74,10 @@ def test_normalize_mode(mode, expected):
 def test_a_mode_that_is_no_octal_mode_is_refused_with_what_to_write(mode):
     with pytest.raises(ConfigurationError, match='quoted octal'):
         normalize_mode(mode)
+
+
+def test_a_bad_mode_names_the_variable_or_the_certificate_to_change():
+    with pytest.raises(ConfigurationError, match="^autotls_key_mode: .*quoted octal"):
+        deploy_plan(store('web'), [], [{'name': 'web'}], dict(DEFAULTS, key_mode='u=rw'))
+    with pytest.raises(ConfigurationError, match="^mode of certificate 'alt': .*quoted octal"):
+        deploy_plan(store('alt'), [], [{'name': 'alt', 'mode': '0x644'}], DEFAULTS)

@@ -4,11 +4,10 @@ Delivery is tested against real local listeners (an HTTP server, a closed port);
 full module, a real SMTP server and ansible-playbook are in tests/integration/test_notify.py.
 """
 
+import contextlib
 import email
 import email.policy
-import http.server
 import json
-import threading
 import time
 
 import pytest
@@ -27,6 +26,7 @@ from ansible_collections.autotls.acme.plugins.module_utils.notify import (
     send_summary,
     webhook_secrets,
 )
+from testbed.notify_peers import WebhookReceiver
 from testbed.ports import free_tcp_port
 
 RENEWED = dict(name='app1', action='renew', changed=True, not_after='2027-02-20T10:00:00Z',
@@ -224,46 +224,11 @@ def test_bad_channel_configuration_is_a_channel_error():
 
 # ---------------------------------------------------------------- Slack retries
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 (http.server's naming)
-        body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
-        server = self.server
-        with server.lock:
-            server.posts.append(json.loads(body))
-            status = server.answers.pop(0) if server.answers else 200
-        if isinstance(status, tuple):
-            status, headers = status
-        else:
-            headers = {}
-        text = {200: b'ok', 404: b'no_service', 429: b'rate_limited'}.get(status, b'error')
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header('Content-Length', str(len(text)))
-        self.end_headers()
-        self.wfile.write(text)
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        pass
-
-
 @pytest.fixture
 def webhook_server():
-    """webhook_server(answers) -> a started server; `answers`: statuses (or (status, headers)) in order."""
-    servers = []
-
-    def start(answers):
-        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Recorder)
-        server.posts, server.answers, server.lock = [], list(answers), threading.Lock()
-        server.url = 'http://127.0.0.1:%d/services/T1/B1/tok' % server.server_address[1]
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    """webhook_server(answers) -> a started receiver; `answers`: statuses (or (status, headers)) in order."""
+    with contextlib.ExitStack() as stack:
+        yield lambda answers: stack.enter_context(WebhookReceiver(answers))
 
 
 def test_slack_honours_retry_after(webhook_server):
