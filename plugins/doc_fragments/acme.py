@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Kept in step with acme_argument_spec() in plugins/module_utils/acme_session.py.
+    # Kept in step with acme_argument_spec() in plugins/module_utils/_acme/session.py.
     DOCUMENTATION = r'''
 options:
   acme_directory:

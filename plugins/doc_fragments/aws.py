@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Options of plugins/module_utils/aws.py aws_argument_spec(); keep both in step.
+    # Options of plugins/module_utils/_common/aws.py aws_argument_spec(); keep both in step.
     DOCUMENTATION = r'''
 options:
   aws_profile:

@@ -58,8 +58,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.autotls.acme.plugins.module_utils.deploy_plan import deploy_plan
-from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.plan import deploy_plan
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 
 
 def cert_deploy_plan(store_files, host_files, certificates, defaults):

@@ -42,8 +42,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError
-from ansible_collections.autotls.acme.plugins.module_utils.inventory import gather_certificates
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._model.inventory import gather_certificates
 
 
 def declared_certificates(hostvars, hosts):

@@ -179,13 +179,13 @@ actual_fingerprints:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.autotls.acme.plugins.module_utils.ca_roots import (
+from ansible_collections.autotls.acme.plugins.module_utils._x509.ca_roots import (
     FETCH_MODES,
     HAS_REQUESTS,
     bootstrap,
 )
-from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError
-from ansible_collections.autotls.acme.plugins.module_utils.keys import HAS_CRYPTOGRAPHY
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import HAS_CRYPTOGRAPHY
 
 
 def main():

@@ -141,8 +141,8 @@ import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.autotls.acme.plugins.module_utils.cert_files import CertFile, install, keep_previous, put_back
-from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import CertFile, install, keep_previous, put_back
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 
 
 # What a failure of each step means for the host, and what to look at.

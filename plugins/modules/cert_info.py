@@ -285,14 +285,14 @@ roots:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.autotls.acme.plugins.module_utils.cert_info import (
+from ansible_collections.autotls.acme.plugins.module_utils._tls.cert_info import (
     HAS_CRYPTOGRAPHY,
     Inspector,
     load_roots,
     summarize,
 )
-from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError
-from ansible_collections.autotls.acme.plugins.module_utils.renewal import RenewalPolicy
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._acme.renewal import RenewalPolicy
 
 
 def argument_spec():

@@ -323,25 +323,25 @@ account_created:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.autotls.acme.plugins.module_utils.acme_network import HAS_ACME
-from ansible_collections.autotls.acme.plugins.module_utils.acme_session import (
+from ansible_collections.autotls.acme.plugins.module_utils._acme.network import HAS_ACME
+from ansible_collections.autotls.acme.plugins.module_utils._acme.session import (
     account_options_from_params,
     acme_argument_spec,
     acme_mutually_exclusive,
     acme_required_one_of,
     session_from_params,
 )
-from ansible_collections.autotls.acme.plugins.module_utils.aws import HAS_BOTO3, aws_argument_spec
-from ansible_collections.autotls.acme.plugins.module_utils.dns01 import Route53Dns01Solver
-from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError
-from ansible_collections.autotls.acme.plugins.module_utils.issuance import (
+from ansible_collections.autotls.acme.plugins.module_utils._common.aws import HAS_BOTO3, aws_argument_spec
+from ansible_collections.autotls.acme.plugins.module_utils._dns.dns01 import Route53Dns01Solver
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._acme.issuer import (
     CertificateSpec,
     Issuer,
     PlacedTokens,
     http01_tokens,
 )
-from ansible_collections.autotls.acme.plugins.module_utils.keys import HAS_CRYPTOGRAPHY, KEY_TYPES
-from ansible_collections.autotls.acme.plugins.module_utils.renewal import RenewalPolicy
+from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import HAS_CRYPTOGRAPHY, KEY_TYPES
+from ansible_collections.autotls.acme.plugins.module_utils._acme.renewal import RenewalPolicy
 
 
 def argument_spec():

@@ -264,8 +264,8 @@ counts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError
-from ansible_collections.autotls.acme.plugins.module_utils.notify import (
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._notify.notify import (
     DEFAULT_EXPIRING_DAYS,
     DEFAULT_SUBJECT_PREFIX,
     RunSummary,

@@ -147,16 +147,16 @@ change_id:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.autotls.acme.plugins.module_utils.aws import (
+from ansible_collections.autotls.acme.plugins.module_utils._common.aws import (
     BOTO3_IMPORT_ERROR,
     HAS_BOTO3,
     aws_argument_spec,
     aws_required_together,
     route53_client,
 )
-from ansible_collections.autotls.acme.plugins.module_utils.deadline import Deadline
-from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError
-from ansible_collections.autotls.acme.plugins.module_utils.route53 import (
+from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._dns.route53 import (
     Route53Zones,
     TxtRecords,
     normalize_name,

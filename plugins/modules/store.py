@@ -177,9 +177,9 @@ prefix:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.autotls.acme.plugins.module_utils.aws import aws_argument_spec, aws_required_together
-from ansible_collections.autotls.acme.plugins.module_utils.errors import AutoTLSError
-from ansible_collections.autotls.acme.plugins.module_utils.store import DEFAULT_PREFIX, SSE_CHOICES, sync
+from ansible_collections.autotls.acme.plugins.module_utils._common.aws import aws_argument_spec, aws_required_together
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._store.store import DEFAULT_PREFIX, SSE_CHOICES, sync
 
 
 def argument_spec():

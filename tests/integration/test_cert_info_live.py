@@ -16,8 +16,8 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.autotls.acme.plugins.module_utils import cert_info
-from ansible_collections.autotls.acme.plugins.module_utils.renewal import RenewalPolicy
+from ansible_collections.autotls.acme.plugins.module_utils._tls import cert_info
+from ansible_collections.autotls.acme.plugins.module_utils._acme.renewal import RenewalPolicy
 from testbed.ports import free_tcp_port
 from testbed.tls import Pki, cert_pem
 

@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ansible_collections.autotls.acme.plugins.module_utils.keys import generate_private_key, make_csr
+from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import generate_private_key, make_csr
 
 BOOTSTRAP = """
 - hosts: localhost

@@ -1,0 +1,382 @@
+# -*- coding: utf-8 -*-
+# Copyright: autotls.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Issue or renew many certificates in one run, concurrently, each failure isolated.
+
+The run goes in phases so that challenge records are published in bulk (one Route53
+change per zone, one propagation wait for all names) rather than once per certificate:
+  1. decide, offline, which certificates are due;
+  2. create the orders (in parallel) and collect their challenges;
+  3. let each solver present its challenges at once (DNS records, webroot tokens);
+  4. answer, wait for validation, finalize and write files (in parallel);
+  5. clean up every challenge, always, whatever happened before.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+
+from ansible_collections.autotls.acme.plugins.module_utils._acme.ari import (
+    ari_cert_id,
+    offers_ari,
+    suggested_renewal_time,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._x509.certificates import (
+    CertificateFiles,
+    describe,
+    load_certificate,
+    not_valid_after,
+    not_valid_before,
+    pem_of,
+    same_names,
+    split_pem_chain,
+    utcnow,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
+    AcmeProtocolError,
+    AutoTLSError,
+    ConfigurationError,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import (
+    KEY_TYPES,
+    generate_private_key,
+    key_type_of,
+    load_private_key,
+    make_csr,
+    private_key_to_pem,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._acme.orders import Order
+
+
+NO_SOLVER = {
+    'http-01': ('http-01 tokens must be placed on the hosts that serve the names: run this module '
+                'with phase: order, copy the returned http01_tokens into the webroots, then run it with '
+                'phase: finish (playbooks/renew.yml and playbooks/onboard.yml do exactly that)'),
+}
+
+
+class PlacedTokens:
+    """HTTP-01 'solver' for the finishing step: the playbook already placed the tokens."""
+    challenge_type = 'http-01'
+
+    def present(self, items):
+        return {}
+
+    def cleanup(self):
+        pass
+
+
+class CertificateSpec:
+    """One certificate as the operator declared it."""
+
+    def __init__(self, name, domains, challenge='dns-01', key_type='ec256', reuse_key=False,
+                 zone_id=None, profile=None, preferred_chain=None, force=False, **extra):
+        if not name or '/' in name or name.startswith('.'):
+            raise ConfigurationError('Certificate name %r must be a plain file name (no "/")' % (name,))
+        if not domains:
+            raise ConfigurationError('Certificate %s has no domains' % name)
+        if key_type not in KEY_TYPES:
+            raise ConfigurationError('Certificate %s: key_type %r is not one of %s'
+                                     % (name, key_type, ', '.join(KEY_TYPES)))
+        self.name = name
+        self.domains = [d.strip().lower().rstrip('.') for d in domains]
+        seen = set()
+        self.domains = [d for d in self.domains if not (d in seen or seen.add(d))]
+        self.challenge = challenge
+        self.key_type = key_type
+        self.reuse_key = reuse_key
+        self.zone_id = zone_id
+        self.profile = profile
+        self.preferred_chain = preferred_chain
+        self.force = force
+        self.extra = extra
+        if challenge == 'http-01':
+            wildcards = [d for d in self.domains if d.startswith('*.')]
+            if wildcards:
+                raise ConfigurationError(
+                    'Certificate %s: %s is a wildcard, which HTTP-01 cannot prove; use challenge: dns-01'
+                    % (name, ', '.join(wildcards)))
+
+
+class Outcome:
+    """What happened to one certificate; ``as_result()`` is what the module returns."""
+
+    def __init__(self, spec, files):
+        self.spec = spec
+        self.files = files
+        self.due = None
+        self.reason = None
+        self.changed = False
+        self.action = 'none'
+        self.error = None
+        self.facts = {}
+        self.current = None         # the certificate in place before this run, if any
+        self.replaces = None        # its ARI identifier, when the renewal order named it
+        self.warnings = []
+
+    def fail(self, error):
+        # Every message names its certificate, whichever layer raised it.
+        prefix = 'Certificate %s: ' % self.spec.name
+        if not str(error).startswith(prefix):
+            error = type(error)(prefix + str(error), **getattr(error, 'details', {})) \
+                if isinstance(error, AutoTLSError) else AutoTLSError(prefix + str(error))
+        self.error = error
+        self.changed = False
+
+    def as_result(self):
+        result = {
+            'name': self.spec.name,
+            'domains': self.spec.domains,
+            'changed': self.changed,
+            'action': self.action,
+            'reason': self.reason,
+            'files': self.files.files(),
+        }
+        if self.spec.extra.get('hosts'):
+            result['hosts'] = self.spec.extra['hosts']
+        if self.replaces:
+            result['replaces'] = self.replaces
+        result.update(self.facts)
+        if self.error is not None:
+            result['failed'] = True
+            result['msg'] = str(self.error)
+            details = getattr(self.error, 'details', {})
+            if details.get('problem'):
+                result['problem'] = details['problem']
+        return result
+
+
+class Issuer:
+    def __init__(self, session, solvers, policy, dest, workers=8, timeout=300,
+                 account_options=None, file_mode=0o644, key_mode=0o600):
+        self.session = session
+        self.solvers = solvers
+        self.policy = policy
+        self.dest = dest
+        self.workers = max(1, workers)
+        self.timeout = timeout
+        self.account_options = account_options or {}
+        self.file_mode = file_mode
+        self.key_mode = key_mode
+
+    # -- phase 1 ----------------------------------------------------------
+    def plan(self, specs, now=None):
+        """Decide, from the files alone, which certificates are due. Contacts nobody."""
+        now = now or utcnow()
+        outcomes = []
+        for spec in specs:
+            outcome = Outcome(spec, CertificateFiles(os.path.join(self.dest, spec.name)))
+            cert = outcome.files.read_certificate() if outcome.files.exists() else None
+            if cert is None:
+                outcome.due, outcome.reason = True, 'no certificate yet'
+            else:
+                outcome.facts = describe(cert, now)
+                if spec.force:
+                    outcome.due, outcome.reason = True, 'renewal forced'
+                elif not same_names(outcome.facts['domains'], spec.domains):
+                    outcome.due, outcome.reason = True, 'domains changed (was %s)' % ', '.join(outcome.facts['domains'])
+                elif outcome.facts['key_type'] != spec.key_type:
+                    outcome.due, outcome.reason = True, 'key type changed (was %s)' % outcome.facts['key_type']
+                else:
+                    outcome.due, outcome.reason = self.policy.decide(
+                        not_valid_before(cert), not_valid_after(cert), now)
+            outcome.current = cert
+            if outcome.due:
+                outcome.action = 'issue' if cert is None else 'renew'
+                outcome.changed = True
+            outcomes.append(outcome)
+        return outcomes
+
+    def consult_ari(self, outcomes, now=None):
+        """Ask the CA's renewal information about certificates the local rules find not due.
+
+        One unauthenticated GET per certificate, and only when the CA offers ARI; a CA
+        that moves the window earlier (say, before a mass revocation) is heard this way.
+        """
+        now = now or utcnow()
+        candidates = [o for o in outcomes if not o.due and o.current is not None and o.error is None]
+        if not self.policy.ari or not candidates:
+            return
+        try:
+            if not offers_ari(self.session):
+                return
+        except AutoTLSError as exc:
+            for outcome in candidates:
+                outcome.warnings.append(str(exc))
+            return
+        for outcome in candidates:
+            try:
+                when = suggested_renewal_time(self.session, pem_of(outcome.current))
+            except AutoTLSError as exc:
+                outcome.warnings.append('Certificate %s: %s' % (outcome.spec.name, exc))
+                continue
+            if when is None:
+                continue
+            outcome.facts['ari_renewal_time'] = when.strftime('%Y-%m-%dT%H:%M:%SZ')
+            due, reason = self.policy.decide(not_valid_before(outcome.current),
+                                             not_valid_after(outcome.current), now, ari_window_start=when)
+            if due:
+                outcome.due, outcome.reason = True, reason
+                outcome.action, outcome.changed = 'renew', True
+
+    # -- phases 2 to 5 ----------------------------------------------------
+    def run(self, outcomes):
+        """Everything in one go: for challenges this process can solve itself (dns-01)."""
+        due = self._start(outcomes)
+        orders = {}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
+            self._each(pool, due, lambda o: orders.__setitem__(o.spec.name, self._create_order(o)))
+            self._finish(pool, [o for o in due if o.error is None], orders)
+        return outcomes
+
+    def order(self, outcomes):
+        """First half of a two-step run: create the orders; returns their data.
+
+        Used when somebody else must place the challenge (HTTP-01 tokens go to the
+        hosts over Ansible's own connection between the two steps).
+        """
+        due = self._start(outcomes)
+        orders = {}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
+            self._each(pool, due, lambda o: orders.__setitem__(o.spec.name, self._create_order(o)))
+        return [orders[o.spec.name].to_data() for o in due if o.error is None]
+
+    def finish(self, outcomes, orders_data):
+        """Second half: validate, finalize and store the orders the first half made."""
+        by_name = {data['name']: data for data in orders_data or []}
+        for outcome in outcomes:
+            if outcome.due and outcome.spec.name not in by_name and outcome.error is None:
+                outcome.fail(AutoTLSError('no order was made for it in the first step (see that step\'s result)'))
+        due = self._start([o for o in outcomes if o.spec.name in by_name])
+        orders = {}
+        for outcome in due:
+            try:
+                orders[outcome.spec.name] = Order.from_data(
+                    self.session, by_name[outcome.spec.name], outcome.spec.domains, Deadline(self.timeout))
+            except (KeyError, TypeError, ValueError) as exc:
+                outcome.fail(ConfigurationError('the order data from the first step is not usable: %s' % exc))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
+            self._finish(pool, [o for o in due if o.error is None], orders)
+        return outcomes
+
+    def _start(self, outcomes):
+        due = [o for o in outcomes if o.due and o.error is None]
+        if due:
+            try:
+                self.session.ensure_account(**self.account_options)
+            except AutoTLSError as exc:
+                for outcome in due:
+                    outcome.fail(exc)
+                return []
+        return due
+
+    def _finish(self, pool, live, orders):
+        try:
+            self._present(live, orders)
+            live = [o for o in live if o.error is None]
+            self._each(pool, live, lambda o: self._complete(o, orders[o.spec.name]))
+        finally:
+            for solver in self.solvers.values():
+                solver.cleanup()
+
+    def _each(self, pool, outcomes, work):
+        futures = {pool.submit(work, o): o for o in outcomes}
+        for future in concurrent.futures.as_completed(futures):
+            outcome = futures[future]
+            try:
+                future.result()
+            except AutoTLSError as exc:
+                outcome.fail(exc)
+            except Exception as exc:  # pylint: disable=broad-except
+                # One certificate's surprise must not take the others down.
+                outcome.fail(AutoTLSError('Certificate %s: unexpected %s: %s'
+                                          % (outcome.spec.name, type(exc).__name__, exc)))
+
+    def _create_order(self, outcome):
+        spec = outcome.spec
+        replaces = None
+        if outcome.current is not None and offers_ari(self.session):
+            # RFC 9773: tell the CA which certificate this one replaces (Let's Encrypt
+            # exempts such renewals from some rate limits).
+            replaces = ari_cert_id(outcome.current)
+        order = Order(self.session, spec.name, spec.domains, spec.challenge, Deadline(self.timeout),
+                      profile=spec.profile, replaces=replaces)
+        try:
+            order.create()
+        except AcmeProtocolError as exc:
+            if not replaces or exc.status not in (400, 403, 409):
+                raise
+            # The CA would not take `replaces` (already replaced, or not ours to replace):
+            # a renewal without it is still a renewal.
+            outcome.warnings.append('Certificate %s: ordered without "replaces": %s' % (spec.name, exc))
+            order = Order(self.session, spec.name, spec.domains, spec.challenge, order.deadline,
+                          profile=spec.profile)
+            order.create()
+            replaces = None
+        outcome.replaces = replaces
+        return order
+
+    def _present(self, outcomes, orders):
+        by_type = {}
+        for outcome in outcomes:
+            order = orders[outcome.spec.name]
+            by_type.setdefault(order.challenge_type, []).extend(
+                (outcome.spec, c) for c in order.challenges)
+        for challenge_type, items in by_type.items():
+            if not items:
+                continue                # every authorization was still valid
+            solver = self.solvers.get(challenge_type)
+            if solver is None:
+                for outcome in outcomes:
+                    if orders[outcome.spec.name].challenge_type == challenge_type:
+                        outcome.fail(ConfigurationError(NO_SOLVER.get(challenge_type, 'no way to solve %s' % challenge_type)))
+                continue
+            failures = solver.present(items)
+            for outcome in outcomes:
+                if outcome.spec.name in failures:
+                    outcome.fail(failures[outcome.spec.name])
+
+    def _complete(self, outcome, order):
+        spec = outcome.spec
+        order.answer_and_wait()
+        key = None
+        if spec.reuse_key:
+            existing = outcome.files.read_key_pem()
+            if existing:
+                key = load_private_key(existing, 'existing private key of %s' % spec.name)
+                if key_type_of(key.public_key()) != spec.key_type:
+                    key = None
+        key = key or generate_private_key(spec.key_type)
+        fullchain = order.finalize(make_csr(key, spec.domains), spec.preferred_chain)
+        certs = split_pem_chain(fullchain)
+        outcome.files.write(fullchain, private_key_to_pem(key), self.file_mode, self.key_mode)
+        outcome.facts = describe(load_certificate(certs[0]))
+        outcome.changed = True
+
+
+def http01_tokens(outcomes, orders_data):
+    """Flatten the HTTP-01 challenges of ``orders_data`` into one entry per (token, host).
+
+    A certificate that no host declares cannot be validated over HTTP-01; it is failed
+    here, before any token travels, with a message that says what to declare.
+    """
+    hosts_of = {o.spec.name: o.spec.extra.get('hosts') or [] for o in outcomes}
+    tokens = []
+    for data in orders_data:
+        challenges = [c for c in data['challenges'] if c['type'] == 'http-01']
+        if challenges and not hosts_of.get(data['name']):
+            for outcome in outcomes:
+                if outcome.spec.name == data['name']:
+                    outcome.fail(ConfigurationError(
+                        'it uses http-01 but no host serves it: declare it in autotls_certificates or '
+                        'autotls_host_certificates of the hosts whose nginx answers for %s'
+                        % ', '.join(outcome.spec.domains)))
+            continue
+        for challenge in challenges:
+            for host in hosts_of[data['name']]:
+                tokens.append({'host': host, 'certificate': data['name'], 'domain': challenge['domain'],
+                               'token': challenge['token'], 'path': challenge['path'],
+                               'key_authorization': challenge['key_authorization']})
+    return tokens

@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# Copyright: autotls.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""certbot's ClientNetwork with bounded retries: badNonce, 429, 5xx, connection errors.
+
+certbot's class retries badNonce once and nothing else. A CA that rejects 5% of nonces
+(Pebble's default, and real CAs under load) makes a single retry fail too often when
+hundreds of requests run, so every POST here retries with a fresh nonce (taken from the
+error response itself, saving a round trip) and honours Retry-After up to a cap.
+
+A ClientNetwork keeps a nonce pool and a requests session: neither is safe to share
+between threads, so the session layer gives each worker thread its own instance.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
+    AcmeNetworkError,
+    AcmeProtocolError,
+    DeadlineExceeded,
+)
+
+try:
+    import requests
+    from acme import client as acme_client
+    from acme import errors as acme_errors
+    from acme import messages
+    HAS_ACME = True
+    _Base = acme_client.ClientNetwork
+except ImportError:  # pragma: no cover - reported by the module via missing_required_lib
+    HAS_ACME = False
+    _Base = object
+
+RETRYABLE_STATUS = (408, 429, 500, 502, 503, 504)
+RETRYABLE_PROBLEMS = ('badNonce', 'rateLimited', 'serverInternal')
+
+
+def parse_retry_after(value, now=None):
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    parsed = email.utils.parsedate_to_datetime(value) if value else None
+    if parsed is None:
+        return None
+    now = now if now is not None else time.time()
+    return max(0.0, parsed.timestamp() - now)
+
+
+class RetryPolicy:
+    """How hard to retry: attempts, backoff and the cap on any single wait."""
+
+    def __init__(self, attempts=8, bad_nonce_attempts=20, backoff=0.2, max_backoff=10.0, retry_after_cap=60.0):
+        self.attempts = attempts
+        # A rejected nonce costs one round trip and no wait; a CA rejecting 30% of them
+        # needs this many to fail less than once in a hundred million requests.
+        self.bad_nonce_attempts = bad_nonce_attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.retry_after_cap = retry_after_cap
+
+    def delay(self, attempt, retry_after=None):
+        if retry_after is not None:
+            return min(retry_after, self.retry_after_cap)
+        # Full jitter keeps many workers from retrying in lock step.
+        return random.uniform(0, min(self.max_backoff, self.backoff * (2 ** attempt)))
+
+
+def problem_to_dict(error):
+    """An ACME problem document (acme.messages.Error) as plain data for results."""
+    doc = {'type': error.typ, 'detail': error.detail}
+    if getattr(error, 'identifier', None) is not None:
+        doc['identifier'] = error.identifier.value
+    if error.subproblems:
+        doc['subproblems'] = [problem_to_dict(sub) for sub in error.subproblems]
+    return doc
+
+
+class RetryingClientNetwork(_Base):
+    """ClientNetwork that retries what is safe to retry, within a bounded budget."""
+
+    def __init__(self, *args, retry_policy=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.last_response = None
+        self.requests_sent = 0
+        # The current operation's overall Deadline (set per thread by the order in hand):
+        # no request outlives it, and no retry starts after it.
+        self.deadline = None
+
+    def _check_deadline(self, url):
+        if self.deadline is not None and self.deadline.expired():
+            raise DeadlineExceeded('Gave up after %.0f s waiting for the ACME server at %s'
+                                   % (self.deadline.seconds, url), url=url)
+
+    def _sleep(self, seconds, url):
+        if self.deadline is not None:
+            seconds = min(seconds, self.deadline.remaining())
+        time.sleep(max(0.0, seconds))
+        self._check_deadline(url)
+
+    def _send_request(self, method, url, *args, **kwargs):
+        policy = self.retry_policy
+        for attempt in range(policy.attempts):
+            self._check_deadline(url)
+            if self.deadline is not None:
+                kwargs['timeout'] = max(1.0, min(self._default_timeout, self.deadline.remaining()))
+            try:
+                response = super()._send_request(method, url, *args, **kwargs)
+            except requests.exceptions.RequestException as exc:
+                if attempt + 1 >= policy.attempts or method == 'POST':
+                    # A POST is re-signed by post() with a fresh nonce; raise to it.
+                    raise AcmeNetworkError('Could not reach the ACME server at %s: %s' % (url, exc), url=url)
+                self._sleep(policy.delay(attempt), url)
+                continue
+            self.requests_sent += 1
+            self.last_response = response
+            # Every ACME response carries a fresh nonce, errors included: keep it.
+            nonce = response.headers.get(self.REPLAY_NONCE_HEADER)
+            if nonce:
+                try:
+                    self._add_nonce(response)
+                except acme_errors.BadNonce:
+                    pass
+            if method != 'POST' and response.status_code in RETRYABLE_STATUS and attempt + 1 < policy.attempts:
+                self._sleep(policy.delay(attempt, parse_retry_after(response.headers.get('Retry-After'))), url)
+                continue
+            return response
+        raise AcmeNetworkError('No answer from %s after %d attempts' % (url, policy.attempts), url=url)
+
+    def _post_once(self, url, obj, content_type=None, **kwargs):
+        # The parent adds the response nonce after a success; _send_request already did.
+        new_nonce_url = kwargs.pop('new_nonce_url', None)
+        data = self._wrap_in_jws(obj, self._get_nonce(url, new_nonce_url), url)
+        content_type = content_type or self.JOSE_CONTENT_TYPE
+        kwargs.setdefault('headers', {'Content-Type': content_type})
+        response = self._send_request('POST', url, data=data, **kwargs)
+        return self._check_response(response, content_type=content_type)
+
+    def post(self, *args, **kwargs):
+        policy = self.retry_policy
+        url = args[0] if args else kwargs.get('url')
+        failures = 0            # other than rejected nonces
+        bad_nonces = 0
+        while True:             # bounded: each pass raises, returns, or counts one of the two
+            self._check_deadline(url)
+            last = failures + 1 >= policy.attempts
+            try:
+                return self._post_once(*args, **dict(kwargs))
+            except messages.Error as error:
+                if error.code == 'badNonce':
+                    bad_nonces += 1
+                    if bad_nonces < policy.bad_nonce_attempts:
+                        continue    # the error answer carried a fresh nonce: retry at once
+                if error.code not in RETRYABLE_PROBLEMS or error.code == 'badNonce' or last:
+                    raise AcmeProtocolError(
+                        'The ACME server refused the request to %s: %s' % (url, _problem_text(error)),
+                        problem=problem_to_dict(error), url=url,
+                        status=getattr(self.last_response, 'status_code', None))
+                failures += 1
+                self._sleep(policy.delay(failures, self._retry_after()), url)
+            except AcmeNetworkError:
+                if last:
+                    raise
+                failures += 1
+                self._sleep(policy.delay(failures), url)
+            except acme_errors.ConflictError:
+                raise
+            except acme_errors.ClientError as error:
+                status = getattr(self.last_response, 'status_code', None)
+                if status not in RETRYABLE_STATUS or last:
+                    raise AcmeProtocolError(
+                        'Unexpected answer from the ACME server at %s (HTTP %s): %s' % (url, status, error),
+                        url=url, status=status)
+                failures += 1
+                self._sleep(policy.delay(failures, self._retry_after()), url)
+
+    def _retry_after(self):
+        if self.last_response is None:
+            return None
+        return parse_retry_after(self.last_response.headers.get('Retry-After'))
+
+
+def _problem_text(error):
+    text = '%s: %s' % (error.typ, error.detail) if error.detail else str(error.typ)
+    for sub in error.subproblems or ():
+        ident = getattr(sub, 'identifier', None)
+        text += '; %s%s' % ('%s: ' % ident.value if ident is not None else '', sub.detail or sub.typ)
+    return text

@@ -1,0 +1,235 @@
+# -*- coding: utf-8 -*-
+# Copyright: autotls.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One ACME account at one CA: directory, account key, registration, per-thread clients."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from ansible_collections.autotls.acme.plugins.module_utils._acme.network import (
+    RetryingClientNetwork,
+    RetryPolicy,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
+    AcmeProtocolError,
+    ConfigurationError,
+    KeyMaterialError,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._common.files import atomic_write
+from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import (
+    generate_private_key,
+    load_private_key,
+    private_key_to_pem,
+)
+
+try:
+    import josepy as jose
+    from acme import client as acme_client
+    from acme import errors as acme_errors
+    from acme import messages
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+except ImportError:  # pragma: no cover - reported by the module via missing_required_lib
+    pass
+
+# Short names operators can use for `acme_directory`.
+DIRECTORY_ALIASES = {
+    'letsencrypt': 'https://acme-v02.api.letsencrypt.org/directory',
+    'letsencrypt_staging': 'https://acme-staging-v02.api.letsencrypt.org/directory',
+    'zerossl': 'https://acme.zerossl.com/v2/DV90',
+}
+
+USER_AGENT = 'autotls.acme (Ansible collection)'
+
+
+def resolve_directory(value):
+    url = DIRECTORY_ALIASES.get(value, value)
+    if not url.startswith(('https://', 'http://')):
+        raise ConfigurationError(
+            'acme_directory %r is neither a URL nor one of the aliases %s'
+            % (value, ', '.join(sorted(DIRECTORY_ALIASES))))
+    return url
+
+
+def account_jwk(key_pem, passphrase=None):
+    """(JWK, signing algorithm) for an account key in PEM form."""
+    key = load_private_key(key_pem, 'ACME account key', passphrase)
+    if isinstance(key, rsa.RSAPrivateKey):
+        return jose.JWKRSA(key=key), jose.RS256
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        algs = {'secp256r1': jose.ES256, 'secp384r1': jose.ES384, 'secp521r1': jose.ES512}
+        alg = algs.get(key.curve.name)
+        if alg is None:
+            raise KeyMaterialError('The ACME account key uses curve %s; use P-256, P-384 or P-521' % key.curve.name)
+        return jose.JWKEC(key=key), alg
+    raise KeyMaterialError('The ACME account key must be an RSA or EC key')
+
+
+class AcmeSession:
+    """A CA directory and an account, shared by worker threads.
+
+    Each thread gets its own ClientV2/ClientNetwork (nonce pool and HTTP session are
+    per thread); the directory document and the account URL are fetched once.
+    """
+
+    def __init__(self, directory_url, account_key_pem, account_key_passphrase=None,
+                 ca_bundle=None, validate_certs=True, request_timeout=30, retry_policy=None):
+        self.directory_url = resolve_directory(directory_url)
+        self.jwk, self.alg = account_jwk(account_key_pem, account_key_passphrase)
+        # requests takes a CA bundle path wherever it takes True/False.
+        self.verify = ca_bundle if ca_bundle else bool(validate_certs)
+        self.request_timeout = request_timeout
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.account = None
+        self.account_created = False
+        self._directory = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._networks = []
+
+    def _network(self):
+        net = RetryingClientNetwork(
+            key=self.jwk, account=self.account, alg=self.alg, verify_ssl=self.verify,
+            user_agent=USER_AGENT, timeout=self.request_timeout, retry_policy=self.retry_policy)
+        with self._lock:
+            self._networks.append(net)
+        return net
+
+    @property
+    def directory(self):
+        if self._directory is None:
+            net = self._network()
+            try:
+                self._directory = acme_client.ClientV2.get_directory(self.directory_url, net)
+            except Exception as exc:  # the message must name the URL whatever failed
+                raise AcmeProtocolError(
+                    'Could not read the ACME directory at %s: %s' % (self.directory_url, exc),
+                    url=self.directory_url)
+        return self._directory
+
+    def client(self):
+        """This thread's client, bound to the account once it is known."""
+        cli = getattr(self._local, 'client', None)
+        if cli is None:
+            cli = acme_client.ClientV2(self.directory, self._network())
+            self._local.client = cli
+        if cli.net.account is None and self.account is not None:
+            cli.net.account = self.account
+        return cli
+
+    @property
+    def requests_sent(self):
+        return sum(net.requests_sent for net in self._networks)
+
+    def meta(self, field):
+        meta = getattr(self.directory, 'meta', None)
+        return getattr(meta, field, None) if meta is not None else None
+
+    def ensure_account(self, email=None, terms_agreed=False, eab_kid=None, eab_hmac_key=None,
+                       eab_alg='HS256'):
+        """Find the account of this key, or create it; returns the account URL."""
+        if self.account is not None:
+            return self.account.uri
+        cli = self.client()
+        tos = self.meta('terms_of_service')
+        if tos and not terms_agreed:
+            raise ConfigurationError(
+                'The CA at %s requires agreeing to its terms of service (%s): read them and set '
+                'terms_agreed: true' % (self.directory_url, tos))
+        eab = None
+        if eab_kid or eab_hmac_key:
+            if not (eab_kid and eab_hmac_key):
+                raise ConfigurationError('External Account Binding needs both eab_kid and eab_hmac_key')
+            try:
+                eab = messages.ExternalAccountBinding.from_data(
+                    account_public_key=self.jwk.public_key(), kid=eab_kid, hmac_key=eab_hmac_key,
+                    directory=self.directory, hmac_alg=eab_alg)
+            except (ValueError, TypeError) as exc:
+                raise ConfigurationError('eab_hmac_key must be the base64url HMAC key the CA gave you: %s' % exc)
+        elif self.meta('external_account_required'):
+            raise ConfigurationError(
+                'The CA at %s requires External Account Binding: set eab_kid and eab_hmac_key '
+                'to the values from your CA account' % self.directory_url)
+        extra = {'terms_of_service_agreed': True} if terms_agreed else {}
+        registration = messages.NewRegistration.from_data(
+            email=email, external_account_binding=eab, **extra)
+        try:
+            regr = cli.new_account(registration)
+            self.account_created = True
+        except acme_errors.ConflictError as conflict:
+            # The key already has an account: the CA answered with its URL.
+            regr = messages.RegistrationResource(body=messages.Registration(), uri=conflict.location)
+        except AcmeProtocolError as exc:
+            raise AcmeProtocolError(
+                'Could not register or find the ACME account at %s: %s' % (self.directory_url, exc),
+                problem=exc.problem, url=exc.url, status=exc.status)
+        self.account = regr
+        cli.net.account = regr
+        return regr.uri
+
+    def close(self):
+        for net in self._networks:
+            try:
+                net.session.close()
+            except Exception:  # pylint: disable=broad-except
+                pass
+
+
+def acme_argument_spec():
+    """Options every ACME-speaking module shares (documented by the ``autotls.acme.acme`` fragment)."""
+    return dict(
+        acme_directory=dict(type='str', required=True),
+        acme_ca_bundle=dict(type='path'),
+        validate_certs=dict(type='bool', default=True),
+        account_key_src=dict(type='path'),
+        account_key_content=dict(type='str', no_log=True),
+        account_key_passphrase=dict(type='str', no_log=True),
+        account_email=dict(type='str'),
+        terms_agreed=dict(type='bool', default=False),
+        eab_kid=dict(type='str'),
+        eab_hmac_key=dict(type='str', no_log=True),
+        eab_alg=dict(type='str', default='HS256', choices=['HS256', 'HS384', 'HS512']),
+        request_timeout=dict(type='int', default=30),
+    )
+
+
+def acme_mutually_exclusive():
+    return [('account_key_src', 'account_key_content')]
+
+
+def acme_required_one_of():
+    return [('account_key_src', 'account_key_content')]
+
+
+def read_or_create_account_key(params, check_mode=False):
+    """The account key PEM from content, or from its file, made there (0600) on first use."""
+    if params.get('account_key_content'):
+        return params['account_key_content'].encode('utf-8')
+    path = params['account_key_src']
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise KeyMaterialError('Could not read account_key_src %s: %s' % (path, exc))
+    pem = private_key_to_pem(generate_private_key('ec256'))
+    if not check_mode:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+        atomic_write(path, pem, 0o600)
+    return pem
+
+
+def session_from_params(params, check_mode=False):
+    return AcmeSession(
+        params['acme_directory'], read_or_create_account_key(params, check_mode),
+        account_key_passphrase=params.get('account_key_passphrase'),
+        ca_bundle=params.get('acme_ca_bundle'), validate_certs=params['validate_certs'],
+        request_timeout=params['request_timeout'])
+
+
+def account_options_from_params(params):
+    return dict(email=params.get('account_email'), terms_agreed=params['terms_agreed'],
+                eab_kid=params.get('eab_kid'), eab_hmac_key=params.get('eab_hmac_key'),
+                eab_alg=params['eab_alg'])

@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright: autotls.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Which certificate files a host needs, from one look at the store and one at the host.
+
+The role cert_deploy reads checksums and attributes of every file in one ``find`` on the
+controller and one on the host, and copies only what this plan lists. A quiet night then
+costs two module runs per host instead of one per file, whatever the number of
+certificates.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils._common.files import parse_mode
+
+CERTIFICATE_FILES = ('cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem')
+KEY_FILE = 'privkey.pem'
+
+
+def normalize_mode(mode):
+    """'0644', '644', 0o644 (420) -> '0644' (as ``find`` reports modes)."""
+    return '%04o' % parse_mode(mode)
+
+
+def _same_owner(wanted, found, name_key, id_key):
+    if wanted is None:
+        return True
+    if isinstance(wanted, int) or str(wanted).isdigit():
+        return int(wanted) == found.get(id_key)
+    return str(wanted) == found.get(name_key)
+
+
+def _relative(path):
+    """<anything>/<name>/<file> -> '<name>/<file>'."""
+    parent, filename = os.path.split(path)
+    return '%s/%s' % (os.path.basename(parent), filename)
+
+
+def deploy_plan(store_files, host_files, certificates, defaults):
+    """The files to copy, in declaration order, each a dict as the cert_files module takes it:
+
+    path ('<name>/<file>'), owner, group, mode ('0644'), reason ('new', 'content', 'attributes').
+
+    store_files and host_files are the ``files`` lists of ``ansible.builtin.find`` with
+    checksums; certificates the declared entries (name and optional owner, group, mode,
+    key_mode); defaults has owner, group, mode and key_mode.
+    """
+    in_store = {_relative(f['path']): f for f in store_files}
+    on_host = {_relative(f['path']): f for f in host_files}
+    plan = []
+    for certificate in certificates:
+        name = certificate['name']
+        for filename in CERTIFICATE_FILES:
+            path = '%s/%s' % (name, filename)
+            source = in_store.get(path)
+            if source is None:
+                continue
+            is_key = filename == KEY_FILE
+            wanted = {
+                'owner': certificate.get('owner', defaults['owner']),
+                'group': certificate.get('group', defaults['group']),
+                'mode': _mode_of(certificate, 'key_mode' if is_key else 'mode', defaults),
+            }
+            found = on_host.get(path)
+            reason = _reason(source, found, wanted)
+            if reason:
+                plan.append(dict(wanted, path=path, reason=reason))
+    return plan
+
+
+def _mode_of(certificate, option, defaults):
+    """The certificate's own mode, or the role's; an error names where to change it."""
+    try:
+        return normalize_mode(certificate.get(option, defaults[option]))
+    except ConfigurationError as exc:
+        where = ("%s of certificate '%s'" % (option, certificate['name']) if option in certificate
+                 else 'autotls_%s' % ('key_mode' if option == 'key_mode' else 'cert_mode'))
+        raise ConfigurationError('%s: %s' % (where, exc.msg)) from None
+
+
+def _reason(source, found, wanted):
+    if found is None:
+        return 'new'
+    if source.get('checksum') != found.get('checksum'):
+        return 'content'
+    if (wanted['mode'] != found.get('mode')
+            or not _same_owner(wanted['owner'], found, 'pw_name', 'uid')
+            or not _same_owner(wanted['group'], found, 'gr_name', 'gid')):
+        return 'attributes'
+    return None

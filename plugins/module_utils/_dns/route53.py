@@ -1,0 +1,786 @@
+# -*- coding: utf-8 -*-
+# Copyright: autotls.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Route53 hosted zones and TXT record sets, as DNS-01 needs them.
+
+* :class:`Route53Zones` finds the hosted zone of a name (longest suffix) and follows
+  ``_acme-challenge`` CNAMEs (delegation of the challenge to another zone).
+* :class:`TxtRecords` adds and removes individual TXT *values* without disturbing the
+  values somebody else keeps on the same name, and waits for changes to be INSYNC.
+
+Nothing here fails a module: errors are raised from the ``errors`` family.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+
+from ansible_collections.autotls.acme.plugins.module_utils._common.aws import (
+    BotoCoreError,
+    ClientError,
+    WaiterError,
+    aws_error_code,
+    aws_error_text,
+    aws_failure,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
+    ConfigurationError,
+    DeadlineExceeded,
+    DnsProviderError,
+)
+
+# Route53 limits for one ChangeResourceRecordSets request (an UPSERT counts twice).
+MAX_RECORDS_PER_BATCH = 1000
+MAX_VALUE_CHARS_PER_BATCH = 32000
+# RFC 1035: one <character-string> holds at most 255 octets.
+MAX_TXT_STRING = 255
+# Error codes Route53 answers when a change no longer matches the record set, which
+# is what a concurrent writer causes; moto answers InvalidInput for a stale DELETE.
+_CONFLICT_CODES = ('InvalidChangeBatch', 'InvalidInput')
+
+# At most this many zones are named in a "no zone matches" message.
+_MAX_ZONES_SHOWN = 20
+_ESCAPE_RE = re.compile(r'\\([0-7]{3})')
+
+
+# --------------------------------------------------------------------------- names
+
+def normalize_name(name):
+    """``'\\052.Example.COM.'`` -> ``'*.example.com'``: what we compare names by."""
+    name = (name or '').strip()
+    name = _ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 8)), name)
+    return name.rstrip('.').lower()
+
+
+def normalize_zone_id(zone_id):
+    """``'/hostedzone/Z123'`` -> ``'Z123'``."""
+    return (zone_id or '').strip().rsplit('/', 1)[-1]
+
+
+def challenge_name(domain):
+    """The DNS-01 record name of an identifier (``*.example.com`` shares the apex's)."""
+    domain = normalize_name(domain)
+    if domain.startswith('*.'):
+        domain = domain[2:]
+    return '_acme-challenge.' + domain
+
+
+def _shared_labels(a, b):
+    count = 0
+    for x, y in zip(reversed(a.split('.')), reversed(b.split('.'))):
+        if x != y:
+            break
+        count += 1
+    return count
+
+
+def _in_zone(fqdn, zone_name):
+    return fqdn == zone_name or fqdn.endswith('.' + zone_name)
+
+
+# ------------------------------------------------------------------ TXT quoting
+
+def encode_txt_value(text):
+    """A TXT value as Route53 stores it: quoted strings, each at most 255 octets.
+
+    ``"`` and ``\\`` are escaped with a backslash; octets outside printable ASCII are
+    written as Route53's three-digit *octal* escapes.
+    """
+    data = text.encode('utf-8')
+    chunks = [data[i:i + MAX_TXT_STRING] for i in range(0, len(data), MAX_TXT_STRING)] or [b'']
+    out = []
+    for chunk in chunks:
+        parts = []
+        for octet in chunk:
+            if octet in (0x22, 0x5c):
+                parts.append('\\' + chr(octet))
+            elif 0x20 <= octet <= 0x7e:
+                parts.append(chr(octet))
+            else:
+                parts.append('\\%03o' % octet)
+        out.append('"%s"' % ''.join(parts))
+    return ' '.join(out)
+
+
+def decode_txt_value(raw):
+    """The text of a Route53 TXT value: its character-strings decoded and joined.
+
+    Understands quoted and unquoted strings, ``\\X`` escapes and octal ``\\ddd``.
+    """
+    strings = []
+    i, n = 0, len(raw)
+    while i < n:
+        if raw[i].isspace():
+            i += 1
+            continue
+        quoted = raw[i] == '"'
+        if quoted:
+            i += 1
+        buf = bytearray()
+        while i < n:
+            ch = raw[i]
+            if quoted and ch == '"':
+                i += 1
+                break
+            if not quoted and ch.isspace():
+                break
+            if ch == '\\' and i + 1 < n:
+                octal = raw[i + 1:i + 4]
+                if len(octal) == 3 and all(c in '01234567' for c in octal):
+                    buf.append(int(octal, 8) & 0xff)
+                    i += 4
+                else:
+                    buf.extend(raw[i + 1].encode('utf-8'))
+                    i += 2
+                continue
+            buf.extend(ch.encode('utf-8'))
+            i += 1
+        strings.append(bytes(buf))
+    return b''.join(strings).decode('utf-8', errors='backslashreplace')
+
+
+# ------------------------------------------------------------------ zones
+
+class HostedZone:
+    """A Route53 hosted zone: ``id`` without the ``/hostedzone/`` prefix, ``name`` without dot."""
+
+    def __init__(self, zone_id, name, private=False, nameservers=None):
+        self.id = normalize_zone_id(zone_id)
+        self.name = normalize_name(name)
+        self.private = bool(private)
+        self.nameservers = list(nameservers) if nameservers is not None else None
+
+    @classmethod
+    def from_api(cls, data):
+        return cls(data['Id'], data['Name'], (data.get('Config') or {}).get('PrivateZone', False))
+
+    def contains(self, fqdn):
+        return _in_zone(normalize_name(fqdn), self.name)
+
+    def describe(self):
+        return '%s (%s, %s)' % (self.name, self.id, 'private' if self.private else 'public')
+
+    def as_dict(self):
+        return dict(id=self.id, name=self.name, private=self.private,
+                    nameservers=list(self.nameservers or []))
+
+    def __eq__(self, other):
+        return isinstance(other, HostedZone) and other.id == self.id
+
+    def __hash__(self):
+        return hash(self.id)
+
+    def __repr__(self):
+        return 'HostedZone(%r, %r, private=%r)' % (self.id, self.name, self.private)
+
+
+class Route53Zones:
+    """Finds hosted zones; the zone list and answers are cached for this instance."""
+
+    MAX_CNAME_DEPTH = 8
+
+    def __init__(self, client):
+        self.client = client
+        self._lock = threading.RLock()
+        self._zones = None
+        self._by_id = {}
+        self._found = {}
+
+    # -- listing
+
+    def all_zones(self):
+        """Every hosted zone of the account (paginated), as :class:`HostedZone`."""
+        with self._lock:
+            if self._zones is None:
+                zones = []
+                try:
+                    for page in self.client.get_paginator('list_hosted_zones').paginate():
+                        zones.extend(HostedZone.from_api(z) for z in page.get('HostedZones', []))
+                except (BotoCoreError, ClientError) as exc:
+                    raise aws_failure('list hosted zones', exc)
+                self._zones = zones
+            return list(self._zones)
+
+    def get_zone(self, zone_id):
+        """The zone with this id, name servers filled in."""
+        zone_id = normalize_zone_id(zone_id)
+        with self._lock:
+            zone = self._by_id.get(zone_id)
+            if zone is not None:
+                return zone
+            try:
+                data = self.client.get_hosted_zone(Id=zone_id)
+            except (BotoCoreError, ClientError) as exc:
+                if aws_error_code(exc) in ('NoSuchHostedZone', 'InvalidInput'):
+                    raise ConfigurationError(
+                        'Route53 hosted zone %s does not exist (%s); check zone_id'
+                        % (zone_id, aws_error_text(exc)), zone_id=zone_id)
+                raise aws_failure('get hosted zone %s' % zone_id, exc, zone_id=zone_id)
+            zone = HostedZone.from_api(data['HostedZone'])
+            nameservers = (data.get('DelegationSet') or {}).get('NameServers') or []
+            if not nameservers:
+                rrset = self._read_rrset(zone, zone.name, 'NS')
+                nameservers = [r['Value'] for r in (rrset or {}).get('ResourceRecords', [])]
+            zone.nameservers = [normalize_name(ns) for ns in nameservers]
+            self._by_id[zone.id] = zone
+            return zone
+
+    # -- choosing
+
+    def find_zone(self, fqdn, zone_id=None, private=None):
+        """The hosted zone a record ``fqdn`` belongs in.
+
+        An explicit ``zone_id`` wins (the name must lie inside it). Otherwise the zone
+        whose name is the longest suffix of ``fqdn``; ``private=None`` prefers public
+        zones and falls back to private ones, ``True``/``False`` allows only that kind.
+        """
+        fqdn = normalize_name(fqdn)
+        if not fqdn:
+            raise ConfigurationError('An empty DNS name has no hosted zone')
+        key = (fqdn, normalize_zone_id(zone_id) if zone_id else None, private)
+        with self._lock:
+            if key in self._found:
+                return self._found[key]
+            if zone_id:
+                zone = self.get_zone(zone_id)
+                if not zone.contains(fqdn):
+                    raise ConfigurationError(
+                        '%s is not inside Route53 hosted zone %s; set zone_id to the zone '
+                        'that holds it' % (fqdn, zone.describe()), domain=fqdn, zone_id=zone.id)
+            else:
+                zone = self.get_zone(self._choose(fqdn, private).id)
+            self._found[key] = zone
+            return zone
+
+    def _choose(self, fqdn, private):
+        zones = self.all_zones()
+        matching = [z for z in zones if _in_zone(fqdn, z.name)]
+        if private is None:
+            tiers = [[z for z in matching if not z.private], [z for z in matching if z.private]]
+        else:
+            tiers = [[z for z in matching if z.private == bool(private)]]
+        for tier in tiers:
+            if not tier:
+                continue
+            longest = max(len(z.name) for z in tier)
+            best = [z for z in tier if len(z.name) == longest]
+            if len(best) > 1:
+                raise ConfigurationError(
+                    'Several Route53 hosted zones are named %s (%s); set zone_id to the one '
+                    'to use for %s' % (best[0].name, ', '.join(z.id for z in best), fqdn),
+                    domain=fqdn, zone_ids=[z.id for z in best])
+            return best[0]
+        kind = {None: '', True: 'private ', False: 'public '}[private]
+        # The closest zones first (most labels shared with fqdn): they are the likely typos.
+        ranked = sorted(zones, key=lambda z: (-_shared_labels(fqdn, z.name), z.name))
+        seen = ', '.join(z.describe() for z in ranked[:_MAX_ZONES_SHOWN]) or 'none'
+        if len(ranked) > _MAX_ZONES_SHOWN:
+            seen += ' and %d more' % (len(ranked) - _MAX_ZONES_SHOWN)
+        raise ConfigurationError(
+            'No %sRoute53 hosted zone contains %s (zones seen: %s); create one or set zone_id'
+            % (kind, fqdn, seen), domain=fqdn,
+            zones_seen=[z.name for z in ranked[:_MAX_ZONES_SHOWN]], zones_total=len(zones))
+
+    # -- CNAME delegation
+
+    def resolve_challenge_name(self, fqdn, zone_id=None, private=None):
+        """Follow CNAMEs from ``fqdn`` inside Route53; return ``(final_fqdn, zone)``.
+
+        With ``_acme-challenge.app.example.com CNAME app.acme.example.net`` the TXT value
+        belongs at ``app.acme.example.net``, in that name's hosted zone. ``zone_id``
+        applies to the first name only; targets are found by longest suffix.
+        """
+        name = normalize_name(fqdn)
+        zone = self.find_zone(name, zone_id=zone_id, private=private)
+        chain = [name]
+        for _depth in range(self.MAX_CNAME_DEPTH):
+            rrset = self._read_rrset(zone, name, 'CNAME')
+            if not rrset or not rrset.get('ResourceRecords'):
+                return name, zone
+            target = normalize_name(rrset['ResourceRecords'][0]['Value'])
+            if target in chain:
+                raise ConfigurationError(
+                    'CNAME loop while following %s: %s' % (chain[0], ' -> '.join(chain + [target])),
+                    domain=chain[0], cname_chain=chain + [target])
+            chain.append(target)
+            try:
+                zone = self.find_zone(target, private=private)
+            except ConfigurationError as exc:
+                raise ConfigurationError(
+                    '%s is a CNAME to %s, which no Route53 hosted zone holds: %s'
+                    % (chain[0], target, exc.msg), domain=chain[0], cname_chain=chain)
+            name = target
+        raise ConfigurationError(
+            'More than %d CNAMEs while following %s: %s'
+            % (self.MAX_CNAME_DEPTH, chain[0], ' -> '.join(chain)), domain=chain[0], cname_chain=chain)
+
+    # -- raw reads
+
+    def _read_rrset(self, zone, fqdn, rtype):
+        """The plain (no routing policy) record set ``fqdn``/``rtype`` in ``zone``, or None."""
+        return read_rrset(self.client, zone, fqdn, rtype)
+
+
+def read_rrset(client, zone, fqdn, rtype):
+    fqdn = normalize_name(fqdn)
+    try:
+        resp = client.list_resource_record_sets(
+            HostedZoneId=zone.id, StartRecordName=fqdn + '.', StartRecordType=rtype, MaxItems='10')
+    except (BotoCoreError, ClientError) as exc:
+        raise aws_failure('read %s record %s in zone %s' % (rtype, fqdn, zone.describe()), exc,
+                          record=fqdn, zone_id=zone.id)
+    found = [r for r in resp.get('ResourceRecordSets', [])
+             if normalize_name(r.get('Name')) == fqdn and r.get('Type') == rtype]
+    if not found:
+        return None
+    if any('SetIdentifier' in r or 'AliasTarget' in r for r in found):
+        raise ConfigurationError(
+            '%s record %s in zone %s uses a routing policy or alias; only simple record sets '
+            'are supported' % (rtype, fqdn, zone.describe()), record=fqdn, zone_id=zone.id)
+    return found[0]
+
+
+# ------------------------------------------------------------------ TXT records
+
+_ZONE_LOCKS = {}
+_ZONE_LOCKS_GUARD = threading.Lock()
+# (zone id, name, value) -> number of live TxtHandles in this process holding it.
+_HOLDERS = {}
+
+
+def _zone_lock(zone_id):
+    with _ZONE_LOCKS_GUARD:
+        lock = _ZONE_LOCKS.get(zone_id)
+        if lock is None:
+            lock = _ZONE_LOCKS[zone_id] = threading.RLock()
+        return lock
+
+
+class TxtRecordSet:
+    """One TXT record set as read (or as it will be): ``raw`` keeps Route53's encoding."""
+
+    def __init__(self, name, ttl, raw):
+        self.name = normalize_name(name)
+        self.ttl = int(ttl)
+        self.raw = list(raw)
+
+    @classmethod
+    def from_api(cls, data):
+        return cls(data['Name'], data.get('TTL', 300), [r['Value'] for r in data.get('ResourceRecords', [])])
+
+    @property
+    def values(self):
+        return [decode_txt_value(r) for r in self.raw]
+
+    def by_value(self):
+        """decoded value -> raw value (first one wins when two encodings collide)."""
+        out = {}
+        for raw in self.raw:
+            out.setdefault(decode_txt_value(raw), raw)
+        return out
+
+    def same_as(self, other):
+        return (other is not None and self.ttl == other.ttl
+                and sorted(self.raw) == sorted(other.raw))
+
+    def as_dict(self):
+        return dict(name=self.name, type='TXT', ttl=self.ttl, values=self.values)
+
+    def __repr__(self):
+        return 'TxtRecordSet(%r, ttl=%d, values=%r)' % (self.name, self.ttl, self.values)
+
+
+class TxtHandle:
+    """What one :meth:`TxtRecords.add` holds, so :meth:`TxtRecords.remove` removes just that.
+
+    ``held`` maps zone id -> name -> values this handle is responsible for: values it
+    wrote, plus values another live handle of this process wrote for the same name (the
+    last holder removes them). ``written`` is the subset this handle wrote itself.
+    Values that were already in Route53 for somebody else are in neither.
+    """
+
+    def __init__(self):
+        self.zones = {}
+        self.held = {}
+        self.written = {}
+        self.change_ids = []
+
+    def _hold(self, zone, name, value, wrote):
+        self.zones[zone.id] = zone
+        self.held.setdefault(zone.id, {}).setdefault(name, set()).add(value)
+        if wrote:
+            self.written.setdefault(zone.id, {}).setdefault(name, set()).add(value)
+
+    def _release(self, zone_id, name, value):
+        names = self.held.get(zone_id, {})
+        values = names.get(name)
+        if values is not None:
+            values.discard(value)
+            if not values:
+                del names[name]
+        if not names:
+            self.held.pop(zone_id, None)
+
+    def holds(self, zone_id, name, value):
+        return value in self.held.get(zone_id, {}).get(name, ())
+
+    def values_by_name(self):
+        """name -> set of values held (all zones)."""
+        out = {}
+        for names in self.held.values():
+            for name, values in names.items():
+                out.setdefault(name, set()).update(values)
+        return out
+
+    def __bool__(self):
+        return bool(self.held)
+
+
+class TxtChange:
+    """Outcome of :meth:`TxtRecords.ensure` for one name."""
+
+    def __init__(self, zone, name, before, after, change_ids):
+        self.zone = zone
+        self.name = name
+        self.before = before
+        self.after = after
+        self.change_ids = change_ids
+
+    @property
+    def changed(self):
+        if self.before is None or self.after is None:
+            return (self.before is None) != (self.after is None)
+        return not self.before.same_as(self.after)
+
+    @property
+    def change_id(self):
+        return self.change_ids[-1] if self.change_ids else None
+
+
+class TxtRecords:
+    """Adds and removes TXT values in Route53, value by value.
+
+    Every read-modify-write of a zone runs under a per-zone lock shared by all
+    instances in the process, and is retried on a fresh read when Route53 says the
+    record set changed underneath (another writer outside this process).
+    """
+
+    CONFLICT_RETRIES = 4
+
+    def __init__(self, client, zones):
+        self.client = client
+        self.zones = zones
+
+    # -- public API
+
+    def read(self, name, zone=None):
+        """The TXT record set ``name`` as Route53 has it now, or None."""
+        name = normalize_name(name)
+        zone = zone or self.zones.find_zone(name)
+        rrset = read_rrset(self.client, zone, name, 'TXT')
+        return TxtRecordSet.from_api(rrset) if rrset else None
+
+    def add(self, values_by_name, ttl=60, zone_for=None, handle=None):
+        """Make every value of ``values_by_name`` (name -> set of text) present.
+
+        Values already there (anybody's) stay; the union is UPSERTed, one ChangeBatch per
+        zone (chunked at Route53's limits). Returns a :class:`TxtHandle` of what this
+        call added. Pass ``handle`` to have it filled in as each batch lands, so a
+        ``finally: remove(handle)`` cleans up after a partial failure too.
+        ``zone_for`` (name -> :class:`HostedZone`) skips the zone search for names
+        already resolved (see :meth:`Route53Zones.resolve_challenge_name`).
+        """
+        handle = TxtHandle() if handle is None else handle
+        for zone, wanted in self._group(values_by_name, zone_for):
+            with _zone_lock(zone.id):
+                self._add_in_zone(zone, wanted, int(ttl), handle)
+        return handle
+
+    def remove(self, handle):
+        """Remove exactly the values ``handle`` holds; return the change ids.
+
+        Re-reads each record first; what remains is UPSERTed, an emptied record set is
+        DELETEd with its exact current TTL and values. Safe to call twice, after a
+        partial ``add`` and from a ``finally``.
+        """
+        if handle is None:
+            return []
+        change_ids = []
+        for zone_id in list(handle.held):
+            with _zone_lock(zone_id):
+                change_ids.extend(self._remove_in_zone(handle.zones[zone_id], handle))
+        handle.change_ids.extend(change_ids)
+        return change_ids
+
+    def _add_in_zone(self, zone, wanted, ttl, handle):
+        def desired(current):
+            plan = {}
+            for name, values in wanted.items():
+                cur = current.get(name)
+                raw = cur.by_value() if cur else {}
+                if cur is not None and set(values) <= set(raw):
+                    plan[name] = cur  # all there already: leave TTL and all be
+                    continue
+                for value in values:
+                    raw.setdefault(value, encode_txt_value(value))
+                plan[name] = TxtRecordSet(name, ttl, list(raw.values()))
+            return plan
+
+        def committed(name, before, _after):
+            had = set(before.by_value()) if before else set()
+            for value in wanted[name]:
+                if value not in had:
+                    self._take(handle, zone, name, value, wrote=True)
+
+        _current, ids = self._apply(zone, sorted(wanted), desired, committed, 'add TXT values')
+        handle.change_ids.extend(ids)
+        # Values present before this call: ours only if another live handle of this
+        # process wrote them (then the last holder removes them), else somebody else's.
+        for name, values in wanted.items():
+            for value in values:
+                if not handle.holds(zone.id, name, value) and _HOLDERS.get((zone.id, name, value), 0) > 0:
+                    self._take(handle, zone, name, value, wrote=False)
+
+    def _remove_in_zone(self, zone, handle):
+        mine = {}
+        for name, values in list(handle.held.get(zone.id, {}).items()):
+            for value in list(values):
+                if _HOLDERS.get((zone.id, name, value), 0) > 1:
+                    # Another live handle in this process still needs it.
+                    self._drop(handle, zone.id, name, value)
+                else:
+                    mine.setdefault(name, set()).add(value)
+        if not mine:
+            return []
+
+        def desired(current):
+            plan = {}
+            for name, values in mine.items():
+                cur = current.get(name)
+                keep = [raw for raw in cur.raw if decode_txt_value(raw) not in values] if cur else []
+                plan[name] = TxtRecordSet(name, cur.ttl, keep) if keep else None
+            return plan
+
+        def committed(name, _before, _after):
+            for value in mine[name]:
+                self._drop(handle, zone.id, name, value)
+
+        current, ids = self._apply(zone, sorted(mine), desired, committed, 'remove TXT values')
+        # Values that were already gone needed no change: done with them too.
+        for name, values in mine.items():
+            present = set(current[name].by_value()) if current.get(name) else set()
+            for value in values - present:
+                self._drop(handle, zone.id, name, value)
+        return ids
+
+    def ensure(self, name, present=(), absent=(), ttl=None, zone=None, check_mode=False):
+        """Make ``present`` values be there and ``absent`` values not, for one name.
+
+        Other values are kept. ``ttl=None`` keeps the current TTL (60 for a new record).
+        The record set is deleted when no value remains. In ``check_mode`` Route53 is
+        read, not written. Returns a :class:`TxtChange`.
+        """
+        name = normalize_name(name)
+        zone = zone or self.zones.find_zone(name)
+        present = set(present)
+        absent = set(absent) - present
+
+        def desired(current):
+            cur = current.get(name)
+            raw = cur.by_value() if cur else {}
+            for value in absent:
+                raw.pop(value, None)
+            for value in sorted(present):
+                raw.setdefault(value, encode_txt_value(value))
+            if not raw:
+                return {name: None}
+            new_ttl = int(ttl) if ttl is not None else (cur.ttl if cur else 60)
+            return {name: TxtRecordSet(name, new_ttl, list(raw.values()))}
+
+        with _zone_lock(zone.id):
+            if check_mode:
+                current = self._read_many(zone, [name])
+                return TxtChange(zone, name, current.get(name), desired(current)[name], [])
+            result = {}
+
+            def committed(rname, before, after):
+                result['after'] = after
+
+            current, ids = self._apply(zone, [name], desired, committed, 'update TXT record')
+            before = current.get(name)
+            after = result['after'] if 'after' in result else before
+            return TxtChange(zone, name, before, after, ids)
+
+    def wait_insync(self, change_ids, deadline):
+        """Wait until every change is INSYNC, within ``deadline`` (a :class:`Deadline`).
+
+        Uses botocore's ``resource_record_sets_changed`` waiter with its delay and
+        attempts derived from the time left.
+        """
+        ids = []
+        for change_id in change_ids or []:
+            if change_id and change_id not in ids:
+                ids.append(change_id)
+        if not ids:
+            return
+        waiter = self.client.get_waiter('resource_record_sets_changed')
+        for change_id in ids:
+            remaining = deadline.remaining()
+            delay = min(15.0, max(1.0, remaining / 20.0))
+            attempts = max(1, int(remaining // delay) + 1)
+            try:
+                waiter.wait(Id=change_id, WaiterConfig={'Delay': delay, 'MaxAttempts': attempts})
+            except WaiterError as exc:
+                last = getattr(exc, 'last_response', None) or {}
+                if 'Error' in last:
+                    raise DnsProviderError(
+                        'Failed to get Route53 change %s: %s: %s'
+                        % (change_id, last['Error'].get('Code'), last['Error'].get('Message')),
+                        change_id=change_id)
+                status = (last.get('ChangeInfo') or {}).get('Status', 'unknown')
+                raise DeadlineExceeded(
+                    'Gave up after %.0f s waiting for Route53 change %s to become INSYNC '
+                    '(last status %s)' % (deadline.seconds, change_id, status),
+                    change_id=change_id, change_ids=ids)
+            except (BotoCoreError, ClientError) as exc:
+                raise aws_failure('get Route53 change %s' % change_id, exc, change_id=change_id)
+
+    # -- internals
+
+    def _group(self, values_by_name, zone_for):
+        grouped = {}
+        zone_for = {normalize_name(k): v for k, v in (zone_for or {}).items()}
+        for name, values in values_by_name.items():
+            name = normalize_name(name)
+            if isinstance(values, str):
+                values = [values]
+            zone = zone_for.get(name) or self.zones.find_zone(name)
+            entry = grouped.setdefault(zone.id, (zone, {}))
+            entry[1].setdefault(name, set()).update(values)
+        return list(grouped.values())  # zones in the order their first name was given
+
+    @staticmethod
+    def _take(handle, zone, name, value, wrote):
+        key = (zone.id, name, value)
+        _HOLDERS[key] = _HOLDERS.get(key, 0) + 1
+        handle._hold(zone, name, value, wrote)
+
+    @staticmethod
+    def _drop(handle, zone_id, name, value):
+        if handle.holds(zone_id, name, value):
+            key = (zone_id, name, value)
+            count = _HOLDERS.get(key, 0) - 1
+            if count > 0:
+                _HOLDERS[key] = count
+            else:
+                _HOLDERS.pop(key, None)
+            handle._release(zone_id, name, value)
+
+    def _read_many(self, zone, names):
+        out = {}
+        for name in names:
+            rrset = read_rrset(self.client, zone, name, 'TXT')
+            out[name] = TxtRecordSet.from_api(rrset) if rrset else None
+        return out
+
+    def _apply(self, zone, names, desired, committed, what):
+        """Read, plan with ``desired(current)``, submit in chunks; retry on conflicts.
+
+        ``committed(name, before, after)`` runs for each name once its batch landed.
+        Returns ``(state read on the last attempt, change ids)``.
+        """
+        failed_on = None
+        change_ids = []
+        for attempt in range(self.CONFLICT_RETRIES + 1):
+            current = self._read_many(zone, names)
+            if failed_on is not None:
+                before_state, exc, chunk_names = failed_on
+                if all(_same(current.get(n), before_state.get(n)) for n in names):
+                    # Nothing moved: the change itself is wrong, not a race.
+                    raise self._failure(what, zone, chunk_names, exc)
+            plan = desired(current)
+            changes = []
+            for name in names:
+                change = _change_for(name, current.get(name), plan.get(name))
+                if change is not None:
+                    changes.append((name, change))
+            if not changes:
+                return current, change_ids
+            try:
+                for chunk in _chunks(changes):
+                    chunk_names = [n for n, _c in chunk]
+                    try:
+                        resp = self.client.change_resource_record_sets(
+                            HostedZoneId=zone.id,
+                            ChangeBatch={'Comment': 'autotls.acme: %s' % what,
+                                         'Changes': [c for _n, c in chunk]})
+                    except ClientError as exc:
+                        if aws_error_code(exc) in _CONFLICT_CODES and attempt < self.CONFLICT_RETRIES:
+                            raise _Conflict(exc, chunk_names)
+                        raise self._failure(what, zone, chunk_names, exc)
+                    except BotoCoreError as exc:
+                        raise self._failure(what, zone, chunk_names, exc)
+                    change_ids.append(resp['ChangeInfo']['Id'])
+                    for name in chunk_names:
+                        committed(name, current.get(name), plan.get(name))
+            except _Conflict as conflict:
+                failed_on = (current, conflict.exc, conflict.names)
+                time.sleep(min(2.0, 0.1 * (2 ** attempt)) * (0.5 + random.random()))
+                continue
+            return current, change_ids
+        raise self._failure(what, zone, names, failed_on[1])  # pragma: no cover - loop always returns or raises
+
+    @staticmethod
+    def _failure(what, zone, names, exc):
+        return aws_failure('%s %s in zone %s' % (what, ', '.join(names), zone.describe()), exc,
+                           records=list(names), zone_id=zone.id)
+
+
+class _Conflict(Exception):
+    def __init__(self, exc, names):
+        super().__init__(str(exc))
+        self.exc = exc
+        self.names = names
+
+
+def _same(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    return a.same_as(b)
+
+
+def _change_for(name, current, desired):
+    """The Route53 change taking ``current`` to ``desired`` (None = absent), or None."""
+    if desired is None or not desired.raw:
+        if current is None:
+            return None
+        # A DELETE must carry the record set exactly as it is (TTL and values, in order).
+        return {'Action': 'DELETE', 'ResourceRecordSet': {
+            'Name': name + '.', 'Type': 'TXT', 'TTL': current.ttl,
+            'ResourceRecords': [{'Value': v} for v in current.raw]}}
+    if current is not None and current.same_as(desired):
+        return None
+    return {'Action': 'UPSERT', 'ResourceRecordSet': {
+        'Name': name + '.', 'Type': 'TXT', 'TTL': desired.ttl,
+        'ResourceRecords': [{'Value': v} for v in desired.raw]}}
+
+
+def _chunks(changes):
+    """Split ``[(name, change)]`` into batches within Route53's per-request limits."""
+    batch, records, chars = [], 0, 0
+    for name, change in changes:
+        weight = 2 if change['Action'] == 'UPSERT' else 1
+        values = change['ResourceRecordSet']['ResourceRecords']
+        n = len(values) * weight
+        c = sum(len(v['Value']) for v in values) * weight
+        if batch and (records + n > MAX_RECORDS_PER_BATCH or chars + c > MAX_VALUE_CHARS_PER_BATCH):
+            yield batch
+            batch, records, chars = [], 0, 0
+        batch.append((name, change))
+        records += n
+        chars += c
+    if batch:
+        yield batch

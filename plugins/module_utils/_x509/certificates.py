@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright: autotls.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Certificate facts (names, validity, issuer) and the on-disk certificate set."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import KeyMaterialError
+from ansible_collections.autotls.acme.plugins.module_utils._common.files import atomic_write
+from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import key_type_of
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+except ImportError:  # pragma: no cover - modules report missing_required_lib
+    pass
+
+_PEM_CERT_RE = re.compile(
+    rb'-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----', re.DOTALL)
+
+# File names of one certificate set, as certbot and most servers expect them.
+CERT_FILE = 'cert.pem'
+CHAIN_FILE = 'chain.pem'
+FULLCHAIN_FILE = 'fullchain.pem'
+KEY_FILE = 'privkey.pem'
+
+
+def split_pem_chain(pem):
+    """The certificates of a PEM bundle, each as PEM bytes, in order."""
+    if isinstance(pem, str):
+        pem = pem.encode('utf-8')
+    return [m.group(0) + b'\n' for m in _PEM_CERT_RE.finditer(pem)]
+
+
+def load_certificate(pem):
+    if isinstance(pem, str):
+        pem = pem.encode('utf-8')
+    try:
+        return x509.load_pem_x509_certificate(pem)
+    except ValueError as exc:
+        raise KeyMaterialError('Could not parse certificate: %s' % exc)
+
+
+def certificate_names(cert):
+    """DNS names of the SAN, lower-cased, in certificate order."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return [n.lower() for n in san.get_values_for_type(x509.DNSName)]
+
+
+def not_valid_before(cert):
+    return cert.not_valid_before_utc
+
+
+def not_valid_after(cert):
+    return cert.not_valid_after_utc
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def issuer_common_name(cert):
+    attrs = cert.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return attrs[0].value if attrs else cert.issuer.rfc4514_string()
+
+
+def describe(cert, now=None):
+    """The facts a module returns about a certificate (never anything secret)."""
+    now = now or utcnow()
+    after = not_valid_after(cert)
+    before = not_valid_before(cert)
+    lifetime = (after - before).total_seconds()
+    left = (after - now).total_seconds()
+    return {
+        'serial': '%x' % cert.serial_number,
+        'domains': certificate_names(cert),
+        'not_before': before.strftime('%Y-%m-%dT%H:%M:%SZ'),
+        'not_after': after.strftime('%Y-%m-%dT%H:%M:%SZ'),
+        'days_left': round(left / 86400.0, 2),
+        'lifetime_fraction_left': round(max(0.0, left) / lifetime, 4) if lifetime > 0 else 0.0,
+        'issuer': issuer_common_name(cert),
+        'key_type': key_type_of(cert.public_key()),
+    }
+
+
+def same_names(a, b):
+    return sorted(set(n.lower() for n in a)) == sorted(set(n.lower() for n in b))
+
+
+class CertificateFiles:
+    """The four files of one certificate in ``<dest>/<name>/``."""
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def path(self, filename):
+        return os.path.join(self.directory, filename)
+
+    def exists(self):
+        return os.path.exists(self.path(CERT_FILE)) and os.path.exists(self.path(KEY_FILE))
+
+    def read_certificate(self):
+        """The current leaf certificate, or None if there is none (or it is unreadable)."""
+        try:
+            with open(self.path(CERT_FILE), 'rb') as handle:
+                return x509.load_pem_x509_certificate(handle.read())
+        except (OSError, ValueError):
+            return None
+
+    def read_key_pem(self):
+        try:
+            with open(self.path(KEY_FILE), 'rb') as handle:
+                return handle.read()
+        except OSError:
+            return None
+
+    def write(self, fullchain_pem, key_pem, file_mode=0o644, key_mode=0o600):
+        """Write cert, chain, fullchain and key; the key first, so a cert never lacks its key."""
+        certs = split_pem_chain(fullchain_pem)
+        if not certs:
+            raise KeyMaterialError('The CA returned no certificate in its chain')
+        os.makedirs(self.directory, mode=0o755, exist_ok=True)
+        changed = atomic_write(self.path(KEY_FILE), key_pem, key_mode)
+        changed |= atomic_write(self.path(CERT_FILE), certs[0], file_mode)
+        changed |= atomic_write(self.path(CHAIN_FILE), b''.join(certs[1:]), file_mode)
+        changed |= atomic_write(self.path(FULLCHAIN_FILE), b''.join(certs), file_mode)
+        return changed
+
+    def files(self):
+        return {
+            'cert': self.path(CERT_FILE),
+            'chain': self.path(CHAIN_FILE),
+            'fullchain': self.path(FULLCHAIN_FILE),
+            'privkey': self.path(KEY_FILE),
+        }
+
+
+def pem_of(cert):
+    return cert.public_bytes(serialization.Encoding.PEM)

@@ -1,0 +1,141 @@
+"""Retry behaviour of the ACME transport against a small scripted HTTP server.
+
+Pebble covers badNonce under load in the integration tests; this server covers what
+Pebble never does: 429 and 503 answers with Retry-After, and a budget that runs out.
+"""
+
+import http.server
+import json
+import threading
+import time
+
+import josepy as jose
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from ansible_collections.autotls.acme.plugins.module_utils._acme.network import (
+    RetryingClientNetwork,
+    RetryPolicy,
+    parse_retry_after,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AcmeProtocolError
+
+
+class ScriptedAcme(http.server.ThreadingHTTPServer):
+    """Answers POSTs from a script of (status, problem type or None, headers)."""
+
+    def __init__(self):
+        super().__init__(('127.0.0.1', 0), Handler)
+        self.script = []
+        self.posts = []
+        self.nonce = 0
+
+    @property
+    def url(self):
+        return 'http://127.0.0.1:%d' % self.server_address[1]
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def _nonce(self):
+        self.server.nonce += 1
+        return 'nonce%d' % self.server.nonce
+
+    def do_HEAD(self):
+        self.send_response(200)
+        self.send_header('Replay-Nonce', self._nonce())
+        self.end_headers()
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers['Content-Length']))
+        self.server.posts.append((time.monotonic(), json.loads(body)))
+        status, problem, headers = self.server.script.pop(0) if self.server.script else (200, None, {})
+        payload = json.dumps({'type': 'urn:ietf:params:acme:error:' + problem, 'detail': 'scripted'}
+                             if problem else {'status': 'valid'}).encode()
+        self.send_response(status)
+        self.send_header('Content-Type', 'application/problem+json' if problem else 'application/json')
+        self.send_header('Replay-Nonce', self._nonce())
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header('Content-Length', str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+@pytest.fixture
+def server():
+    srv = ScriptedAcme()
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def _net(policy=None):
+    key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
+    return RetryingClientNetwork(key=key, alg=jose.ES256, retry_policy=policy or RetryPolicy(backoff=0.01))
+
+
+def _post(net, server):
+    return net.post(server.url + '/order', jose.JSONObjectWithFields(), new_nonce_url=server.url + '/nonce')
+
+
+def test_bad_nonces_are_retried_with_the_nonce_from_the_error(server):
+    server.script = [(400, 'badNonce', {})] * 5
+    response = _post(_net(), server)
+    assert response.json() == {'status': 'valid'}
+    assert len(server.posts) == 6
+    # One HEAD for the first nonce only: every retry used the nonce the error carried.
+    assert server.nonce == 7
+
+
+def test_rate_limit_waits_as_long_as_retry_after_says(server):
+    server.script = [(429, 'rateLimited', {'Retry-After': '1'})]
+    _post(_net(), server)
+    first, second = (when for when, _body in server.posts)
+    assert second - first >= 0.9
+
+
+def test_retry_after_is_capped(server):
+    server.script = [(503, 'serverInternal', {'Retry-After': '3600'})]
+    started = time.monotonic()
+    _post(_net(RetryPolicy(backoff=0.01, retry_after_cap=0.2)), server)
+    assert time.monotonic() - started < 5
+
+
+def test_the_budget_runs_out_with_a_message_naming_url_and_problem(server):
+    server.script = [(400, 'badNonce', {})] * 10
+    with pytest.raises(AcmeProtocolError) as err:
+        _post(_net(RetryPolicy(attempts=3, bad_nonce_attempts=3, backoff=0.01)), server)
+    assert '/order' in str(err.value) and 'badNonce' in str(err.value)
+    assert err.value.problem['type'].endswith(':badNonce')
+    assert len(server.posts) == 3
+
+
+def test_no_request_outlives_the_operation_deadline(server):
+    from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
+    from ansible_collections.autotls.acme.plugins.module_utils._common.errors import DeadlineExceeded
+    server.script = [(503, 'serverInternal', {'Retry-After': '30'})] * 5
+    net = _net(RetryPolicy(backoff=0.01, retry_after_cap=60))
+    net.deadline = Deadline(0.5)
+    with pytest.raises(DeadlineExceeded) as err:
+        _post(net, server)
+    assert '/order' in str(err.value)
+    assert len(server.posts) == 1
+
+
+def test_errors_that_are_not_transient_are_not_retried(server):
+    server.script = [(403, 'unauthorized', {})]
+    with pytest.raises(AcmeProtocolError) as err:
+        _post(_net(), server)
+    assert 'unauthorized' in str(err.value) and err.value.status == 403
+    assert len(server.posts) == 1
+
+
+def test_retry_after_parsing():
+    assert parse_retry_after('7') == 7.0
+    assert parse_retry_after(None) is None
+    assert 9 < parse_retry_after('Wed, 21 Oct 2015 07:28:10 GMT', now=1445412480.0) < 11
