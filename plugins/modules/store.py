@@ -18,9 +18,20 @@ description:
     C(fullchain.pem) and C(privkey.pem); every regular file below it is synced, except
     dot-files (temporary files of atomic writes).
   - With O(store.type=s3), O(state=pulled) downloads every object under the prefix whose
-    content differs from the local file, and O(state=pushed) uploads every local file that
-    differs from its object, always with server-side encryption. Objects carry the SHA-256
-    of their content in their metadata (C(x-amz-meta-sha256)); that is what a push compares.
+    content differs from the local file. Everything is downloaded before anything is
+    written, so a pull that fails leaves the working copy as it was. A pull that succeeds
+    records what it saw (each object's ETag, each file's SHA-256) in the working copy's
+    C(.autotls-store-state.json).
+  - O(state=pushed) needs that record and fails without it, so a run whose pull failed can
+    never put older files over newer ones. It uploads only the files that changed since
+    the pull (what this run wrote) and files the bucket has no object for, always with
+    server-side encryption; objects carry the SHA-256 of their content in their metadata
+    (C(x-amz-meta-sha256)).
+  - The store never goes backwards. If one of those objects changed in the bucket since the
+    pull (another run or a person wrote it), the push is refused before anything is
+    uploaded, naming the objects (RV(conflicts)). Every upload is also conditional on the
+    ETag seen at the pull (S3 conditional writes, C(If-Match), or C(If-None-Match) for a
+    new object), for a writer that slips in between.
   - Nothing is ever deleted, in the bucket or locally.
   - With O(store.type=local) the store directory is the working copy; both states only make
     sure it exists with mode C(0700).
@@ -45,7 +56,8 @@ options:
   state:
     description:
       - V(pulled) makes the working copy match the store (files only in the working copy are kept).
-      - V(pushed) makes the store match the working copy (objects only in the store are kept).
+      - V(pushed) uploads what this run changed in the working copy since its pull (objects only in the store are
+        kept); it fails when there was no successful pull, or when an object changed in the bucket since then.
     type: str
     choices: [pulled, pushed]
     required: true
@@ -93,7 +105,10 @@ options:
 notes:
   - The credentials need C(s3:ListBucket) on the bucket and C(s3:GetObject) and
     C(s3:PutObject) on the prefix, plus C(kms:GenerateDataKey) and C(kms:Decrypt) with O(store.sse=aws:kms).
-  - Two runs pushing at the same time are not coordinated; the last upload of a file wins.
+  - Two runs that renew the same certificate at the same time do not overwrite each other - the second push
+    fails naming the objects, and the next run pulls the newer files. An S3-compatible store must support
+    conditional writes (C(If-Match), C(If-None-Match)), as AWS S3 does since 2024.
+  - A change of O(store.sse) applies to the objects uploaded from then on.
   - O(aws_endpoint_url) sets the S3 endpoint here (for example a local test server or an S3-compatible store).
 seealso:
   - module: autotls.acme.certificate
@@ -142,7 +157,9 @@ pulled:
   elements: str
   sample: [account.pem, certs/app1/privkey.pem, certs/app1/cert.pem]
 pushed:
-  description: Relative paths of the files uploaded by O(state=pushed); in check mode, those that would be.
+  description:
+    - Relative paths of the files uploaded by O(state=pushed); in check mode, those that would be.
+    - When a push fails half-way, the result of the failure lists what was already uploaded.
   returned: always
   type: list
   elements: str
@@ -163,6 +180,12 @@ type:
   returned: always
   type: str
   sample: s3
+conflicts:
+  description: The objects that changed in the bucket since the pull and were therefore not overwritten.
+  returned: when O(state=pushed) failed for that reason
+  type: list
+  elements: str
+  sample: ["s3://example-autotls/prod/app1/cert.pem"]
 bucket:
   description: The bucket.
   returned: when O(store.type=s3)

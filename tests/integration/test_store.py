@@ -100,6 +100,13 @@ def test_push_wipe_pull_round_trip(moto_s3, bucket, run_playbook, tmp_path):
     assert checked['changed'] is True and sorted(checked['pushed']) == sorted(files)
     assert 'Contents' not in client.list_objects_v2(Bucket=name)
 
+    # No push without a pull that succeeded.
+    refused = run_playbook(PLAYBOOK, dict(sync_state='pushed', working_copy=root, bucket=name, prefix='prod',
+                                          endpoint=moto_s3.endpoint_url), expect_rc=2)
+    assert 'Not pushing to s3://%s/prod/: no successful pull' % name in refused.task('Sync the store')['result']['msg']
+    assert 'Contents' not in client.list_objects_v2(Bucket=name)
+
+    assert run('pulled')[1]['pulled'] == []
     result, pushed = run('pushed', args=('-vvv',))
     assert pushed['changed'] is True
     assert sorted(pushed['pushed']) == sorted(files)
@@ -137,6 +144,43 @@ def test_push_wipe_pull_round_trip(moto_s3, bucket, run_playbook, tmp_path):
     with open(os.path.join(root, 'app1', 'cert.pem'), 'ab') as handle:
         handle.write(b'\n')
     assert run('pushed')[1]['pushed'] == ['app1/cert.pem']
+
+
+def test_two_runs_never_put_the_store_backwards(moto_s3, bucket, run_playbook, tmp_path):
+    """Two AWX jobs renew the same certificate: the one that pushes second is refused."""
+    client, name = bucket
+    first, second = str(tmp_path / 'job1'), str(tmp_path / 'job2')
+    _working_copy(first)
+
+    def run(state, root, **kwargs):
+        extra = dict(sync_state=state, working_copy=root, bucket=name, prefix='prod',
+                     endpoint=moto_s3.endpoint_url)
+        return run_playbook(PLAYBOOK, extra, **kwargs)
+
+    run('pulled', first)
+    run('pushed', first)
+    run('pulled', first)
+    run('pulled', second)
+    newer = {}
+    for root, tag in ((second, b'job2'), (first, b'job1')):
+        for rel in ('app1/privkey.pem', 'app1/cert.pem'):
+            with open(os.path.join(root, rel), 'ab') as handle:
+                handle.write(b'# renewed by ' + tag + b'\n')
+    for rel in ('app1/privkey.pem', 'app1/cert.pem'):
+        with open(os.path.join(second, rel), 'rb') as handle:
+            newer[rel] = handle.read()
+    assert run('pushed', second).task('Sync the store')['result']['pushed'] == ['app1/privkey.pem', 'app1/cert.pem']
+    refused = run('pushed', first, expect_rc=2).task('Sync the store')['result']
+    assert refused['msg'].startswith('Refusing to push to s3://%s/prod/: s3://%s/prod/app1/privkey.pem, '
+                                     's3://%s/prod/app1/cert.pem changed in the bucket' % (name, name, name))
+    assert refused['conflicts'] == ['s3://%s/prod/app1/privkey.pem' % name, 's3://%s/prod/app1/cert.pem' % name]
+    for rel, data in newer.items():
+        assert client.get_object(Bucket=name, Key='prod/' + rel)['Body'].read() == data
+    # The refused job's next run pulls the newer pair: key and certificate still belong together.
+    run('pulled', first)
+    for rel, data in newer.items():
+        with open(os.path.join(first, rel), 'rb') as handle:
+            assert handle.read() == data
 
 
 def test_missing_bucket_fails_with_the_url_and_the_fix(moto_s3, run_playbook, tmp_path):

@@ -10,8 +10,16 @@ local directory) and syncs it with the store: pull at the start, push at the end
   files of atomic writes) left out, every write atomic with its mode set before the
   first byte. Key files get 0600, everything else 0644, directories 0700.
 * :class:`S3Store` is an S3 bucket and prefix. Each object carries the SHA-256 of its
-  content in its metadata (``x-amz-meta-sha256``), so a push uploads only what differs,
-  always with server-side encryption.
+  content in its metadata (``x-amz-meta-sha256``); uploads always use server-side
+  encryption.
+* The store never goes backwards. A pull downloads everything it needs before it writes
+  anything, then records what it saw (each object's ETag, each local file's SHA-256) in
+  the working copy's state file (:data:`STATE_FILE`, a dot-file, never synced). A push
+  needs that record: it uploads only the files that changed since the pull (what this
+  run wrote) and those the bucket has no object for, refuses before uploading anything when one of their objects changed in the
+  bucket since the pull, and makes every upload conditional on the ETag it recorded
+  (``If-Match``; ``If-None-Match: *`` for a new object), so a concurrent writer is never
+  overwritten.
 * A local store is a directory that *is* the working copy: pull and push only make sure
   it exists with mode 0700.
 
@@ -23,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import stat
 
@@ -52,10 +61,19 @@ KEY_MODE = 0o600
 MAX_OBJECT_SIZE = 1024 * 1024
 _METADATA_KEY = 'sha256'
 _NOT_FOUND = ('404', 'NoSuchKey', 'NotFound')
+# What S3 answers when a conditional write finds another object than the one expected.
+_CONDITION_FAILED = ('PreconditionFailed', '412', 'ConditionalRequestConflict', '409')
+# The record of the last successful pull (and the pushes after it), in the working copy.
+STATE_FILE = '.autotls-store-state.json'
+_STATE_VERSION = 1
 
 
 class StoreError(AutoTLSError):
     """The store could not be read or written; the message says what to change."""
+
+
+class StoreConflict(StoreError):
+    """An object changed in the bucket since this run pulled it; it was not overwritten."""
 
 
 def is_key_file(relpath):
@@ -172,6 +190,50 @@ class WorkingCopy:
             os.makedirs(directory, mode=DIR_MODE)
         atomic_write(target, data, mode)
 
+    # -- the record of the last pull ---------------------------------------
+    def state_path(self):
+        return os.path.join(self.path, STATE_FILE)
+
+    def read_state(self, url):
+        """The pull record for the store at ``url``, or None (none, unreadable, another store)."""
+        try:
+            with open(self.state_path(), 'rb') as handle:
+                state = json.loads(handle.read().decode('utf-8'))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(state, dict) or state.get('version') != _STATE_VERSION or state.get('store') != url \
+                or not isinstance(state.get('objects'), dict) or not isinstance(state.get('files'), dict):
+            return None
+        return state
+
+    def write_state(self, url, objects, files):
+        """Record ``objects`` ({relpath: etag}) and ``files`` ({relpath: sha256}) for ``url``."""
+        data = json.dumps(dict(version=_STATE_VERSION, store=url, objects=objects, files=files),
+                          sort_keys=True, indent=1).encode('utf-8')
+        try:
+            if not os.path.isdir(self.path):
+                os.makedirs(self.path, mode=DIR_MODE)
+            atomic_write(self.state_path(), data, KEY_MODE)
+        except OSError as exc:
+            raise StoreError('Failed to write %s: %s' % (self.state_path(), exc.strerror or exc))
+
+    def forget_state(self):
+        try:
+            os.unlink(self.state_path())
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StoreError('Failed to remove %s: %s' % (self.state_path(), exc.strerror or exc))
+
+    def checksums(self):
+        """``{relpath: sha256}`` of every synced file."""
+        found = {}
+        for relpath in self.files():
+            data = self.read(relpath)
+            if data is not None:
+                found[relpath] = sha256_hex(data)
+        return found
+
     def set_mode(self, relpath):
         try:
             os.chmod(self.abspath(relpath), file_mode(relpath))
@@ -245,13 +307,20 @@ class S3Store:
                     sse=response.get('ServerSideEncryption'))
 
     def get(self, relpath):
+        """``(data, etag)`` of the object."""
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self.key(relpath))
-            return response['Body'].read()
+            return response['Body'].read(), (response.get('ETag') or '').strip('"')
         except (BotoCoreError, ClientError) as exc:
             raise self._failure('download', relpath, exc)
 
-    def put(self, relpath, data):
+    def put(self, relpath, data, expected_etag=None, must_be_new=False):
+        """Upload ``data``; returns the new ETag.
+
+        ``expected_etag``: only replace the object if it still has this ETag (``If-Match``).
+        ``must_be_new``: only create it if it does not exist (``If-None-Match: *``). Either
+        refusal raises a :class:`StoreConflict` naming the object.
+        """
         digest = hashlib.sha256(data)
         kwargs = dict(Bucket=self.bucket, Key=self.key(relpath), Body=data,
                       ContentType='application/x-pem-file' if relpath.endswith('.pem') else 'application/octet-stream',
@@ -260,41 +329,112 @@ class S3Store:
                       ServerSideEncryption=self.sse)
         if self.kms_key_id:
             kwargs['SSEKMSKeyId'] = self.kms_key_id
+        if expected_etag:
+            kwargs['IfMatch'] = '"%s"' % expected_etag
+        elif must_be_new:
+            kwargs['IfNoneMatch'] = '*'
         try:
-            self.client.put_object(**kwargs)
-        except (BotoCoreError, ClientError) as exc:
+            response = self.client.put_object(**kwargs)
+        except ClientError as exc:
+            if aws_error_code(exc) in _CONDITION_FAILED or (
+                    expected_etag and aws_error_code(exc) in _NOT_FOUND):
+                raise StoreConflict(
+                    'Refusing to overwrite %s: it changed in the bucket after this run pulled it (%s); '
+                    'another run or a person wrote it. Nothing newer was replaced. Run the job again: its '
+                    'pull brings the newer files first' % (self.url(relpath), 'it was removed' if aws_error_code(exc)
+                                                           in _NOT_FOUND else 'conditional write refused'),
+                    conflicts=[self.url(relpath)])
             raise self._failure('upload', relpath, exc)
+        except BotoCoreError as exc:
+            raise self._failure('upload', relpath, exc)
+        return (response.get('ETag') or '').strip('"')
 
     # -- sync -------------------------------------------------------------
     def push(self, copy, check_mode=False):
-        """Upload the files of ``copy`` that differ from (or are missing in) the bucket.
+        """Upload the files this run changed since its pull; returns their relative paths.
 
-        An object differs when its ``sha256`` metadata is not the file's hash or it is not
-        encrypted the way ``sse`` asks. Objects without a local file are left alone.
-        Returns the relative paths uploaded (or, in check mode, that would be).
+        Needs the record of a successful pull of this store into ``copy`` (see
+        :meth:`pull`); without it nothing is uploaded, so a run whose pull failed can never
+        put older files over newer ones. A file is uploaded when its SHA-256 differs from
+        the one recorded after the pull. Before any upload, the ETag of each
+        of their objects is compared with the one recorded at the pull: if one changed, the
+        push is refused as a whole, naming the objects. A file the bucket had no object for
+        at the pull goes up too (only if no object appeared since: ``If-None-Match``). Each upload is conditional on that
+        ETag too, for a writer that slips in between. Objects without a local file are left
+        alone. In check mode, returns what would be uploaded (without a pull record: every
+        file whose object is missing or differs).
         """
+        url = self.url()
+        state = copy.read_state(url)
+        if state is None:
+            if check_mode:
+                return self._differing(copy)
+            raise StoreError(
+                'Not pushing to %s: no successful pull of it into %s is recorded (%s). The store is only '
+                'pushed after a pull that succeeded, so that it never goes backwards: run the store module '
+                'with state=pulled first, and fix what made the pull fail' % (url, copy.path, STATE_FILE))
+        objects, recorded = dict(state['objects']), dict(state['files'])
+        local = copy.checksums()
+        wanted = [rel for rel in _sync_order(local) if rel not in objects or recorded.get(rel) != local[rel]]
+        if not wanted:
+            return []
         remote = self.list()
+        conflicts = [rel for rel in wanted if (remote.get(rel) or {}).get('etag') != objects.get(rel)]
+        if conflicts:
+            raise StoreConflict(
+                'Refusing to push to %s: %s changed in the bucket after this run pulled %s; another run or a '
+                'person wrote %s. Nothing was uploaded. Run the job again: its pull brings the newer files first'
+                % (url, ', '.join(self.url(rel) for rel in conflicts), 'them' if len(conflicts) > 1 else 'it',
+                   'them' if len(conflicts) > 1 else 'it'),
+                conflicts=[self.url(rel) for rel in conflicts])
+        if check_mode:
+            return wanted
         pushed = []
+        try:
+            for relpath in wanted:
+                data = copy.read(relpath)
+                if data is None:
+                    continue  # removed while we looked
+                etag = self.put(relpath, data, expected_etag=objects.get(relpath),
+                                must_be_new=relpath not in objects)
+                objects[relpath], recorded[relpath] = etag, sha256_hex(data)
+                pushed.append(relpath)
+        except StoreError as exc:
+            if pushed:
+                exc.msg += ' (already uploaded in this push: %s)' % ', '.join(pushed)
+                exc.args = (exc.msg,)
+            exc.details.setdefault('pushed', pushed)
+            raise
+        finally:
+            # What went up is now what this copy "pulled": a second push sends nothing again.
+            copy.write_state(url, objects, recorded)
+        return pushed
+
+    def _differing(self, copy):
+        """Files whose object is missing or has another hash (check mode without a pull record)."""
+        remote = self.list()
+        differing = []
         for relpath in _sync_order(copy.files()):
             data = copy.read(relpath)
             if data is None:
-                continue  # removed while we looked
-            if relpath in remote:
-                current = self.head(relpath)
-                if current and current['sha256'] == sha256_hex(data) and current['sse'] == self.sse:
-                    continue
-            if not check_mode:
-                self.put(relpath, data)
-            pushed.append(relpath)
-        return pushed
+                continue
+            current = self.head(relpath) if relpath in remote else None
+            if not current or current['sha256'] != sha256_hex(data):
+                differing.append(relpath)
+        return differing
 
     def pull(self, copy, check_mode=False):
-        """Download the objects whose content differs from ``copy``; fix modes of the rest.
+        """Make ``copy`` hold the bucket's files; record what was seen for the next push.
 
-        Returns ``(pulled, skipped)``: relative paths written (content or mode), and keys
-        not pulled with the reason (outside the working copy, a dot-file, too big).
+        Every object that differs from its local file is downloaded before anything is
+        written, so a pull that fails (network, permissions) leaves the working copy as it
+        was and records no pull: a later push then refuses. Files only in the working copy
+        stay. Returns ``(pulled, skipped)``: relative paths written (content or mode), and
+        keys not pulled with the reason (outside the working copy, a dot-file, too big).
         """
-        pulled, skipped = [], []
+        if not check_mode:
+            copy.forget_state()
+        skipped, etags, downloads, modes = [], {}, {}, []
         remote = self.list()
         for relpath in _sync_order(remote):
             if relpath == '' or relpath.endswith('/'):
@@ -306,19 +446,25 @@ class S3Store:
                 skipped.append('%s: larger than %d bytes' % (self.url(relpath), MAX_OBJECT_SIZE))
                 continue
             local = copy.read(relpath)
+            etags[relpath] = remote[relpath]['etag']
             if local is not None and len(local) == remote[relpath]['size'] \
                     and _md5_hex(local) == remote[relpath]['etag']:
                 data = local  # the ETag of an unencrypted or SSE-S3 single-part upload is its MD5
             else:
-                data = self.get(relpath)
+                data, etags[relpath] = self.get(relpath)
             if local != data:
-                if not check_mode:
-                    copy.write(relpath, data)
-                pulled.append(relpath)
+                downloads[relpath] = data
             elif copy.mode(relpath) != file_mode(relpath):
-                if not check_mode:
-                    copy.set_mode(relpath)
-                pulled.append(relpath)
+                modes.append(relpath)
+        pulled = [rel for rel in _sync_order(list(downloads) + modes)]
+        if check_mode:
+            return pulled, skipped
+        for relpath in pulled:
+            if relpath in downloads:
+                copy.write(relpath, downloads[relpath])
+            else:
+                copy.set_mode(relpath)
+        copy.write_state(self.url(), etags, copy.checksums())
         return pulled, skipped
 
 

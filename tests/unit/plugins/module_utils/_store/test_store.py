@@ -9,7 +9,9 @@ from botocore.exceptions import ClientError
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import generate_private_key, private_key_to_pem
 from ansible_collections.autotls.acme.plugins.module_utils._store.store import (
+    STATE_FILE,
     S3Store,
+    StoreConflict,
     StoreError,
     WorkingCopy,
     _hint,
@@ -110,10 +112,12 @@ def test_working_copy_write_modes_and_ensure(tmp_path):
 
 def test_push_encrypts_and_is_idempotent(s3, admin, tmp_path):
     copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
+    # Check mode without a pull record: what differs from the bucket.
     assert s3.push(copy, check_mode=True) == ['account.pem', 'ca-root.pem', 'app1/privkey.pem', 'app1/cert.pem',
                                               'app1/chain.pem', 'app1/fullchain.pem']
     assert 'Contents' not in admin.list_objects_v2(Bucket=BUCKET)
-
+    # A first run against an empty bucket: the pull records it, the push sends everything.
+    assert s3.pull(copy) == ([], [])
     pushed = s3.push(copy)
     assert sorted(pushed) == sorted(FILES)
     # The key goes up before the certificate of the same directory.
@@ -124,27 +128,129 @@ def test_push_encrypts_and_is_idempotent(s3, admin, tmp_path):
         assert head['Metadata'] == {'sha256': sha256_hex(data)}
         assert admin.get_object(Bucket=BUCKET, Key='team/' + rel)['Body'].read() == data
     assert s3.push(copy) == []
+    # The state file is never synced and is private.
+    assert STATE_FILE not in WorkingCopy(copy.path).files()
+    assert _mode(copy.state_path()) == 0o600
 
     with open(copy.abspath('app1/cert.pem'), 'wb') as handle:
         handle.write(b'renewed')
+    assert s3.push(copy, check_mode=True) == ['app1/cert.pem']
     assert s3.push(copy) == ['app1/cert.pem']
     assert s3.push(copy) == []
 
 
-def test_push_reuploads_objects_without_our_hash_or_encryption(s3, admin, tmp_path):
-    copy = WorkingCopy(_populate(str(tmp_path / 'wc'), {'app1/cert.pem': b'same'}))
-    # Same bytes, but put there by someone else without metadata or encryption.
-    admin.put_object(Bucket=BUCKET, Key='team/app1/cert.pem', Body=b'same')
-    assert s3.push(copy) == ['app1/cert.pem']
-    assert s3.push(copy) == []
-    kms = S3Store(s3.client, BUCKET, prefix='team/', sse='aws:kms')
-    assert kms.push(copy) == ['app1/cert.pem']
-    assert admin.head_object(Bucket=BUCKET, Key='team/app1/cert.pem')['ServerSideEncryption'] == 'aws:kms'
-    assert kms.push(copy) == []
+def test_push_needs_a_successful_pull(s3, admin, tmp_path):
+    copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
+    with pytest.raises(StoreError, match=r'Not pushing to s3://autotls-unit/team/: no successful pull'):
+        s3.push(copy)
+    assert 'Contents' not in admin.list_objects_v2(Bucket=BUCKET)
+    # A record made for another prefix does not count.
+    other = S3Store(s3.client, BUCKET, prefix='other/')
+    other.pull(copy)
+    with pytest.raises(StoreError, match='no successful pull'):
+        s3.push(copy)
+    assert 'Contents' not in admin.list_objects_v2(Bucket=BUCKET, Prefix='team/')
+
+
+def test_push_sends_only_what_this_run_wrote(s3, admin, tmp_path):
+    """A stale working copy never puts its old files over the bucket's newer ones."""
+    s3.pull(WorkingCopy(_populate(str(tmp_path / 'first'))))
+    s3.push(WorkingCopy(str(tmp_path / 'first')))
+    newer = dict(FILES, **{'app1/cert.pem': b'newer cert', 'app1/privkey.pem': _fresh_key_pem()})
+    for rel in ('app1/privkey.pem', 'app1/cert.pem'):
+        s3.put(rel, newer[rel])
+    stale = WorkingCopy(str(tmp_path / 'first'))
+    s3.pull(stale)
+    assert stale.read('app1/cert.pem') == b'newer cert'
+    with open(stale.abspath('app1/chain.pem'), 'wb') as handle:
+        handle.write(b'this run wrote the chain')
+    assert s3.push(stale) == ['app1/chain.pem']
+    assert admin.get_object(Bucket=BUCKET, Key='team/app1/cert.pem')['Body'].read() == b'newer cert'
+
+
+def test_push_refuses_objects_changed_since_the_pull(s3, admin, tmp_path):
+    mine = WorkingCopy(_populate(str(tmp_path / 'mine')))
+    s3.pull(mine)
+    s3.push(mine)
+    theirs = WorkingCopy(str(tmp_path / 'theirs'))
+    s3.pull(theirs)
+    s3.pull(mine)
+    # Another run renews app1 and pushes first.
+    for rel in ('app1/privkey.pem', 'app1/cert.pem'):
+        with open(theirs.abspath(rel), 'wb') as handle:
+            handle.write(b'theirs ' + rel.encode())
+    assert s3.push(theirs) == ['app1/privkey.pem', 'app1/cert.pem']
+    # This run renewed app1 too: refused as a whole, before any upload, naming the objects.
+    for rel in ('app1/privkey.pem', 'app1/cert.pem'):
+        with open(mine.abspath(rel), 'wb') as handle:
+            handle.write(b'mine ' + rel.encode())
+    with pytest.raises(StoreConflict) as info:
+        s3.push(mine)
+    assert 's3://autotls-unit/team/app1/privkey.pem, s3://autotls-unit/team/app1/cert.pem changed in the bucket' \
+        in info.value.msg
+    assert 'Nothing was uploaded' in info.value.msg
+    assert info.value.details['conflicts'] == ['s3://autotls-unit/team/app1/privkey.pem',
+                                               's3://autotls-unit/team/app1/cert.pem']
+    for rel in ('app1/privkey.pem', 'app1/cert.pem'):
+        assert admin.get_object(Bucket=BUCKET, Key='team/' + rel)['Body'].read() == b'theirs ' + rel.encode()
+    # A new object that someone else created meanwhile is not overwritten either.
+    with open(mine.abspath('app2.pem'), 'wb') as handle:
+        handle.write(b'mine')
+    s3.pull(mine)   # brings theirs back; app2.pem is local only
+    admin.put_object(Bucket=BUCKET, Key='team/app2.pem', Body=b'theirs')
+    with pytest.raises(StoreConflict, match='team/app2.pem changed in the bucket'):
+        s3.push(mine)
+
+
+def test_conditional_write_catches_a_writer_that_slips_in(s3, admin, tmp_path):
+    """Between the check and the upload another writer may land: S3 itself refuses (If-Match)."""
+    copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
+    s3.pull(copy)
+    s3.push(copy)
+    etag = admin.head_object(Bucket=BUCKET, Key='team/app1/cert.pem')['ETag'].strip('"')
+    admin.put_object(Bucket=BUCKET, Key='team/app1/cert.pem', Body=b'slipped in')
+    with pytest.raises(StoreConflict, match=r'Refusing to overwrite s3://autotls-unit/team/app1/cert.pem'):
+        s3.put('app1/cert.pem', b'mine', expected_etag=etag)
+    with pytest.raises(StoreConflict):
+        s3.put('app1/cert.pem', b'mine', must_be_new=True)
+    assert admin.get_object(Bucket=BUCKET, Key='team/app1/cert.pem')['Body'].read() == b'slipped in'
+
+
+def test_a_failed_pull_writes_nothing_and_blocks_the_push(s3, admin, tmp_path, monkeypatch):
+    source = WorkingCopy(_populate(str(tmp_path / 'source')))
+    s3.pull(source)
+    s3.push(source)
+    # The bucket gets a new key and certificate for app1; this run still has the old ones.
+    copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
+    s3.pull(copy)
+    renewed = {'app1/privkey.pem': _fresh_key_pem(), 'app1/cert.pem': b'renewed cert'}
+    for rel, data in renewed.items():
+        s3.put(rel, data)
+    real_get = S3Store.get
+
+    def failing_get(self, relpath):
+        if relpath == 'app1/cert.pem':   # the key came down, then the network failed
+            raise StoreError('Failed to download %s: connection reset' % self.url(relpath))
+        return real_get(self, relpath)
+
+    monkeypatch.setattr(S3Store, 'get', failing_get)
+    with pytest.raises(StoreError, match='connection reset'):
+        s3.pull(copy)
+    monkeypatch.undo()
+    # Nothing was written: the old key stays beside the old certificate.
+    assert copy.read('app1/privkey.pem') == FILES['app1/privkey.pem']
+    assert copy.read('app1/cert.pem') == FILES['app1/cert.pem']
+    assert not os.path.exists(copy.state_path())
+    with pytest.raises(StoreError, match='no successful pull'):
+        s3.push(copy)
+    for rel, data in renewed.items():
+        assert admin.get_object(Bucket=BUCKET, Key='team/' + rel)['Body'].read() == data
 
 
 def test_pull_into_an_empty_working_copy(s3, admin, tmp_path):
-    s3.push(WorkingCopy(_populate(str(tmp_path / 'source'))))
+    source = WorkingCopy(_populate(str(tmp_path / 'source')))
+    s3.pull(source)
+    s3.push(source)
     admin.put_object(Bucket=BUCKET, Key='team/', Body=b'')                  # a console "folder"
     admin.put_object(Bucket=BUCKET, Key='team/../escape.pem', Body=b'x')    # never outside the copy
     admin.put_object(Bucket=BUCKET, Key='other/app9/cert.pem', Body=b'x')  # another prefix
