@@ -331,8 +331,9 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.session import 
     acme_required_one_of,
     session_from_params,
 )
-from ansible_collections.autotls.acme.plugins.module_utils._common.aws import HAS_BOTO3, aws_argument_spec
+from ansible_collections.autotls.acme.plugins.module_utils._common.aws import BOTO3_IMPORT_ERROR, HAS_BOTO3, aws_argument_spec
 from ansible_collections.autotls.acme.plugins.module_utils._dns.dns01 import Route53Dns01Solver
+from ansible_collections.autotls.acme.plugins.module_utils._dns.propagation import DNSPYTHON_IMPORT_ERROR, HAS_DNSPYTHON
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 from ansible_collections.autotls.acme.plugins.module_utils._acme.issuer import (
     CertificateSpec,
@@ -419,8 +420,12 @@ def main():
     result = dict(changed=False, certificates=[])
     try:
         specs = _specs(params)
-        if any(s.challenge == 'dns-01' for s in specs) and not HAS_BOTO3:
-            module.fail_json(msg=missing_required_lib('boto3'))
+        if any(s.challenge == 'dns-01' for s in specs):
+            # Refused before anything is written: a TXT value nobody can check is no use.
+            if not HAS_BOTO3:
+                module.fail_json(msg=missing_required_lib('boto3'), exception=BOTO3_IMPORT_ERROR)
+            if not HAS_DNSPYTHON:
+                module.fail_json(msg=missing_required_lib('dnspython'), exception=DNSPYTHON_IMPORT_ERROR)
         session = session_from_params(params, module.check_mode)
         solvers = {}
         if params['phase'] == 'finish':

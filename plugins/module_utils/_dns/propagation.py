@@ -40,6 +40,18 @@ DEFAULT_QUERY_TIMEOUT = 2.0
 _MAX_WORKERS = 16
 
 
+def require_dnspython():
+    """Raise a :class:`ConfigurationError` unless dnspython can be used.
+
+    Call it before writing anything that a propagation check must then confirm.
+    """
+    if not HAS_DNSPYTHON:
+        raise ConfigurationError(
+            'The Python library dnspython is required to check the challenge records on the '
+            'authoritative name servers; install it on the controller (or in the execution '
+            'environment): pip install dnspython', exception=DNSPYTHON_IMPORT_ERROR)
+
+
 def _split_host_port(entry, default_port):
     """``'1.2.3.4:5353'``, ``'[::1]:53'``, ``'::1'``, ``'ns1.example.net'`` -> (host, port)."""
     entry = entry.strip()
@@ -156,9 +168,7 @@ def wait_for_txt(expected, servers_by_fqdn, deadline, query_timeout=DEFAULT_QUER
     A server that answered all values for a name is not asked again. On timeout raises
     :class:`PropagationTimeout` saying which names, values and servers were missing.
     """
-    if not HAS_DNSPYTHON:
-        raise ConfigurationError('dnspython is required to check DNS propagation',
-                                 exception=DNSPYTHON_IMPORT_ERROR)
+    require_dnspython()
     pending = {}
     for fqdn, values in expected.items():
         name = fqdn.rstrip('.').lower()
@@ -194,15 +204,21 @@ def wait_for_txt(expected, servers_by_fqdn, deadline, query_timeout=DEFAULT_QUER
              first_delay=first_delay, max_delay=max_delay, error=PropagationTimeout)
     except PropagationTimeout:
         missing = []
-        lines = []
         for (name, server), values in sorted(pending.items()):
             answer, error = last_seen.get((name, server), (None, 'not asked yet'))
-            lacking = sorted(values - (answer or set()))
-            missing.append(dict(name=name, server=_server_text(server), missing_values=lacking,
-                                error=error))
-            lines.append('%s at %s: missing %s%s' % (
-                name, _server_text(server), ', '.join(repr(v) for v in lacking),
-                ' (%s)' % error if error else ''))
-        raise PropagationTimeout(
-            'Gave up after %.0f s waiting for TXT records on the authoritative name servers; '
-            'still missing: %s' % (deadline.seconds, '; '.join(lines)), missing=missing) from None
+            missing.append(dict(name=name, server=_server_text(server),
+                                missing_values=sorted(values - (answer or set())), error=error))
+        raise propagation_timeout(deadline.seconds, missing) from None
+
+
+def propagation_timeout(seconds, missing):
+    """The :class:`PropagationTimeout` for ``missing`` (entries as :func:`wait_for_txt` makes them).
+
+    Callers waiting for several zones at once use it to tell each zone only its own names.
+    """
+    lines = ['%s at %s: missing %s%s' % (
+        entry['name'], entry['server'], ', '.join(repr(v) for v in entry['missing_values']),
+        ' (%s)' % entry['error'] if entry['error'] else '') for entry in missing]
+    return PropagationTimeout(
+        'Gave up after %.0f s waiting for TXT records on the authoritative name servers; '
+        'still missing: %s' % (seconds, '; '.join(lines)), missing=list(missing))

@@ -17,6 +17,7 @@ import random
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.aws import (
     BotoCoreError,
@@ -41,6 +42,8 @@ MAX_TXT_STRING = 255
 # is what a concurrent writer causes; moto answers InvalidInput for a stale DELETE.
 _CONFLICT_CODES = ('InvalidChangeBatch', 'InvalidInput')
 
+# At most this many Route53 changes are waited for by separate threads at once.
+_MAX_WAITERS = 16
 # At most this many zones are named in a "no zone matches" message.
 _MAX_ZONES_SHOWN = 20
 _ESCAPE_RE = re.compile(r'\\([0-7]{3})')
@@ -58,14 +61,6 @@ def normalize_name(name):
 def normalize_zone_id(zone_id):
     """``'/hostedzone/Z123'`` -> ``'Z123'``."""
     return (zone_id or '').strip().rsplit('/', 1)[-1]
-
-
-def challenge_name(domain):
-    """The DNS-01 record name of an identifier (``*.example.com`` shares the apex's)."""
-    domain = normalize_name(domain)
-    if domain.startswith('*.'):
-        domain = domain[2:]
-    return '_acme-challenge.' + domain
 
 
 def _shared_labels(a, b):
@@ -347,8 +342,6 @@ def read_rrset(client, zone, fqdn, rtype):
 
 _ZONE_LOCKS = {}
 _ZONE_LOCKS_GUARD = threading.Lock()
-# (zone id, name, value) -> number of live TxtHandles in this process holding it.
-_HOLDERS = {}
 
 
 def _zone_lock(zone_id):
@@ -396,23 +389,18 @@ class TxtRecordSet:
 class TxtHandle:
     """What one :meth:`TxtRecords.add` holds, so :meth:`TxtRecords.remove` removes just that.
 
-    ``held`` maps zone id -> name -> values this handle is responsible for: values it
-    wrote, plus values another live handle of this process wrote for the same name (the
-    last holder removes them). ``written`` is the subset this handle wrote itself.
-    Values that were already in Route53 for somebody else are in neither.
+    ``held`` maps zone id -> name -> values this handle wrote and so must remove.
+    Values that were already in Route53 before (somebody else's) are never held.
     """
 
     def __init__(self):
         self.zones = {}
         self.held = {}
-        self.written = {}
         self.change_ids = []
 
-    def _hold(self, zone, name, value, wrote):
+    def _hold(self, zone, name, value):
         self.zones[zone.id] = zone
         self.held.setdefault(zone.id, {}).setdefault(name, set()).add(value)
-        if wrote:
-            self.written.setdefault(zone.id, {}).setdefault(name, set()).add(value)
 
     def _release(self, zone_id, name, value):
         names = self.held.get(zone_id, {})
@@ -476,19 +464,13 @@ class TxtRecords:
 
     # -- public API
 
-    def read(self, name, zone=None):
-        """The TXT record set ``name`` as Route53 has it now, or None."""
-        name = normalize_name(name)
-        zone = zone or self.zones.find_zone(name)
-        rrset = read_rrset(self.client, zone, name, 'TXT')
-        return TxtRecordSet.from_api(rrset) if rrset else None
-
     def add(self, values_by_name, ttl=60, zone_for=None, handle=None):
         """Make every value of ``values_by_name`` (name -> set of text) present.
 
-        Values already there (anybody's) stay; the union is UPSERTed, one ChangeBatch per
-        zone (chunked at Route53's limits). Returns a :class:`TxtHandle` of what this
-        call added. Pass ``handle`` to have it filled in as each batch lands, so a
+        Values already there (anybody's) stay, and stay theirs: only values this call
+        wrote go into the handle. The union is UPSERTed, one ChangeBatch per zone
+        (chunked at Route53's limits). Returns a :class:`TxtHandle` of what this call
+        added. Pass ``handle`` to have it filled in as each batch lands, so a
         ``finally: remove(handle)`` cleans up after a partial failure too.
         ``zone_for`` (name -> :class:`HostedZone`) skips the zone search for names
         already resolved (see :meth:`Route53Zones.resolve_challenge_name`).
@@ -504,15 +486,25 @@ class TxtRecords:
 
         Re-reads each record first; what remains is UPSERTed, an emptied record set is
         DELETEd with its exact current TTL and values. Safe to call twice, after a
-        partial ``add`` and from a ``finally``.
+        partial ``add`` and from a ``finally``. Every zone is tried; the failures are
+        raised together at the end, and what stays in Route53 stays in ``handle``.
         """
         if handle is None:
             return []
-        change_ids = []
+        change_ids, errors = [], []
         for zone_id in list(handle.held):
-            with _zone_lock(zone_id):
-                change_ids.extend(self._remove_in_zone(handle.zones[zone_id], handle))
+            # One zone refusing does not keep the values of the others in place.
+            try:
+                with _zone_lock(zone_id):
+                    change_ids.extend(self._remove_in_zone(handle.zones[zone_id], handle))
+            except DnsProviderError as exc:
+                errors.append(exc)
         handle.change_ids.extend(change_ids)
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise DnsProviderError('; '.join(str(e) for e in errors),
+                                   records=[r for e in errors for r in e.details.get('records', [])])
         return change_ids
 
     def _add_in_zone(self, zone, wanted, ttl, handle):
@@ -533,26 +525,13 @@ class TxtRecords:
             had = set(before.by_value()) if before else set()
             for value in wanted[name]:
                 if value not in had:
-                    self._take(handle, zone, name, value, wrote=True)
+                    handle._hold(zone, name, value)
 
         _current, ids = self._apply(zone, sorted(wanted), desired, committed, 'add TXT values')
         handle.change_ids.extend(ids)
-        # Values present before this call: ours only if another live handle of this
-        # process wrote them (then the last holder removes them), else somebody else's.
-        for name, values in wanted.items():
-            for value in values:
-                if not handle.holds(zone.id, name, value) and _HOLDERS.get((zone.id, name, value), 0) > 0:
-                    self._take(handle, zone, name, value, wrote=False)
 
     def _remove_in_zone(self, zone, handle):
-        mine = {}
-        for name, values in list(handle.held.get(zone.id, {}).items()):
-            for value in list(values):
-                if _HOLDERS.get((zone.id, name, value), 0) > 1:
-                    # Another live handle in this process still needs it.
-                    self._drop(handle, zone.id, name, value)
-                else:
-                    mine.setdefault(name, set()).add(value)
+        mine = {name: set(values) for name, values in handle.held.get(zone.id, {}).items() if values}
         if not mine:
             return []
 
@@ -566,14 +545,14 @@ class TxtRecords:
 
         def committed(name, _before, _after):
             for value in mine[name]:
-                self._drop(handle, zone.id, name, value)
+                handle._release(zone.id, name, value)
 
         current, ids = self._apply(zone, sorted(mine), desired, committed, 'remove TXT values')
         # Values that were already gone needed no change: done with them too.
         for name, values in mine.items():
             present = set(current[name].by_value()) if current.get(name) else set()
             for value in values - present:
-                self._drop(handle, zone.id, name, value)
+                handle._release(zone.id, name, value)
         return ids
 
     def ensure(self, name, present=(), absent=(), ttl=None, zone=None, check_mode=False):
@@ -617,36 +596,52 @@ class TxtRecords:
     def wait_insync(self, change_ids, deadline):
         """Wait until every change is INSYNC, within ``deadline`` (a :class:`Deadline`).
 
-        Uses botocore's ``resource_record_sets_changed`` waiter with its delay and
-        attempts derived from the time left.
+        The changes are waited for together; the first failure is raised once all
+        waits are over. See :meth:`wait_insync_each`.
+        """
+        for error in self.wait_insync_each(change_ids, deadline).values():
+            if error is not None:
+                raise error
+
+    def wait_insync_each(self, change_ids, deadline):
+        """Wait for every change at the same time; return ``{change id: error or None}``.
+
+        Each change gets botocore's ``resource_record_sets_changed`` waiter, with its
+        delay and attempts derived from the time left.
         """
         ids = []
         for change_id in change_ids or []:
             if change_id and change_id not in ids:
                 ids.append(change_id)
-        if not ids:
-            return
+        if len(ids) <= 1:
+            return {change_id: self._wait_one(change_id, deadline, ids) for change_id in ids}
+        with ThreadPoolExecutor(max_workers=min(_MAX_WAITERS, len(ids))) as pool:
+            results = list(pool.map(lambda change_id: self._wait_one(change_id, deadline, ids), ids))
+        return dict(zip(ids, results))
+
+    def _wait_one(self, change_id, deadline, ids):
+        """Wait for one change; return None when INSYNC, else the error (not raised)."""
         waiter = self.client.get_waiter('resource_record_sets_changed')
-        for change_id in ids:
-            remaining = deadline.remaining()
-            delay = min(15.0, max(1.0, remaining / 20.0))
-            attempts = max(1, int(remaining // delay) + 1)
-            try:
-                waiter.wait(Id=change_id, WaiterConfig={'Delay': delay, 'MaxAttempts': attempts})
-            except WaiterError as exc:
-                last = getattr(exc, 'last_response', None) or {}
-                if 'Error' in last:
-                    raise DnsProviderError(
-                        'Failed to get Route53 change %s: %s: %s'
-                        % (change_id, last['Error'].get('Code'), last['Error'].get('Message')),
-                        change_id=change_id)
-                status = (last.get('ChangeInfo') or {}).get('Status', 'unknown')
-                raise DeadlineExceeded(
-                    'Gave up after %.0f s waiting for Route53 change %s to become INSYNC '
-                    '(last status %s)' % (deadline.seconds, change_id, status),
-                    change_id=change_id, change_ids=ids)
-            except (BotoCoreError, ClientError) as exc:
-                raise aws_failure('get Route53 change %s' % change_id, exc, change_id=change_id)
+        remaining = deadline.remaining()
+        delay = min(15.0, max(1.0, remaining / 20.0))
+        attempts = max(1, int(remaining // delay) + 1)
+        try:
+            waiter.wait(Id=change_id, WaiterConfig={'Delay': delay, 'MaxAttempts': attempts})
+        except WaiterError as exc:
+            last = getattr(exc, 'last_response', None) or {}
+            if 'Error' in last:
+                return DnsProviderError(
+                    'Failed to get Route53 change %s: %s: %s'
+                    % (change_id, last['Error'].get('Code'), last['Error'].get('Message')),
+                    change_id=change_id)
+            status = (last.get('ChangeInfo') or {}).get('Status', 'unknown')
+            return DeadlineExceeded(
+                'Gave up after %.0f s waiting for Route53 change %s to become INSYNC '
+                '(last status %s)' % (deadline.seconds, change_id, status),
+                change_id=change_id, change_ids=list(ids))
+        except (BotoCoreError, ClientError) as exc:
+            return aws_failure('get Route53 change %s' % change_id, exc, change_id=change_id)
+        return None
 
     # -- internals
 
@@ -661,23 +656,6 @@ class TxtRecords:
             entry = grouped.setdefault(zone.id, (zone, {}))
             entry[1].setdefault(name, set()).update(values)
         return list(grouped.values())  # zones in the order their first name was given
-
-    @staticmethod
-    def _take(handle, zone, name, value, wrote):
-        key = (zone.id, name, value)
-        _HOLDERS[key] = _HOLDERS.get(key, 0) + 1
-        handle._hold(zone, name, value, wrote)
-
-    @staticmethod
-    def _drop(handle, zone_id, name, value):
-        if handle.holds(zone_id, name, value):
-            key = (zone_id, name, value)
-            count = _HOLDERS.get(key, 0) - 1
-            if count > 0:
-                _HOLDERS[key] = count
-            else:
-                _HOLDERS.pop(key, None)
-            handle._release(zone_id, name, value)
 
     def _read_many(self, zone, names):
         out = {}
