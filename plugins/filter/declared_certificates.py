@@ -9,9 +9,14 @@ name: declared_certificates
 short_description: Gather the certificates the targeted hosts declare, deduplicated by name
 version_added: 0.1.0
 description:
-  - Reads C(autotls_certificates) and C(autotls_host_certificates) of each host and returns one entry per
+  - Reads C(autotls_host_certificates) and C(autotls_certificates) of each host and returns one entry per
     certificate name, with C(hosts) listing every host that declares (serves) it.
-  - The same name declared with different domains, challenge or key type is an error that names both hosts.
+  - On one host, an entry of C(autotls_host_certificates) wins over an entry of C(autotls_certificates) with the same name.
+  - Every entry is validated and normalised first (the collection's one model of a declared certificate):
+    the name rule, domains (a list of DNS names, lower-cased, C(xn--) form, wildcards only with C(dns-01)),
+    challenge, key type, modes (quoted octal strings), owner and group, C(nginx); an unknown key is an error
+    naming the certificate and the key.
+  - The same name declared with different domains, challenge or key type on two hosts is an error that names both hosts.
 options:
   _input:
     description: C(hostvars).
@@ -35,7 +40,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: One dict per certificate, as declared, plus C(hosts).
+  description:
+    - One dict per certificate, validated and normalised, plus C(hosts).
+    - Pass it through P(autotls.acme.issuance_entries#filter) before giving it to M(autotls.acme.certificate).
   type: list
   elements: dict
 '''

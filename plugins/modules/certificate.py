@@ -50,12 +50,16 @@ options:
       name:
         description:
           - Name of the certificate; its files go to O(dest)/<name>/.
+          - Letters, digits, C(.), C(_) and C(-), starting with a letter or a digit, at most 64 characters.
         type: str
         required: true
       domains:
         description:
           - DNS names of the certificate. The first is also the subject's common name when short enough.
-          - Wildcards at any level (C(*.qa1.example.com)) need C(dns-01); list the apex as well to cover it.
+          - Each is letters, digits and hyphens in labels of 1 to 63 characters, at most 253 in all; names are
+            lower-cased, a trailing dot is dropped, internationalised names are converted to their C(xn--) form.
+          - Wildcards at any level (C(*.qa1.example.com)) need C(dns-01); C(*) is only ever the whole leftmost label.
+            List the apex as well to cover it.
         type: list
         elements: str
         required: true
@@ -183,12 +187,14 @@ options:
     elements: str
   file_mode:
     description:
-      - Mode of the certificate files.
+      - Mode of the certificate files, a quoted octal string of at most C('0777') such as C('0644').
+      - A number is refused (YAML reads an unquoted C(660) as the decimal 660); quote it.
     type: raw
     default: '0644'
   key_mode:
     description:
-      - Mode of the private key file.
+      - Mode of the private key file, a quoted octal string such as C('0600') or C('0640').
+      - A mode that gives other users any access (C('0644')) is refused, as is a number; quote it.
     type: raw
     default: '0600'
 notes:
@@ -343,6 +349,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.issuer import (
 )
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import HAS_CRYPTOGRAPHY, KEY_TYPES
 from ansible_collections.autotls.acme.plugins.module_utils._acme.renewal import RenewalPolicy
+from ansible_collections.autotls.acme.plugins.module_utils._model.modes import parse_mode
 
 
 def argument_spec():
@@ -381,13 +388,6 @@ def argument_spec():
         key_mode=dict(type='raw', default='0600', no_log=False),
     )
     return spec
-
-
-def _mode(value, option):
-    try:
-        return int(str(value), 8) if not isinstance(value, int) else value
-    except ValueError:
-        raise AutoTLSError('%s must be an octal mode such as 0600, got %r' % (option, value))
 
 
 def _specs(params):
@@ -438,7 +438,7 @@ def main():
             session, solvers, RenewalPolicy.from_option(params['renew_before']), params['dest'],
             workers=params['concurrency'], timeout=params['timeout'],
             account_options=account_options_from_params(params),
-            file_mode=_mode(params['file_mode'], 'file_mode'), key_mode=_mode(params['key_mode'], 'key_mode'))
+            file_mode=parse_mode(params['file_mode'], 'file_mode'), key_mode=parse_mode(params['key_mode'], 'key_mode', key=True))
         outcomes = issuer.plan(specs)
         if not module.check_mode and params['phase'] != 'finish':
             issuer.consult_ari(outcomes)

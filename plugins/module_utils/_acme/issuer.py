@@ -48,6 +48,9 @@ from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import (
     private_key_to_pem,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._acme.orders import Order
+from ansible_collections.autotls.acme.plugins.module_utils._model.certificate import CHALLENGES
+from ansible_collections.autotls.acme.plugins.module_utils._model.domains import normalize_domains
+from ansible_collections.autotls.acme.plugins.module_utils._model.names import validate_name
 
 
 NO_SOLVER = {
@@ -73,17 +76,16 @@ class CertificateSpec:
 
     def __init__(self, name, domains, challenge='dns-01', key_type='ec256', reuse_key=False,
                  zone_id=None, profile=None, preferred_chain=None, force=False, **extra):
-        if not name or '/' in name or name.startswith('.'):
-            raise ConfigurationError('Certificate name %r must be a plain file name (no "/")' % (name,))
-        if not domains:
-            raise ConfigurationError('Certificate %s has no domains' % name)
+        validate_name(name)
+        if challenge not in CHALLENGES:
+            raise ConfigurationError('Certificate %r: challenge %r is not one of %s.'
+                                     % (name, challenge, ', '.join(CHALLENGES)))
         if key_type not in KEY_TYPES:
             raise ConfigurationError('Certificate %s: key_type %r is not one of %s'
                                      % (name, key_type, ', '.join(KEY_TYPES)))
         self.name = name
-        self.domains = [d.strip().lower().rstrip('.') for d in domains]
-        seen = set()
-        self.domains = [d for d in self.domains if not (d in seen or seen.add(d))]
+        # The model's domain rule: LDH names, lower-cased, xn-- form, wildcards only with dns-01.
+        self.domains = normalize_domains(domains, name, challenge)
         self.challenge = challenge
         self.key_type = key_type
         self.reuse_key = reuse_key
@@ -92,12 +94,6 @@ class CertificateSpec:
         self.preferred_chain = preferred_chain
         self.force = force
         self.extra = extra
-        if challenge == 'http-01':
-            wildcards = [d for d in self.domains if d.startswith('*.')]
-            if wildcards:
-                raise ConfigurationError(
-                    'Certificate %s: %s is a wildcard, which HTTP-01 cannot prove; use challenge: dns-01'
-                    % (name, ', '.join(wildcards)))
 
 
 class Outcome:

@@ -9,33 +9,10 @@ Standard library only: used on the controller and, through the cert_files module
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 
-from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
-
-_OCTAL_MODE = re.compile(r'^0?[0-7]{3,4}$')
-
-
-def parse_mode(mode):
-    """'0644', '644' or 0o644 (420, what YAML makes of an unquoted 0644) -> 0o644.
-
-    Symbolic modes (u=rw,g=r) are refused: a certificate's mode is compared and set
-    before the first byte is written, which needs the number.
-    """
-    if isinstance(mode, bool) or mode is None:
-        raise ConfigurationError('File mode %r is not a mode: give it as a quoted octal string such as "0640".' % mode)
-    if isinstance(mode, int):
-        if not 0 <= mode <= 0o7777:
-            raise ConfigurationError('File mode %r is out of range: give it as a quoted octal string such as "0640".'
-                                     % mode)
-        return mode
-    text = str(mode).strip()
-    if not _OCTAL_MODE.match(text):
-        raise ConfigurationError('File mode %r is not an octal mode: give it as a quoted octal string such as "0640" '
-                                 '(symbolic modes like u=rw,g=r are not supported here).' % mode)
-    return int(text, 8)
-
+# The one mode rule (quoted octal strings, at most 0777) lives in the model; importable from here too.
+from ansible_collections.autotls.acme.plugins.module_utils._model.modes import parse_mode  # noqa: F401 pylint: disable=unused-import
 
 def atomic_write(path, data, mode=0o644, uid=None, gid=None):
     """Write ``data`` to ``path`` atomically (temp file in the same directory, fsync, rename).

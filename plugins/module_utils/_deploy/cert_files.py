@@ -15,13 +15,12 @@ from __future__ import annotations
 import grp
 import os
 import pwd
-import re
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
-from ansible_collections.autotls.acme.plugins.module_utils._common.files import atomic_write, parse_mode
-
-CERTIFICATE_FILES = ('cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem')
-NAME_PATTERN = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
+from ansible_collections.autotls.acme.plugins.module_utils._common.files import atomic_write
+from ansible_collections.autotls.acme.plugins.module_utils._model.layout import CERTIFICATE_FILES, KEY_FILE
+from ansible_collections.autotls.acme.plugins.module_utils._model.modes import parse_mode
+from ansible_collections.autotls.acme.plugins.module_utils._model.names import RULE, is_valid_name
 PREVIOUS_MODE = 0o600
 PREVIOUS_DIR_MODE = 0o700
 CERT_DIR_MODE = 0o755
@@ -33,9 +32,9 @@ class CertFile:
     def __init__(self, dest_dir, entry, previous):
         path = entry.get('path') or ''
         name, _sep, filename = path.partition('/')
-        if not NAME_PATTERN.match(name) or filename not in CERTIFICATE_FILES:
-            raise ConfigurationError('%r is not <name>/<file> with a certificate name of letters, digits, ".", "_", '
-                                     '"-" and a file among %s.' % (path, ', '.join(CERTIFICATE_FILES)))
+        if not is_valid_name(name) or filename not in CERTIFICATE_FILES:
+            raise ConfigurationError('%r is not <name>/<file> with a certificate name of %s and a file among %s.'
+                                     % (path, RULE, ', '.join(CERTIFICATE_FILES)))
         self.path = path
         self.directory = os.path.join(dest_dir, name)
         self.target = os.path.join(self.directory, filename)
@@ -43,7 +42,7 @@ class CertFile:
         self.previous = os.path.join(self.previous_directory, filename)
         self.uid = resolve_user(entry.get('owner'))
         self.gid = resolve_group(entry.get('group'))
-        self.mode = parse_mode(entry.get('mode'))
+        self.mode = parse_mode(entry.get('mode'), 'mode of %s' % path, key=filename == KEY_FILE)
 
     def differs_from(self, data):
         """Whether writing data with our owner, group and mode would change the target."""

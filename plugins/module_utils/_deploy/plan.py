@@ -14,16 +14,8 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
-from ansible_collections.autotls.acme.plugins.module_utils._common.files import parse_mode
-
-CERTIFICATE_FILES = ('cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem')
-KEY_FILE = 'privkey.pem'
-
-
-def normalize_mode(mode):
-    """'0644', '644', 0o644 (420) -> '0644' (as ``find`` reports modes)."""
-    return '%04o' % parse_mode(mode)
+from ansible_collections.autotls.acme.plugins.module_utils._model.layout import CERTIFICATE_FILES, KEY_FILE
+from ansible_collections.autotls.acme.plugins.module_utils._model.modes import normalize_mode
 
 
 def _same_owner(wanted, found, name_key, id_key):
@@ -74,12 +66,9 @@ def deploy_plan(store_files, host_files, certificates, defaults):
 
 def _mode_of(certificate, option, defaults):
     """The certificate's own mode, or the role's; an error names where to change it."""
-    try:
-        return normalize_mode(certificate.get(option, defaults[option]))
-    except ConfigurationError as exc:
-        where = ("%s of certificate '%s'" % (option, certificate['name']) if option in certificate
-                 else 'autotls_%s' % ('key_mode' if option == 'key_mode' else 'cert_mode'))
-        raise ConfigurationError('%s: %s' % (where, exc.msg)) from None
+    where = ("%s of certificate '%s'" % (option, certificate['name']) if option in certificate
+             else 'autotls_%s' % ('key_mode' if option == 'key_mode' else 'cert_mode'))
+    return normalize_mode(certificate.get(option, defaults[option]), where, key=option == 'key_mode')
 
 
 def _reason(source, found, wanted):

@@ -12,6 +12,13 @@ import re
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import KeyMaterialError
 from ansible_collections.autotls.acme.plugins.module_utils._common.files import atomic_write
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import key_type_of
+# File names of one certificate set: named once, in the model.
+from ansible_collections.autotls.acme.plugins.module_utils._model.layout import (  # noqa: F401 pylint: disable=unused-import
+    CERT_FILE,
+    CHAIN_FILE,
+    FULLCHAIN_FILE,
+    KEY_FILE,
+)
 
 try:
     from cryptography import x509
@@ -22,11 +29,6 @@ except ImportError:  # pragma: no cover - modules report missing_required_lib
 _PEM_CERT_RE = re.compile(
     rb'-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----', re.DOTALL)
 
-# File names of one certificate set, as certbot and most servers expect them.
-CERT_FILE = 'cert.pem'
-CHAIN_FILE = 'chain.pem'
-FULLCHAIN_FILE = 'fullchain.pem'
-KEY_FILE = 'privkey.pem'
 
 
 def split_pem_chain(pem):

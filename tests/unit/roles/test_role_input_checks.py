@@ -19,6 +19,11 @@ def failure(result):
     return json.dumps(result.failed[-1]['result'])
 
 
+def failure_msg(result):
+    assert result.failed, result.stdout
+    return result.failed[-1]['result']['msg']
+
+
 @pytest.mark.parametrize('role', ['cert_deploy', 'nginx_tls'])
 @pytest.mark.parametrize('certificates', [
     [{'domains': ['a.example.test']}],                       # no name
@@ -28,6 +33,45 @@ def failure(result):
 def test_certificate_names_must_be_file_names(run_playbook, role, certificates):
     result = run_role(run_playbook, role, {'autotls_host_certificates': certificates})
     assert "letters, digits, '.', '_' and '-'" in failure(result)
+    assert result.stats['localhost']['changed'] == 0
+
+
+INJECTION = 'shop.example.test evil.example.test; location /leak/ { alias /etc/autotls/certs/; autoindex on; } #'
+
+
+@pytest.mark.parametrize('role', ['cert_deploy', 'nginx_tls'])
+@pytest.mark.parametrize('certificate, expected', [
+    ({'name': 'shop', 'domains': [INJECTION]},
+     "Certificate 'shop' in autotls_host_certificates of host localhost: domain %r contains white space" % INJECTION),
+    ({'name': 'shop', 'domains': 'shop.example.test'},
+     "domains must be a list, e.g. [a.example.com], not the string 'shop.example.test'"),
+    ({'name': 'shop', 'domains': ['foo.*.example.com']}, 'is not the whole leftmost label'),
+    ({'name': 'app\n', 'domains': ['a.example.test']}, "the name 'app\\n', which is not a plain file name"),
+    ({'name': 'shop', 'domains': ['a.example.test'], 'key_mode': 660}, 'key_mode is the number 660'),
+    ({'name': 'shop', 'domains': ['a.example.test'], 'key_mode': '0644'}, "key_mode '0644' gives every user"),
+    ({'name': 'shop', 'domains': ['a.example.test'], 'gruop': 'www-data'}, "unknown key 'gruop' (did you mean 'group'?)"),
+], ids=['injection', 'string', 'inner-wildcard', 'newline-name', 'int-mode', 'open-key', 'unknown-key'])
+def test_roles_render_nothing_they_have_not_validated(run_playbook, role, certificate, expected):
+    result = run_role(run_playbook, role, {'autotls_host_certificates': [certificate]})
+    assert expected in failure_msg(result)
+    assert result.stats['localhost']['changed'] == 0
+
+
+def test_nginx_tls_checks_extra_server_names(run_playbook):
+    result = run_role(run_playbook, 'nginx_tls', {'autotls_nginx_server_names': ['ok.example.test', 'a b;']})
+    assert "domain 'a b;' contains white space" in failure_msg(result)
+    assert result.stats['localhost']['changed'] == 0
+
+
+@pytest.mark.parametrize('variables, expected', [
+    ({'autotls_key_mode': 660}, 'autotls_key_mode is the number 660, not a quoted string: quote it, e.g. "0640"'),
+    ({'autotls_key_mode': '0644'}, "autotls_key_mode '0644' gives every user on the host access to the private key"),
+    ({'autotls_cert_mode': '7777777'}, "autotls_cert_mode '7777777' is not an octal mode of at most 0777"),
+    ({'autotls_cert_mode': 644}, 'autotls_cert_mode is the number 644'),
+], ids=['key-int', 'key-open', 'cert-big', 'cert-int'])
+def test_cert_deploy_modes_are_quoted_octal(run_playbook, variables, expected):
+    result = run_role(run_playbook, 'cert_deploy', variables)
+    assert expected in failure_msg(result)
     assert result.stats['localhost']['changed'] == 0
 
 

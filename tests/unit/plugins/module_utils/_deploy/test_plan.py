@@ -1,6 +1,7 @@
 import pytest
 
-from ansible_collections.autotls.acme.plugins.module_utils._deploy.plan import deploy_plan, normalize_mode
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.plan import deploy_plan
+from ansible_collections.autotls.acme.plugins.module_utils._model.modes import normalize_mode
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
 
 DEFAULTS = {'owner': 'root', 'group': 'root', 'mode': '0644', 'key_mode': '0600'}
@@ -48,7 +49,7 @@ def test_owner_group_and_mode_drift_are_changes_too():
 
 
 def test_numeric_owners_and_modes_compare_by_value():
-    certificate = {'name': 'web', 'owner': 0, 'group': '33', 'mode': 0o644, 'key_mode': '600'}
+    certificate = {'name': 'web', 'owner': 0, 'group': '33', 'mode': '644', 'key_mode': '600'}
     assert deploy_plan(store('web'), host('web', group='www-data', gid=33), [certificate], DEFAULTS) == []
 
 
@@ -64,20 +65,30 @@ def test_other_certificates_on_the_host_and_missing_store_files_are_ignored():
     assert [p['path'] for p in plan] == ['alt/cert.pem']
 
 
-@pytest.mark.parametrize('mode, expected', [('0644', '0644'), ('644', '0644'), (0o640, '0640'),
-                                            ('2750', '2750')])
+@pytest.mark.parametrize('mode, expected', [('0644', '0644'), ('644', '0644'), ('0750', '0750')])
 def test_normalize_mode(mode, expected):
     assert normalize_mode(mode) == expected
 
 
-@pytest.mark.parametrize('mode', [True, None, 'u=rw', '0999', 0o17777, ''])
+@pytest.mark.parametrize('mode', [True, None, 'u=rw', '0999', '2750', ''])
 def test_a_mode_that_is_no_octal_mode_is_refused_with_what_to_write(mode):
     with pytest.raises(ConfigurationError, match='quoted octal'):
         normalize_mode(mode)
 
 
+@pytest.mark.parametrize('mode', [0o640, 660, 644])
+def test_a_number_is_refused_saying_to_quote_it(mode):
+    with pytest.raises(ConfigurationError, match='quote it, e.g. "0640"'):
+        normalize_mode(mode)
+
+
+def test_a_key_mode_readable_by_others_is_refused_before_planning():
+    with pytest.raises(ConfigurationError, match="^autotls_key_mode '0644' gives every user"):
+        deploy_plan(store('web'), [], [{'name': 'web'}], dict(DEFAULTS, key_mode='0644'))
+
+
 def test_a_bad_mode_names_the_variable_or_the_certificate_to_change():
-    with pytest.raises(ConfigurationError, match="^autotls_key_mode: .*quoted octal"):
+    with pytest.raises(ConfigurationError, match="^autotls_key_mode 'u=rw' .*quoted octal"):
         deploy_plan(store('web'), [], [{'name': 'web'}], dict(DEFAULTS, key_mode='u=rw'))
-    with pytest.raises(ConfigurationError, match="^mode of certificate 'alt': .*quoted octal"):
+    with pytest.raises(ConfigurationError, match="^mode of certificate 'alt' '0x644' .*quoted octal"):
         deploy_plan(store('alt'), [], [{'name': 'alt', 'mode': '0x644'}], DEFAULTS)

@@ -1,0 +1,44 @@
+"""The filters that carry the model of a declared certificate into roles and playbooks."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.autotls.acme.plugins.filter.certificate_file import certificate_file
+from ansible_collections.autotls.acme.plugins.filter.certificate_files import certificate_files
+from ansible_collections.autotls.acme.plugins.filter.declared_certificates import declared_certificates
+from ansible_collections.autotls.acme.plugins.filter.dns_names import dns_names
+from ansible_collections.autotls.acme.plugins.filter.file_mode import file_mode
+from ansible_collections.autotls.acme.plugins.filter.issuance_entries import issuance_entries
+
+# As docs/private-ca-http01.md and the role READMEs write it.
+GUIDE = {'name': 'app1', 'domains': ['app1.internal.example.com'], 'challenge': 'http-01',
+         'owner': 'root', 'group': 'www-data', 'key_mode': '0640', 'nginx': {'proxy_pass': 'http://127.0.0.1:8080'}}
+
+
+def test_the_module_gets_only_the_issuance_keys():
+    declared = declared_certificates({'app1': {'autotls_host_certificates': [GUIDE]}}, ['app1'])
+    assert issuance_entries(declared) == [{'name': 'app1', 'domains': ['app1.internal.example.com'],
+                                           'challenge': 'http-01', 'key_type': 'ec256', 'hosts': ['app1']}]
+    assert issuance_entries(iter(declared)) == issuance_entries(declared)   # selectattr gives a generator
+
+
+def test_declared_certificates_refuses_bad_entries_as_a_filter_error():
+    with pytest.raises(AnsibleFilterError, match="Certificate 'app1' in autotls_certificates of host web1: "
+                                                 "domains must be a list"):
+        declared_certificates({'web1': {'autotls_certificates': [dict(GUIDE, domains='a.example.com')]}}, ['web1'])
+
+
+def test_layout_filters():
+    assert certificate_files('') == ['cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem']
+    assert certificate_file('/etc/autotls/certs/app1', 'fullchain') == '/etc/autotls/certs/app1/fullchain.pem'
+    with pytest.raises(AnsibleFilterError):
+        certificate_file('/x', 'pem')
+
+
+def test_dns_names_and_file_mode():
+    assert dns_names(['A.example.com.', 'a.example.com']) == ['a.example.com']
+    with pytest.raises(AnsibleFilterError, match='must be a list'):
+        dns_names('a.example.com', 'autotls_nginx_server_names')
+    assert file_mode('640') == '0640'
+    with pytest.raises(AnsibleFilterError, match='quote it'):
+        file_mode(660, 'autotls_key_mode', key=True)
