@@ -161,28 +161,30 @@ options:
     type: str
   concurrency:
     description:
-      - How many certificates are ordered and validated at the same time.
+      - How many certificates are ordered and validated at the same time; at least 1.
     type: int
     default: 10
   timeout:
     description:
-      - Overall deadline in seconds for each certificate's order, from creation to download.
+      - Overall deadline in seconds for each certificate's order, from creation to download; at least 1.
     type: int
     default: 300
   dns_ttl:
     description:
-      - TTL of the challenge TXT records.
+      - TTL of the challenge TXT records, in seconds, from 1 to 2147483647.
     type: int
     default: 60
   dns_propagation_timeout:
     description:
-      - Seconds to wait for Route53 to report the change C(INSYNC) and for the zone's authoritative name servers to answer the values.
+      - Seconds to wait for Route53 to report the changes C(INSYNC) and for the zones' authoritative name servers to answer the values; at least 1.
+      - All hosted zones are waited for together, under this one deadline.
     type: int
     default: 300
   dns_servers:
     description:
       - Name servers to ask for the challenge values before the CA is asked to validate, as C(host) or C(host:port).
       - By default the hosted zone's own authoritative name servers are asked.
+      - A port must be between 1 and 65535.
     type: list
     elements: str
   file_mode:
@@ -199,6 +201,8 @@ options:
     default: '0600'
 notes:
   - The private key is never returned, logged or shown in a diff.
+  - Stopped by SIGTERM (an AWX job timeout, a container stop) or Ctrl-C, the module removes the
+    C(dns-01) TXT values it wrote before it ends, and fails.
   - One certificate failing does not stop the others; the task fails at the end and names each failure.
 seealso:
   - module: autotls.acme.route53_txt
@@ -321,6 +325,14 @@ http01_tokens:
   returned: when phase is order
   type: list
   elements: dict
+cleanup_errors:
+  description:
+    - Challenge TXT values that could not be removed from Route53, each naming its record.
+      Not empty means the task failed; remove those values by hand (M(autotls.acme.route53_txt) with C(state=absent)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["Failed to remove TXT values _acme-challenge.qa1.example.com in zone example.com (Z1, public): AccessDenied: ..."]
 account_created:
   description: Whether the account was created by this run.
   returned: when the CA was contacted
@@ -339,8 +351,14 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.session import 
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.aws import BOTO3_IMPORT_ERROR, HAS_BOTO3, aws_argument_spec
 from ansible_collections.autotls.acme.plugins.module_utils._dns.dns01 import Route53Dns01Solver
-from ansible_collections.autotls.acme.plugins.module_utils._dns.propagation import DNSPYTHON_IMPORT_ERROR, HAS_DNSPYTHON
+from ansible_collections.autotls.acme.plugins.module_utils._dns.propagation import (
+    DNSPYTHON_IMPORT_ERROR,
+    HAS_DNSPYTHON,
+    check_nameserver_entries,
+)
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._common.ranges import POSITIVE, TTL_RANGE, check_ranges
+from ansible_collections.autotls.acme.plugins.module_utils._common.signals import Terminated, terminate_as_interrupt
 from ansible_collections.autotls.acme.plugins.module_utils._acme.issuer import (
     CertificateSpec,
     Issuer,
@@ -390,6 +408,15 @@ def argument_spec():
     return spec
 
 
+# Numeric options and their ranges (minimum, maximum, unit): refused early, naming the option.
+DNS_LIMITS = {
+    'dns_ttl': TTL_RANGE + ('seconds',),
+    'dns_propagation_timeout': POSITIVE + ('seconds',),
+    'timeout': POSITIVE + ('seconds',),
+    'concurrency': POSITIVE,
+}
+
+
 def _specs(params):
     specs = []
     for item in params['certificates']:
@@ -406,6 +433,17 @@ def _specs(params):
     return specs
 
 
+def _cleanup_errors(solvers):
+    errors = [e for solver in solvers.values() for e in getattr(solver, 'cleanup_errors', [])]
+    return list(dict.fromkeys(errors))
+
+
+def _cleanup(solvers):
+    for solver in solvers.values():
+        solver.cleanup()
+    return _cleanup_errors(solvers)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
@@ -417,8 +455,11 @@ def main():
         if not has:
             module.fail_json(msg=missing_required_lib(lib))
     params = module.params
-    result = dict(changed=False, certificates=[])
+    result = dict(changed=False, certificates=[], cleanup_errors=[])
+    solvers, outcomes = {}, []
     try:
+        check_ranges(params, DNS_LIMITS)
+        check_nameserver_entries(params.get('dns_servers'))
         specs = _specs(params)
         if any(s.challenge == 'dns-01' for s in specs):
             # Refused before anything is written: a TXT value nobody can check is no use.
@@ -427,7 +468,6 @@ def main():
             if not HAS_DNSPYTHON:
                 module.fail_json(msg=missing_required_lib('dnspython'), exception=DNSPYTHON_IMPORT_ERROR)
         session = session_from_params(params, module.check_mode)
-        solvers = {}
         if params['phase'] == 'finish':
             solvers['http-01'] = PlacedTokens()
         if any(s.challenge == 'dns-01' for s in specs):
@@ -446,26 +486,38 @@ def main():
             result['orders'] = []
             result['http01_tokens'] = []
         if not module.check_mode:
-            try:
-                if params['phase'] == 'order':
-                    result['orders'] = issuer.order(outcomes)
-                    result['http01_tokens'] = http01_tokens(outcomes, result['orders'])
-                elif params['phase'] == 'finish':
-                    issuer.finish(outcomes, params['orders'])
-                else:
-                    issuer.run(outcomes)
-            finally:
-                session.close()
+            # SIGTERM (an AWX job timeout, a container stop) ends the run like Ctrl-C does:
+            # the challenge records written so far are removed on the way out.
+            with terminate_as_interrupt():
+                try:
+                    if params['phase'] == 'order':
+                        result['orders'] = issuer.order(outcomes)
+                        result['http01_tokens'] = http01_tokens(outcomes, result['orders'])
+                    elif params['phase'] == 'finish':
+                        issuer.finish(outcomes, params['orders'])
+                    else:
+                        issuer.run(outcomes)
+                finally:
+                    session.close()
             if session.account is not None:
                 result['account_uri'] = session.account.uri
                 result['account_created'] = session.account_created
     except AutoTLSError as exc:
         module.fail_json(msg=str(exc), **exc.details)
+    except KeyboardInterrupt as interrupt:
+        # The issuer cleaned up on its way out; once more in case it had not got that far.
+        leftovers = _cleanup(solvers)
+        result.update(certificates=[o.as_result() for o in outcomes], cleanup_errors=leftovers)
+        result['msg'] = 'Interrupted (%s) before the run ended; %s' % (
+            interrupt if isinstance(interrupt, Terminated) else 'Ctrl-C',
+            'could not remove every challenge record: %s' % '; '.join(leftovers) if leftovers
+            else 'the challenge records it had written were removed')
+        module.fail_json(**result)
     result['certificates'] = [o.as_result() for o in outcomes]
     for outcome in outcomes:
         for warning in outcome.warnings:
             module.warn(warning)
-    leftovers = [e for solver in solvers.values() for e in getattr(solver, 'cleanup_errors', [])]
+    result['cleanup_errors'] = leftovers = _cleanup_errors(solvers)
     if leftovers:
         # A challenge record left behind is something an operator must hear about.
         result['msg'] = 'Could not remove every challenge record: %s' % '; '.join(leftovers)

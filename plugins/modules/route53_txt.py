@@ -19,6 +19,8 @@ description:
     O(zone_id) is given.
   - Values are stored quoted, with C(") and C(\) escaped, and split into strings of at
     most 255 octets; they are compared and returned decoded.
+  - Stopped by SIGTERM (a job timeout, a container stop) or Ctrl-C with O(state=present),
+    the module removes the values it added before it ends, and fails.
 extends_documentation_fragment:
   - autotls.acme.aws
 attributes:
@@ -53,8 +55,8 @@ options:
     default: present
   ttl:
     description:
-      - TTL of the record set with O(state=present). With O(state=absent) the current
-        TTL is kept.
+      - TTL of the record set with O(state=present), in seconds, from 1 to 2147483647.
+        With O(state=absent) the current TTL is kept.
     type: int
     default: 60
   zone_id:
@@ -75,7 +77,7 @@ options:
     default: true
   wait_timeout:
     description:
-      - How many seconds to wait at most with O(wait=true).
+      - How many seconds to wait at most with O(wait=true); at least 1.
     type: int
     default: 300
 author:
@@ -138,6 +140,11 @@ record:
       type: list
       elements: str
       sample: [gfj9Xq...Rg85nM]
+cleanup_errors:
+  description: When the run was stopped, what could not be taken back (each names the record).
+  returned: when stopped by SIGTERM or Ctrl-C
+  type: list
+  elements: str
 change_id:
   description: Route53 change ID of the write; null when nothing was written.
   returned: always
@@ -154,11 +161,13 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.aws import (
     aws_required_together,
     route53_client,
 )
-from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._common.ranges import POSITIVE, TTL_RANGE, check_ranges
+from ansible_collections.autotls.acme.plugins.module_utils._common.signals import Terminated, terminate_as_interrupt
 from ansible_collections.autotls.acme.plugins.module_utils._dns.route53 import (
     Route53Zones,
     TxtRecords,
+    change_txt,
     normalize_name,
 )
 
@@ -195,20 +204,25 @@ def main():
     params = module.params
     name = normalize_name(params['name'])
     try:
+        check_ranges(params, {'ttl': TTL_RANGE + ('seconds',), 'wait_timeout': POSITIVE + ('seconds',)})
         client = route53_client(params)
         zones = Route53Zones(client)
         records = TxtRecords(client, zones)
         zone = zones.find_zone(name, zone_id=params['zone_id'], private=params['private_zone'])
-        if params['state'] == 'present':
-            change = records.ensure(name, present=params['values'], ttl=params['ttl'], zone=zone,
-                                    check_mode=module.check_mode)
-        else:
-            change = records.ensure(name, absent=params['values'], zone=zone,
-                                    check_mode=module.check_mode)
-        if change.change_ids and params['wait']:
-            records.wait_insync(change.change_ids, Deadline(params['wait_timeout']))
+        # SIGTERM (a job timeout, a container stop) takes back what this run added, like Ctrl-C.
+        with terminate_as_interrupt():
+            change = change_txt(records, name, zone, params['values'], state=params['state'],
+                                ttl=params['ttl'], wait_timeout=params['wait_timeout'] if params['wait'] else None,
+                                check_mode=module.check_mode)
     except AutoTLSError as err:
         module.fail_json(msg=err.msg, **err.details)
+    except KeyboardInterrupt as interrupt:
+        leftovers = getattr(interrupt, 'cleanup_errors', [])
+        msg = 'Interrupted (%s) while changing %s' % (interrupt if isinstance(interrupt, Terminated) else 'Ctrl-C', name)
+        if params['state'] == 'present':
+            msg += '; the values this run added were removed' if not leftovers else (
+                '; could not remove the values this run added to %s: %s' % (name, '; '.join(leftovers)))
+        module.fail_json(msg=msg, cleanup_errors=leftovers)
 
     result = dict(changed=change.changed, zone_id=zone.id, record=_record(name, change.after),
                   change_id=change.change_id)

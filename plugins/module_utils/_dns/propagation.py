@@ -20,6 +20,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.errors import
     ConfigurationError,
     PropagationTimeout,
 )
+from ansible_collections.autotls.acme.plugins.module_utils._common.ranges import PORT_RANGE
 
 try:
     import dns.exception
@@ -52,7 +53,7 @@ def require_dnspython():
             'environment): pip install dnspython', exception=DNSPYTHON_IMPORT_ERROR)
 
 
-def _split_host_port(entry, default_port):
+def _split_host_port(entry, default_port, option='dns_servers'):
     """``'1.2.3.4:5353'``, ``'[::1]:53'``, ``'::1'``, ``'ns1.example.net'`` -> (host, port)."""
     entry = entry.strip()
     if entry.startswith('['):
@@ -63,14 +64,23 @@ def _split_host_port(entry, default_port):
     else:
         host, port = entry, ''
     if not host:
-        raise ConfigurationError('Empty name server entry %r' % entry)
+        raise ConfigurationError('%s: empty name server entry %r; give host or host:port' % (option, entry),
+                                 option=option)
     try:
         port = int(port) if port else default_port
     except ValueError:
-        raise ConfigurationError('Bad port in name server entry %r' % entry)
-    if not 0 < port < 65536:
-        raise ConfigurationError('Bad port in name server entry %r' % entry)
+        port = None
+    if port is None or not PORT_RANGE[0] <= port <= PORT_RANGE[1]:
+        raise ConfigurationError(
+            '%s: bad port in name server entry %r; the port must be between %d and %d'
+            % (option, entry, PORT_RANGE[0], PORT_RANGE[1]), option=option)
     return host.rstrip('.') if not _is_ip(host) else host, port
+
+
+def check_nameserver_entries(entries, option='dns_servers'):
+    """Refuse badly written name server entries early, naming ``option``."""
+    for entry in ([entries] if isinstance(entries, str) else entries or []):
+        _split_host_port(entry, 53, option)
 
 
 def _is_ip(host):

@@ -27,6 +27,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.aws import (
     aws_error_text,
     aws_failure,
 )
+from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
     ConfigurationError,
     DeadlineExceeded,
@@ -606,42 +607,50 @@ class TxtRecords:
     def wait_insync_each(self, change_ids, deadline):
         """Wait for every change at the same time; return ``{change id: error or None}``.
 
-        Each change gets botocore's ``resource_record_sets_changed`` waiter, with its
-        delay and attempts derived from the time left.
+        Each change is asked about with botocore's ``resource_record_sets_changed``
+        waiter, one attempt at a time, with a delay derived from the time left. When the
+        caller is interrupted (Ctrl-C, SIGTERM), the other waits stop at their next delay.
         """
         ids = []
         for change_id in change_ids or []:
             if change_id and change_id not in ids:
                 ids.append(change_id)
+        stop = threading.Event()
         if len(ids) <= 1:
-            return {change_id: self._wait_one(change_id, deadline, ids) for change_id in ids}
-        with ThreadPoolExecutor(max_workers=min(_MAX_WAITERS, len(ids))) as pool:
-            results = list(pool.map(lambda change_id: self._wait_one(change_id, deadline, ids), ids))
-        return dict(zip(ids, results))
-
-    def _wait_one(self, change_id, deadline, ids):
-        """Wait for one change; return None when INSYNC, else the error (not raised)."""
-        waiter = self.client.get_waiter('resource_record_sets_changed')
-        remaining = deadline.remaining()
-        delay = min(15.0, max(1.0, remaining / 20.0))
-        attempts = max(1, int(remaining // delay) + 1)
+            return {change_id: self._wait_one(change_id, deadline, ids, stop) for change_id in ids}
+        pool = ThreadPoolExecutor(max_workers=min(_MAX_WAITERS, len(ids)))
         try:
-            waiter.wait(Id=change_id, WaiterConfig={'Delay': delay, 'MaxAttempts': attempts})
-        except WaiterError as exc:
-            last = getattr(exc, 'last_response', None) or {}
-            if 'Error' in last:
-                return DnsProviderError(
-                    'Failed to get Route53 change %s: %s: %s'
-                    % (change_id, last['Error'].get('Code'), last['Error'].get('Message')),
-                    change_id=change_id)
-            status = (last.get('ChangeInfo') or {}).get('Status', 'unknown')
-            return DeadlineExceeded(
-                'Gave up after %.0f s waiting for Route53 change %s to become INSYNC '
-                '(last status %s)' % (deadline.seconds, change_id, status),
-                change_id=change_id, change_ids=list(ids))
-        except (BotoCoreError, ClientError) as exc:
-            return aws_failure('get Route53 change %s' % change_id, exc, change_id=change_id)
-        return None
+            futures = [pool.submit(self._wait_one, change_id, deadline, ids, stop) for change_id in ids]
+            return {change_id: future.result() for change_id, future in zip(ids, futures)}
+        finally:
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _wait_one(self, change_id, deadline, ids, stop):
+        """Wait for one change; return None when INSYNC (or stopped), else the error (not raised)."""
+        waiter = self.client.get_waiter('resource_record_sets_changed')
+        delay = min(15.0, max(1.0, deadline.remaining() / 20.0))
+        while True:
+            try:
+                waiter.wait(Id=change_id, WaiterConfig={'Delay': delay, 'MaxAttempts': 1})
+                return None
+            except WaiterError as exc:
+                last = getattr(exc, 'last_response', None) or {}
+                if 'Error' in last:
+                    return DnsProviderError(
+                        'Failed to get Route53 change %s: %s: %s'
+                        % (change_id, last['Error'].get('Code'), last['Error'].get('Message')),
+                        change_id=change_id)
+                status = (last.get('ChangeInfo') or {}).get('Status', 'unknown')
+            except (BotoCoreError, ClientError) as exc:
+                return aws_failure('get Route53 change %s' % change_id, exc, change_id=change_id)
+            if deadline.expired():
+                return DeadlineExceeded(
+                    'Gave up after %.0f s waiting for Route53 change %s to become INSYNC '
+                    '(last status %s)' % (deadline.seconds, change_id, status),
+                    change_id=change_id, change_ids=list(ids))
+            if stop.wait(min(delay, deadline.remaining())):
+                return None
 
     # -- internals
 
@@ -762,3 +771,38 @@ def _chunks(changes):
         chars += c
     if batch:
         yield batch
+
+
+# ------------------------------------------------------------------ one name, as route53_txt does it
+
+def change_txt(records, name, zone, values, state='present', ttl=60, wait_timeout=None, check_mode=False):
+    """Make ``values`` present (or absent) on ``name``; wait INSYNC when ``wait_timeout`` is set.
+
+    Returns a :class:`TxtChange`. With ``state='present'``, an interrupt (Ctrl-C, or
+    SIGTERM under :func:`terminate_as_interrupt`) that arrives once writing may have
+    begun takes back the values this call added before it goes on; what could not be
+    taken back is listed in the interrupt's ``cleanup_errors``.
+    """
+    if state != 'present':
+        change = records.ensure(name, absent=values, zone=zone, check_mode=check_mode)
+        if change.change_ids and wait_timeout:
+            records.wait_insync(change.change_ids, Deadline(wait_timeout))
+        return change
+    if check_mode:
+        return records.ensure(name, present=values, ttl=ttl, zone=zone, check_mode=True)
+    before = records.ensure(name, zone=zone, check_mode=True).before
+    had = set(before.values) if before is not None else set()
+    try:
+        change = records.ensure(name, present=values, ttl=ttl, zone=zone)
+        if change.change_ids and wait_timeout:
+            records.wait_insync(change.change_ids, Deadline(wait_timeout))
+        return change
+    except KeyboardInterrupt as interrupt:
+        interrupt.cleanup_errors = []
+        added = set(values) - had
+        if added:
+            try:
+                records.ensure(name, absent=added, zone=zone)
+            except Exception as exc:  # pylint: disable=broad-except
+                interrupt.cleanup_errors.append(str(exc))
+        raise

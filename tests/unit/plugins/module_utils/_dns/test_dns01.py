@@ -7,6 +7,8 @@ Every injection delegates to the real server otherwise. No timing is asserted: w
 the concurrent way provides, so a sequential solver runs into its deadline and fails.
 """
 
+import os
+import signal
 import threading
 import uuid
 
@@ -15,6 +17,7 @@ from botocore.awsrequest import AWSResponse
 
 from ansible_collections.autotls.acme.plugins.module_utils._acme.issuer import CertificateSpec
 from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
+from ansible_collections.autotls.acme.plugins.module_utils._common.signals import Terminated, terminate_as_interrupt
 from ansible_collections.autotls.acme.plugins.module_utils._dns import dns01, propagation
 from ansible_collections.autotls.acme.plugins.module_utils._dns.route53 import decode_txt_value, normalize_name
 
@@ -258,3 +261,33 @@ def test_a_value_that_cannot_be_removed_is_reported_by_name(admin, solver):
     dns.cleanup_errors.clear()
     dns.cleanup()
     assert all_txt(admin) == {} and dns.cleanup_errors == []
+
+
+def test_sigterm_while_waiting_removes_what_was_written(admin, solver):
+    """SIGTERM arrives while the solver waits; the cleanup in ``finally`` (as the issuer has
+    it) removes every value, the interrupt goes on, and other people's values stay."""
+    zone_a = make_zone(admin, 'a.test')
+    make_zone(admin, 'b.test')
+    admin.change_resource_record_sets(HostedZoneId=zone_a, ChangeBatch={'Changes': [{
+        'Action': 'UPSERT', 'ResourceRecordSet': {
+            'Name': '_acme-challenge.www.a.test', 'Type': 'TXT', 'TTL': 300,
+            'ResourceRecords': [{'Value': '"not-ours"'}]}}]})
+    dns = solver()
+    written = {}
+
+    def stop_now(**_kwargs):
+        written.update(all_txt(admin))
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    dns.records.client.meta.events.register('before-send.route53.GetChange', stop_now)
+    items = items_for(('cert-a', 'www.a.test', 'value-a'), ('cert-b', 'www.b.test', 'value-b'))
+    with pytest.raises(Terminated):
+        with terminate_as_interrupt():
+            try:
+                dns.present(items)
+            finally:
+                dns.cleanup()
+    assert written == {'_acme-challenge.www.a.test': {'not-ours', 'value-a'},
+                       '_acme-challenge.www.b.test': {'value-b'}}
+    assert all_txt(admin) == {'_acme-challenge.www.a.test': {'not-ours'}}
+    assert dns.cleanup_errors == []

@@ -13,6 +13,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.aws import ro
 from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
 from ansible_collections.autotls.acme.plugins.module_utils._dns.propagation import (
     authoritative_servers,
+    check_nameserver_entries,
     query_txt,
     wait_for_txt,
 )
@@ -48,8 +49,16 @@ def test_override_entries():
     assert authoritative_servers(None, override=['127.0.0.1:5353', 'localhost', '[::1]:5300', '::1']) == [
         ('127.0.0.1', 5353), ('127.0.0.1', 53), ('::1', 5300), ('::1', 53)]
     assert authoritative_servers(None, override='127.0.0.2') == [('127.0.0.2', 53)]
-    with pytest.raises(ConfigurationError, match='Bad port'):
+    with pytest.raises(ConfigurationError, match='dns_servers: bad port'):
         authoritative_servers(None, override=['127.0.0.1:dns'])
+
+
+@pytest.mark.parametrize('entry', ['127.0.0.1:0', '127.0.0.1:65536', '[::1]:-1', 'ns1:x', ':53'])
+def test_bad_name_server_entries_are_refused_naming_the_option(entry):
+    with pytest.raises(ConfigurationError) as err:
+        check_nameserver_entries(['127.0.0.1', entry])
+    assert str(err.value).startswith('dns_servers: ') and repr(entry) in str(err.value)
+    check_nameserver_entries(['127.0.0.1:1', '[::1]:65535', 'ns1.example.net'])
 
 
 def test_zone_name_servers_are_resolved():

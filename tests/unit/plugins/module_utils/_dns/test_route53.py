@@ -1,5 +1,7 @@
 """Route53 zones and TXT values, against a real moto server (no mocked API calls)."""
 
+import os
+import signal
 import threading
 import uuid
 
@@ -11,6 +13,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.aws import (
     route53_client,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
+from ansible_collections.autotls.acme.plugins.module_utils._common.signals import Terminated, terminate_as_interrupt
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
     ConfigurationError,
     DeadlineExceeded,
@@ -20,6 +23,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._dns.route53 import (
     Route53Zones,
     TxtHandle,
     TxtRecords,
+    change_txt,
     decode_txt_value,
     encode_txt_value,
     normalize_name,
@@ -344,6 +348,11 @@ def test_a_value_already_there_is_not_taken_over(admin, txt):
     assert txt_values(admin, zone, 'a.example.com') == set()
 
 
+DENIED = (
+    b'<?xml version="1.0"?>\n<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
+    b'<Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not allowed</Message>'
+    b'</Error><RequestId>denied-1</RequestId></ErrorResponse>')
+
 RACE_ERROR = (
     b'<?xml version="1.0"?>\n<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
     b'<Error><Type>Sender</Type><Code>InvalidChangeBatch</Code>'
@@ -480,3 +489,46 @@ def test_wait_insync_gives_up_at_the_deadline(client, txt):
         client.meta.events.unregister('before-send.route53.GetChange', pending)
     assert str(err.value) == ('Gave up after 2 s waiting for Route53 change /change/CPENDING '
                               'to become INSYNC (last status PENDING)')
+
+
+# ---------------------------------------------------------------- route53_txt's change, interrupted
+
+def test_sigterm_while_waiting_takes_back_what_this_change_added(admin, client, zones, txt):
+    zone = make_zone(admin, 'example.com')
+    upsert(admin, zone, 'a.example.com', 'TXT', ['"theirs"', '"both"'], ttl=300)
+    seen = []
+
+    def stop_now(**_kwargs):
+        seen.append(txt_values(admin, zone, 'a.example.com'))
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    client.meta.events.register('before-send.route53.GetChange', stop_now)
+    with pytest.raises(Terminated) as err:
+        with terminate_as_interrupt():
+            change_txt(txt, 'a.example.com', zones.find_zone('a.example.com'), ['ours', 'both'],
+                       ttl=300, wait_timeout=30)
+    client.meta.events.unregister('before-send.route53.GetChange', stop_now)
+    assert seen == [{'theirs', 'both', 'ours'}]
+    # "both" was there before: not ours to remove.
+    assert txt_values(admin, zone, 'a.example.com') == {'theirs', 'both'}
+    assert err.value.cleanup_errors == []
+
+
+def test_interrupted_change_that_cannot_be_taken_back_says_so(admin, client, zones, txt):
+    make_zone(admin, 'example.com')
+    calls = []
+
+    def deny_second_write(request, **_kwargs):
+        calls.append('write')
+        if calls.count('write') > 1:
+            return AWSResponse(request.url, 403, {'Content-Type': 'text/xml'}, _Raw(DENIED))
+        return None
+
+    client.meta.events.register('before-send.route53.GetChange',
+                                lambda **_kw: os.kill(os.getpid(), signal.SIGTERM))
+    client.meta.events.register('before-send.route53.ChangeResourceRecordSets', deny_second_write)
+    with pytest.raises(Terminated) as err:
+        with terminate_as_interrupt():
+            change_txt(txt, 'a.example.com', zones.find_zone('a.example.com'), ['ours'], wait_timeout=30)
+    assert len(err.value.cleanup_errors) == 1
+    assert 'a.example.com' in err.value.cleanup_errors[0] and 'AccessDenied' in err.value.cleanup_errors[0]
