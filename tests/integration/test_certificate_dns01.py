@@ -1,11 +1,17 @@
 """autotls.acme.certificate with DNS-01 through Route53, run by ansible-playbook against
 real Pebble, moto (Route53 API) and a DNS server answering from moto's zones."""
 
+import json
 import os
+import signal
+import socket
 import stat
 import subprocess
+import time
 
 import pytest
+
+from testbed.fixtures import VENV_BIN, ansible_environment
 
 PLAYBOOK = """
 - hosts: localhost
@@ -22,7 +28,8 @@ PLAYBOOK = """
         eab_hmac_key: "{{ eab_hmac_key | default(omit) }}"
         aws_endpoint_url: "{{ aws_endpoint }}"
         dns_servers: ["{{ dns_server }}"]
-        dns_propagation_timeout: 30
+        dns_propagation_timeout: "{{ propagation_timeout | default(30) }}"
+        dns_ttl: "{{ dns_ttl | default(omit) }}"
         timeout: 60
         dest: "{{ dest }}"
         certificates: "{{ certificates }}"
@@ -165,3 +172,58 @@ def test_bad_input_is_refused_before_anything_happens(route53, issue, tmp_path):
     result = issue([{'name': 'wild', 'domains': ['*.example.test'], 'challenge': 'http-01'}], expect_rc=2)
     assert 'dns-01' in result['msg'] and '*.example.test' in result['msg']
     assert not (tmp_path / 'certs').exists()
+
+
+def test_a_ttl_out_of_range_is_refused_naming_the_option(route53, issue, tmp_path):
+    result = issue([{'name': 'ttl', 'domains': ['ttl.example.test']}], expect_rc=2, dns_ttl=0)
+    assert result['msg'] == 'dns_ttl must be between 1 and 2147483647 seconds, got 0'
+    assert not (tmp_path / 'certs').exists() and not (tmp_path / 'account.pem').exists()
+
+
+def _wait_for(condition, what, limit=90):
+    """Poll ``condition`` until true; fail (not a timing assertion: a bound) after ``limit`` s."""
+    end = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError('gave up waiting for %s' % what)
+        time.sleep(0.2)
+
+
+def test_sigterm_removes_the_txt_values_like_ctrl_c(route53, tmp_path):
+    """An AWX job timeout sends SIGTERM to the playbook while DNS-01 waits for propagation."""
+    zone = route53.create_zone('example.test')
+    route53.upsert_txt(zone, '_acme-challenge.sigterm.example.test', ['not-ours'])
+    # A name server that takes the queries and never answers: the DNS wait goes on.
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(('127.0.0.1', 0))
+    workdir = tmp_path / 'run'
+    workdir.mkdir()
+    (workdir / 'playbook.yml').write_text(PLAYBOOK)
+    extra_vars = dict(
+        directory=route53.pebble.directory_url, ca_bundle=route53.pebble.ca_bundle,
+        account_key=str(tmp_path / 'account.pem'), aws_endpoint=route53.moto.endpoint_url,
+        dns_server='127.0.0.1:%d' % silent.getsockname()[1], dest=str(tmp_path / 'certs'),
+        propagation_timeout=600,
+        certificates=[{'name': 'sigterm', 'domains': ['*.sigterm.example.test', 'sigterm.example.test']}])
+    (workdir / 'vars.json').write_text(json.dumps(extra_vars))
+    proc = subprocess.Popen(
+        [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+         'playbook.yml', '-e', '@vars.json'],
+        cwd=str(workdir), env=ansible_environment(), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    name = '_acme-challenge.sigterm.example.test'
+    try:
+        _wait_for(lambda: len(route53.txt_values(name)) == 3 or proc.poll() is not None,
+                  'the two challenge values in Route53')
+        assert proc.poll() is None, proc.communicate()[0]
+        os.killpg(proc.pid, signal.SIGTERM)
+        output = proc.communicate(timeout=120)[0]
+        # The module outlives ansible-playbook by the time its cleanup takes.
+        _wait_for(lambda: route53.txt_values(name) == {'not-ours'}, 'the challenge values to be removed')
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+        silent.close()
+    assert proc.returncode != 0, output
+    assert not (tmp_path / 'certs' / 'sigterm').exists()
