@@ -171,9 +171,14 @@ def test_java_keystore_password_never_shown(hosts, root_ca, run_playbook, ansibl
     client.run(['cp', '/etc/ssl/certs/java/cacerts', keystore], check=True)
     client.run(['keytool', '-storepasswd', '-keystore', keystore, '-storepass', 'changeit',
                 '-new', storepass], check=True)
+    # keytool as the role runs it, recording its command line (what `ps` shows on the host).
+    spy, argv_log = '/root/keytool-spy', '/root/keytool-argv.log'
+    client.run(['sh', '-c', 'rm -f %s && cat > %s && chmod 0755 %s' % (argv_log, spy, spy)], check=True,
+               input='#!/bin/sh\nprintf "%%s\\n" "$*" >> %s\nexec /usr/bin/keytool "$@"\n' % argv_log)
     inventory = write_inventory(tmp_path / 'inventory.yml', hosts=[client])
     extra = {'autotls_ca_roots': [{'name': ROOT_NAME, 'pem': cert_pem(root_ca[0]).decode()}],
              'autotls_ca_trust_java': True,
+             'autotls_ca_trust_java_keytool': spy,
              'autotls_ca_trust_java_keystore': keystore,
              'autotls_ca_trust_java_storepass': storepass}
 
@@ -183,6 +188,9 @@ def test_java_keystore_password_never_shown(hosts, root_ca, run_playbook, ansibl
     assert rc == 0 and sha256_colons(root_ca[0]) in out, out + err
     assert storepass not in result.stdout + result.stderr
     assert storepass not in json.dumps(result.results)
+    argv = client.run(['cat', argv_log], check=True)[1]
+    assert '-importcert' in argv and '-storepass:env AUTOTLS_STOREPASS' in argv, argv
+    assert storepass not in argv, argv
 
     # A wrong password fails with keytool's own message, still without the password.
     wrong = dict(extra, autotls_ca_trust_java_storepass=storepass + 'x')
