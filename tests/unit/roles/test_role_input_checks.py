@@ -2,6 +2,8 @@
 their first tasks, so nothing is written when they fail)."""
 
 import json
+import re
+import os
 
 import pytest
 
@@ -112,3 +114,44 @@ def test_ca_root_without_pem_can_be_removed_by_name(run_playbook, tmp_path):
         '__ca_trust_update_command': ['/bin/true']})
     # Past the root check, stopped by the next one (the Java setting).
     assert 'autotls_ca_trust_java must be auto, true or false' in failure(result)
+
+
+ONBOARD = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
+                       'playbooks', 'onboard.yml')
+
+
+@pytest.mark.parametrize('variables, entry_point, named', [
+    # nginx_tls's acme entry point (port 80 before the first issuance)
+    ({'autotls_nginx_ipv6': 'sometimes'}, 'acme', 'autotls_nginx_ipv6'),
+    # issue's bootstrap_ca entry point (trust in the private CA)
+    ({'autotls_ca_root_fingerprint': 'ab' * 32, 'autotls_acme_directory': 'https://ca.example.test/acme/acme/directory',
+      'autotls_store': 'not-a-mapping'}, 'bootstrap_ca', 'autotls_store'),
+], ids=['nginx_tls-acme', 'issue-bootstrap_ca'])
+def test_onboard_checks_the_entry_points_it_includes(run_playbook, variables, entry_point, named):
+    """onboard.yml's tasks_from includes are checked against their entry point's argument spec
+    (check mode: before the fix, the unchecked tasks would have run on this machine)."""
+    result = run_playbook(ONBOARD, extra_vars=variables, check=True, expect_rc=2)
+    assert result.failed, result.stdout
+    failed = result.failed[-1]
+    assert "Validating arguments against arg spec '%s'" % entry_point in failed['task'], failed['task']
+    assert named in json.dumps(failed['result'])
+    assert result.stats['localhost']['changed'] == 0
+
+
+def test_every_tasks_from_names_an_entry_point():
+    """Ansible checks a role's variables only for an entry point named exactly like tasks_from."""
+    import glob
+    import yaml
+    root = os.path.dirname(ONBOARD)
+    root = os.path.dirname(root)
+    specs = {path.split(os.sep)[-3]: yaml.safe_load(open(path))['argument_specs']
+             for path in glob.glob(os.path.join(root, 'roles', '*', 'meta', 'argument_specs.yml'))}
+    uses = []
+    for path in glob.glob(os.path.join(root, 'playbooks', '**', '*.yml'), recursive=True) + \
+            glob.glob(os.path.join(root, 'roles', '*', 'tasks', '*.yml')):
+        text = open(path).read()
+        for role, entry in re.findall(r'name:\s*autotls\.acme\.(\w+)\s*\n\s*tasks_from:\s*([\w.]+)', text):
+            uses.append((os.path.relpath(path, root), role, entry))
+    assert uses, 'no tasks_from found: the pattern is out of date'
+    missing = [u for u in uses if u[2] not in specs[u[1]]]
+    assert not missing, 'tasks_from without an entry point of that name in meta/argument_specs.yml: %s' % missing
