@@ -20,3 +20,20 @@ if COLLECTIONS_ROOT not in sys.path:
 os.environ['ANSIBLE_COLLECTIONS_PATH'] = COLLECTIONS_ROOT
 
 pytest_plugins = ['testbed.fixtures', 'testbed.fixtures_stepca', 'testbed.fixtures_hosts']
+
+# Lines a test wants in the run's summary (record_property('summary_line', ...)), e.g.
+# which package versions the declared-minimums test used. Collected from the reports, so
+# it works with xdist workers too.
+_SUMMARY_LINES = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == 'call':
+        _SUMMARY_LINES.extend(value for name, value in report.user_properties if name == 'summary_line')
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _SUMMARY_LINES:
+        terminalreporter.section('recorded by the tests')
+        for line in _SUMMARY_LINES:
+            terminalreporter.write_line(line)

@@ -1,0 +1,364 @@
+"""The YAML examples of the documentation, and what each of them must agree with.
+
+Examples come from README.md, docs/*.md, roles/*/README.md (fenced ``yaml``/``yml``
+blocks) and from the modules' EXAMPLES. Each has an identity, ``<file>#<heading>[n]``
+(or ``<module file>:EXAMPLES``), so a failure names the doc to fix.
+
+A block that is deliberately incomplete says so right before its fence, on its own line:
+``<!-- not-a-test: <reason> -->``. Keep that rare.
+
+Checks, by the shape of the example:
+- tasks (a list of dicts with a module key): every ``autotls.acme.*`` task's arguments
+  against that module's own argument spec (as its ``main()`` builds it);
+- plays: their roles (and ``include_role``/``import_role`` tasks) against the roles'
+  ``meta/argument_specs.yml`` entry points, their tasks as above;
+- variables (a dict, as in group_vars/host_vars or AWX variables): every ``autotls_*``
+  variable must be one the collection reads (a role argument spec or a playbook), its
+  value must fit the role argument spec, and every declared certificate must pass the
+  model of a declared certificate;
+- inventories (``all: {children: ...}``): loaded by Ansible's own inventory parser.
+
+Values that are Jinja templates are taken as "some value of the right type": only
+literal values are checked against types and choices.
+"""
+
+from __future__ import annotations
+
+import ast
+import glob
+import importlib
+import os
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/testbed/..
+COLLECTION = 'autotls.acme.'
+NOT_A_TEST = re.compile(r'<!--\s*not-a-test:\s*(?P<reason>.*?)\s*-->')
+FENCE = re.compile(r'^(?P<indent>\s*)```(?P<lang>[\w+-]*)\s*$')
+TEMPLATE = re.compile(r'{{.*}}|{%.*%}', re.S)
+DOC_GLOBS = ('README.md', 'docs/*.md', 'roles/*/README.md')
+
+# Task keywords (not module names). Anything else in a task is its module.
+TASK_KEYWORDS = {
+    'name', 'action', 'args', 'any_errors_fatal', 'async', 'become', 'become_exe', 'become_flags',
+    'become_method', 'become_user', 'changed_when', 'check_mode', 'collections', 'connection',
+    'debugger', 'delay', 'delegate_facts', 'delegate_to', 'diff', 'environment', 'failed_when',
+    'ignore_errors', 'ignore_unreachable', 'local_action', 'loop', 'loop_control', 'module_defaults',
+    'no_log', 'notify', 'poll', 'port', 'register', 'remote_user', 'retries', 'run_once', 'tags',
+    'throttle', 'timeout', 'until', 'vars', 'when', 'listen',
+}
+BLOCK_KEYS = ('block', 'rescue', 'always')
+# Modules with an action plugin of the same name: what the plugin adds to the user's
+# arguments before the module sees them.
+ACTION_PLUGIN_ARGS = {
+    # plugins/action/cert_files.py packs src_dir into one upload and passes its path as staged.
+    'cert_files': lambda args: dict({k: v for k, v in args.items() if k != 'src_dir'}, staged='/tmp/staged.tar')
+    if args.get('step') == 'install' and args.get('src_dir') else args,
+}
+ROLE_TASKS = ('ansible.builtin.include_role', 'ansible.builtin.import_role', 'include_role', 'import_role')
+
+
+@dataclass
+class Example:
+    ident: str
+    text: str
+    skip_reason: str | None = None
+    line: int = 0
+
+    def load(self):
+        return yaml.safe_load(self.text)
+
+
+def _slug(heading):
+    return re.sub(r'[^a-z0-9]+', '-', heading.lower()).strip('-') or 'top'
+
+
+def markdown_examples(path):
+    rel = os.path.relpath(path, REPO_ROOT)
+    with open(path, encoding='utf-8') as handle:
+        lines = handle.read().splitlines()
+    heading, count, examples = 'top', {}, []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith('#'):
+            heading = _slug(line.lstrip('#'))
+        match = FENCE.match(line)
+        if not match:
+            i += 1
+            continue
+        indent, lang = match.group('indent'), match.group('lang')
+        start = i
+        i += 1
+        body = []
+        while i < len(lines) and not (lines[i].strip() == '```'):
+            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
+            i += 1
+        i += 1
+        if lang not in ('yaml', 'yml'):
+            continue
+        previous = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), '')
+        marker = NOT_A_TEST.search(previous)
+        count[heading] = count.get(heading, 0) + 1
+        examples.append(Example('%s#%s[%d]' % (rel, heading, count[heading]), '\n'.join(body) + '\n',
+                                marker.group('reason') if marker else None, start + 1))
+    return examples
+
+
+def module_examples():
+    examples = []
+    for path in sorted(glob.glob(os.path.join(REPO_ROOT, 'plugins', 'modules', '*.py'))):
+        tree = ast.parse(open(path, encoding='utf-8').read())
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and getattr(node.targets[0], 'id', None) == 'EXAMPLES':
+                examples.append(Example('%s:EXAMPLES' % os.path.relpath(path, REPO_ROOT), node.value.value,
+                                        line=node.lineno))
+    return examples
+
+
+def all_examples():
+    examples = []
+    for pattern in DOC_GLOBS:
+        for path in sorted(glob.glob(os.path.join(REPO_ROOT, pattern))):
+            examples.extend(markdown_examples(path))
+    return examples + module_examples()
+
+
+# ---- what the examples are checked against ------------------------------------------------
+
+class _Captured(Exception):
+    pass
+
+
+def module_argspec(name):
+    """kwargs of the AnsibleModule(...) call of plugins/modules/<name>.py's main()."""
+    mod = importlib.import_module('ansible_collections.autotls.acme.plugins.modules.' + name)
+    captured = {}
+
+    def fake(*args, **kwargs):
+        captured.update(kwargs)
+        if args:
+            captured['argument_spec'] = args[0]
+        raise _Captured()
+
+    original = mod.AnsibleModule
+    mod.AnsibleModule = fake
+    try:
+        mod.main()
+    except _Captured:
+        pass
+    finally:
+        mod.AnsibleModule = original
+    if 'argument_spec' not in captured:
+        raise AssertionError('module %s built no AnsibleModule' % name)
+    return captured
+
+
+def role_specs():
+    """{role: {entry point: options}} from roles/*/meta/argument_specs.yml."""
+    specs = {}
+    for path in glob.glob(os.path.join(REPO_ROOT, 'roles', '*', 'meta', 'argument_specs.yml')):
+        role = path.split(os.sep)[-3]
+        data = yaml.safe_load(open(path, encoding='utf-8'))['argument_specs']
+        specs[role] = {entry: value.get('options', {}) for entry, value in data.items()}
+    return specs
+
+
+def playbook_variables():
+    """autotls_* names the playbooks read (beyond the roles' argument specs)."""
+    names = set()
+    for path in glob.glob(os.path.join(REPO_ROOT, 'playbooks', '**', '*.yml'), recursive=True):
+        names.update(re.findall(r'\bautotls_[a-z0-9_]+', open(path, encoding='utf-8').read()))
+    return names
+
+
+def certificate_validator():
+    """The model's validation of one declared certificate: (entry, where) -> raises on error."""
+    try:
+        model = importlib.import_module('ansible_collections.autotls.acme.plugins.module_utils._model.certificate')
+        return model.validate_declared_certificate
+    except (ImportError, AttributeError):
+        pass
+    # Until the model lands: what the issue role hands to the certificate module, plus the
+    # deploy and server keys the role READMEs document.
+    suboptions = module_argspec('certificate')['argument_spec']['certificates']['options']
+    known = set(suboptions) | {'owner', 'group', 'mode', 'key_mode', 'nginx'}
+
+    def validate(entry, where=None):
+        unknown = sorted(set(entry) - known)
+        if unknown:
+            raise ValueError('%s: unknown keys %s' % (where, ', '.join(unknown)))
+    return validate
+
+
+# ---- checks --------------------------------------------------------------------------------
+
+@dataclass
+class Checker:
+    role_specs: dict = field(default_factory=role_specs)
+    playbook_vars: set = field(default_factory=playbook_variables)
+    problems: list = field(default_factory=list)
+    checked: int = 0
+    _modules: dict = field(default_factory=dict)
+
+    def problem(self, where, message):
+        self.problems.append('%s: %s' % (where, message))
+
+    # values ---------------------------------------------------------------
+    def _untemplate(self, value, spec):
+        """A literal stand-in, of the option's type, for a templated value."""
+        if isinstance(value, str) and TEMPLATE.search(value):
+            kind = spec.get('type', 'str')
+            if spec.get('choices'):
+                return spec['choices'][0]
+            return {'int': 1, 'float': 1.0, 'bool': True, 'list': [], 'dict': {}}.get(kind, value)
+        if isinstance(value, dict) and spec.get('options'):
+            return {k: self._untemplate(v, spec['options'].get(k, {})) for k, v in value.items()}
+        if isinstance(value, list) and spec.get('options'):
+            return [self._untemplate(v, {'options': spec['options']}) if isinstance(v, dict) else v for v in value]
+        return value
+
+    def validate(self, where, spec, params, extra=None):
+        from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+        params = {k: self._untemplate(v, spec.get(k, {})) for k, v in params.items()}
+        kwargs = {k: v for k, v in (extra or {}).items()
+                  if k in ('mutually_exclusive', 'required_together', 'required_one_of', 'required_if', 'required_by')}
+        result = ArgumentSpecValidator(spec, **kwargs).validate(params)
+        for error in result.error_messages:
+            self.problem(where, error)
+        self.checked += 1
+
+    # tasks and plays ------------------------------------------------------
+    def module_spec(self, name):
+        if name not in self._modules:
+            self._modules[name] = module_argspec(name)
+        return self._modules[name]
+
+    def task(self, where, task):
+        if not isinstance(task, dict):
+            self.problem(where, 'a task must be a mapping, got %r' % (task,))
+            return
+        for key in BLOCK_KEYS:
+            for sub in task.get(key) or []:
+                self.task(where, sub)
+        if any(key in task for key in BLOCK_KEYS):
+            return
+        modules = [k for k in task if k not in TASK_KEYWORDS]
+        if len(modules) != 1:
+            self.problem(where, 'task %r names %d modules: %s' % (task.get('name'), len(modules), modules))
+            return
+        module, args = modules[0], task[modules[0]]
+        label = '%s (task %r)' % (where, task.get('name', module))
+        if module in ROLE_TASKS:
+            self.role(label, args.get('name', ''), args.get('tasks_from', 'main'), task.get('vars') or {})
+        elif module.startswith(COLLECTION):
+            name = module[len(COLLECTION):]
+            if not os.path.exists(os.path.join(REPO_ROOT, 'plugins', 'modules', name + '.py')):
+                self.problem(label, 'no module %s in the collection' % module)
+                return
+            spec = self.module_spec(name)
+            args = ACTION_PLUGIN_ARGS.get(name, lambda a: a)(dict(args or {}))
+            self.validate(label, spec['argument_spec'], args, spec)
+
+    def role(self, where, name, entry, variables):
+        if not name.startswith(COLLECTION):
+            return
+        role = name[len(COLLECTION):]
+        specs = self.role_specs.get(role)
+        if specs is None:
+            self.problem(where, 'no role %s in the collection' % name)
+            return
+        if entry not in specs:
+            self.problem(where, 'role %s has no entry point %r in meta/argument_specs.yml, so nothing checks its '
+                                'variables (tasks_from takes the entry point name, e.g. acme, not acme.yml)'
+                         % (name, entry))
+            return
+        # Required role variables usually come from the inventory, not from the play.
+        optional = {k: dict(v, required=False) for k, v in specs[entry].items()}
+        self.validate('%s (role %s, entry point %s)' % (where, name, entry), optional, variables)
+        self.variables(where, variables)
+
+    def play(self, where, play):
+        if 'ansible.builtin.import_playbook' in play or 'import_playbook' in play:
+            target = play.get('ansible.builtin.import_playbook') or play.get('import_playbook')
+            if target.startswith(COLLECTION):
+                path = os.path.join(REPO_ROOT, 'playbooks', target[len(COLLECTION):] + '.yml')
+                if not os.path.exists(path):
+                    self.problem(where, 'no playbook %s in the collection' % target)
+            self.checked += 1
+            return
+        self.variables(where, play.get('vars') or {})
+        for role in play.get('roles') or []:
+            if isinstance(role, str):
+                role = {'role': role}
+            params = {k: v for k, v in role.items() if k not in ('role', 'name', 'tasks_from', 'vars', 'when', 'tags')}
+            self.role(where, role.get('role') or role.get('name', ''), role.get('tasks_from', 'main'),
+                      dict(role.get('vars') or {}, **params))
+        for key in ('pre_tasks', 'tasks', 'post_tasks', 'handlers'):
+            for task in play.get(key) or []:
+                self.task(where, task)
+
+    # variables ------------------------------------------------------------
+    def variable_spec(self, name):
+        for role in sorted(self.role_specs):
+            for entry, options in sorted(self.role_specs[role].items()):
+                if name in options:
+                    return options[name]
+        return None
+
+    def variables(self, where, variables):
+        validate_certificate = certificate_validator()
+        for name, value in variables.items():
+            if not name.startswith('autotls_'):
+                continue
+            spec = self.variable_spec(name)
+            if spec is None:
+                if name not in self.playbook_vars:
+                    self.problem(where, 'variable %s is read by no role and no playbook of the collection' % name)
+                continue
+            self.validate(where, {name: spec}, {name: value})
+            if name in ('autotls_certificates', 'autotls_host_certificates') and isinstance(value, list):
+                for entry in value:
+                    label = '%s %s %r' % (where, name, entry.get('name') if isinstance(entry, dict) else entry)
+                    try:
+                        validate_certificate(entry, label)
+                    except Exception as exc:  # the model's error type, whatever it is
+                        self.problem(label, str(exc))
+
+    def inventory(self, where, data, tmp_path):
+        from ansible.inventory.manager import InventoryManager
+        from ansible.parsing.dataloader import DataLoader
+        path = os.path.join(str(tmp_path), 'hosts.yml')
+        with open(path, 'w', encoding='utf-8') as handle:
+            yaml.safe_dump(data, handle)
+        manager = InventoryManager(loader=DataLoader(), sources=[path])
+        if not manager.get_hosts():
+            self.problem(where, 'the inventory has no hosts')
+        for host in manager.get_hosts():
+            self.variables('%s host %s' % (where, host.name), host.get_vars())
+        self.checked += 1
+
+    def example(self, example, tmp_path):
+        try:
+            data = example.load()
+        except yaml.YAMLError as exc:
+            self.problem(example.ident, 'not valid YAML: %s' % exc)
+            return
+        if isinstance(data, list):
+            for item in data:
+                if isinstance(item, dict) and ('hosts' in item or 'import_playbook' in item
+                                               or 'ansible.builtin.import_playbook' in item):
+                    self.play(example.ident, item)
+                else:
+                    self.task(example.ident, item)
+        elif isinstance(data, dict) and isinstance(data.get('all'), dict) and (
+                'children' in data['all'] or 'hosts' in data['all']):
+            self.inventory(example.ident, data, tmp_path)
+        elif isinstance(data, dict):
+            if not any(k.startswith('autotls_') for k in data):
+                self.problem(example.ident, 'a mapping without autotls_* variables: not an example of this collection')
+            self.variables(example.ident, data)
+        else:
+            self.problem(example.ident, 'neither tasks, plays, an inventory nor variables: %r' % (data,))
