@@ -93,6 +93,8 @@ EXAMPLES = r'''
   run_once: true
   register: ca_root
 
+# DNS-01 through Route53 here; HTTP-01 needs its tokens on the hosts, which the
+# collection's playbooks (renew.yml, onboard.yml) place.
 - name: Use it as the CA bundle of the ACME client
   autotls.acme.certificate:
     acme_directory: https://ca.internal:9443/acme/acme/directory
@@ -103,17 +105,19 @@ EXAMPLES = r'''
     certificates:
       - name: app1
         domains: [app1.internal.example.com]
-        challenge: http-01
+        challenge: dns-01
   delegate_to: localhost
   run_once: true
 
-- name: Pick the right root out of all roots the CA serves (OpenSSL-style fingerprint is fine)
+- name: Pick the right root out of all roots the CA serves
   autotls.acme.ca_roots:
     url: https://ca.internal:9443/acme/acme/directory
-    fingerprint: "94:22:F3:55:..."
+    # 64 hex digits; the OpenSSL form 94:22:F3:55:... is accepted too
+    fingerprint: "{{ autotls_ca_root_fingerprint }}"
     fetch: roots
   delegate_to: localhost
   check_mode: true
+  register: all_roots
 '''
 
 RETURN = r'''

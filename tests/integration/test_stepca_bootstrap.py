@@ -180,3 +180,36 @@ def test_certificate_issues_from_stepca_with_dns01(stepca, route53, run_playbook
     assert again.task('issue')['result']['changed'] is False
     assert again.task('bootstrap')['changed'] is False
     assert os.path.exists(certs / 'app1' / 'privkey.pem')
+
+
+# ---- the module's EXAMPLES, as written --------------------------------------------------------
+
+def test_ca_roots_examples_run_as_written(stepca, route53, run_playbook, ansible_env, tmp_path):
+    """ca_roots' EXAMPLES run against step-ca. Only what must point at the test bed is
+    replaced: the CA's address, the controller paths (into tmp_path), the Route53 endpoint and
+    the DNS server to check propagation with (module_defaults), and the fingerprint variable,
+    given in OpenSSL's colon form as the last example says it may be."""
+    import yaml  # pylint: disable=import-outside-toplevel
+    from ansible_collections.autotls.acme.plugins.modules import ca_roots  # pylint: disable=import-outside-toplevel
+
+    route53.create_zone('internal.example.com')
+    text = (ca_roots.EXAMPLES.replace('https://ca.internal:9443', stepca.url)
+            .replace('/srv/autotls', str(tmp_path / 'srv')))
+    (tmp_path / 'srv').mkdir()
+    colons = ':'.join(stepca.root_fingerprint[i:i + 2] for i in range(0, 64, 2)).upper()
+    play = [{'hosts': 'localhost', 'gather_facts': False,
+             'vars': {'autotls_ca_root_fingerprint': colons},
+             'module_defaults': {'autotls.acme.certificate': {
+                 'aws_endpoint_url': route53.moto.endpoint_url, 'dns_servers': [route53.dns.address],
+                 'dns_propagation_timeout': 30, 'timeout': 90}},
+             'tasks': yaml.safe_load(text)}]
+    run = run_playbook(play, env=dict(ansible_env, HOME=str(tmp_path / 'home')))  # ~/.config/autotls
+
+    first = run.task("Trust the private CA's root, by its fingerprint")['result']
+    assert first['fingerprint'] == stepca.root_fingerprint and first['changed'] is True
+    [cert] = run.task('Use it as the CA bundle of the ACME client')['result']['certificates']
+    assert cert['action'] == 'issue' and cert['issuer'] == 'autotls testbed step-ca intermediate'
+    assert (tmp_path / 'srv' / 'certs' / 'app1' / 'fullchain.pem').exists()
+    assert (tmp_path / 'home' / '.config' / 'autotls' / 'account.pem').exists()
+    roots = run.task('Pick the right root out of all roots the CA serves')['result']
+    assert roots['fingerprint'] == stepca.root_fingerprint and roots['changed'] is False
