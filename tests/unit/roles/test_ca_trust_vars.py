@@ -74,8 +74,9 @@ def test_debian_specifics(run_playbook):
     assert got['__ca_trust_java_os_alias'] == 'debian:%s.pem'
     # Other families have neither.
     other = rendered(run_playbook(playbook(facts('RedHat', 'RedHat', '9'))))
-    assert other['__ca_trust_update_command_after_removal'] is None
-    assert other['__ca_trust_java_os_alias'] is None
+    # (undefined renders as None, or as '' before ansible-core 2.19's native types)
+    assert other['__ca_trust_update_command_after_removal'] in (None, '')
+    assert other['__ca_trust_java_os_alias'] in (None, '')
 
 
 def test_distribution_files_override_family(run_playbook, tmp_path):
