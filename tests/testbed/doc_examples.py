@@ -176,21 +176,10 @@ def playbook_variables():
 
 def certificate_validator():
     """The model's validation of one declared certificate: (entry, where) -> raises on error."""
-    try:
-        model = importlib.import_module('ansible_collections.autotls.acme.plugins.module_utils._model.certificate')
-        return model.validate_declared_certificate
-    except (ImportError, AttributeError):
-        pass
-    # Until the model lands: what the issue role hands to the certificate module, plus the
-    # deploy and server keys the role READMEs document.
-    suboptions = module_argspec('certificate')['argument_spec']['certificates']['options']
-    known = set(suboptions) | {'owner', 'group', 'mode', 'key_mode', 'nginx'}
-
-    def validate(entry, where=None):
-        unknown = sorted(set(entry) - known)
-        if unknown:
-            raise ValueError('%s: unknown keys %s' % (where, ', '.join(unknown)))
-    return validate
+    from ansible_collections.autotls.acme.plugins.module_utils._model.certificate import (
+        validate_declared_certificate,
+    )
+    return validate_declared_certificate
 
 
 # ---- checks --------------------------------------------------------------------------------
