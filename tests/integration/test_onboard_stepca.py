@@ -165,3 +165,41 @@ def test_wildcard_with_http01_is_refused_before_any_order(stepca, test_hosts, ru
         app2.name: [{'name': 'wild', 'domains': ['*.qa1.example.test'], 'challenge': 'http-01'}]})
     result = run_playbook(RENEW, inventory=inventory, connection=None, expect_rc=2)
     assert 'use challenge: dns-01' in result.stdout
+
+
+def test_entries_as_the_private_ca_guide_writes_them_are_issued_deployed_and_renewed(
+        stepca, test_hosts, host_dns, run_playbook, tmp_path, testbed):
+    """docs/private-ca-http01.md and the role READMEs put deploy keys and nginx on the entry.
+
+    Before the model, the issue role handed them to the certificate module, which refused
+    the whole task: no certificate was issued at all.
+    """
+    app1 = test_hosts['app1']
+    app1.reset()
+    guide = [{'name': 'app1', 'domains': [app1.fqdn.upper() + '.'], 'challenge': 'http-01',
+              'owner': 'root', 'group': 'www-data', 'key_mode': '0640',
+              'nginx': {'proxy_pass': 'http://127.0.0.1:8080'}}]
+    inventory = _inventory(tmp_path, [app1], stepca, testbed, certificates={app1.name: guide})
+    run_playbook(ONBOARD, inventory=inventory, connection=None)
+    key = os.stat(app1.path('/etc/autotls/certs/app1/privkey.pem'))
+    assert (oct(key.st_mode & 0o777), key.st_gid) == ('0o640', 33)       # www-data
+    conf = app1.read_file('/etc/nginx/conf.d/autotls-tls-app1.conf')
+    assert 'proxy_pass http://127.0.0.1:8080;' in conf
+    assert 'server_name %s;' % app1.fqdn in conf                          # normalised before rendering
+    first = _served_serial(app1, app1.fqdn)
+    assert first
+
+    # The nightly job with the same entry: renews (forced due), deploys with the same owner and modes.
+    renewed = run_playbook(RENEW, inventory=_inventory(
+        tmp_path, [app1], stepca, testbed, certificates={app1.name: guide},
+        extra_all={'autotls_renew_before': {'fraction': 0.99999}}), connection=None)
+    issued = renewed.task('autotls.acme.issue : Answer the challenges, finalize and store the certificates')
+    assert [(c['name'], c['action']) for c in issued['result']['certificates']] == [('app1', 'renew')]
+    serial = issued['result']['certificates'][0]['serial']
+    assert serial != first
+    deadline = time.monotonic() + 10      # a reload returns before nginx's workers switch
+    while _served_serial(app1, app1.fqdn) != serial:
+        assert time.monotonic() < deadline, 'app1 does not serve the renewed certificate'
+        time.sleep(0.1)
+    key = os.stat(app1.path('/etc/autotls/certs/app1/privkey.pem'))
+    assert (oct(key.st_mode & 0o777), key.st_gid) == ('0o640', 33)
