@@ -461,6 +461,9 @@ def main():
         check_ranges(params, DNS_LIMITS)
         check_nameserver_entries(params.get('dns_servers'))
         specs = _specs(params)
+        # Checked before anything is contacted: quoted octal strings, no key readable by others.
+        file_mode = parse_mode(params['file_mode'], 'file_mode')
+        key_mode = parse_mode(params['key_mode'], 'key_mode', key=True)
         if any(s.challenge == 'dns-01' for s in specs):
             # Refused before anything is written: a TXT value nobody can check is no use.
             if not HAS_BOTO3:
@@ -478,7 +481,7 @@ def main():
             session, solvers, RenewalPolicy.from_option(params['renew_before']), params['dest'],
             workers=params['concurrency'], timeout=params['timeout'],
             account_options=account_options_from_params(params),
-            file_mode=parse_mode(params['file_mode'], 'file_mode'), key_mode=parse_mode(params['key_mode'], 'key_mode', key=True))
+            file_mode=file_mode, key_mode=key_mode)
         outcomes = issuer.plan(specs)
         if not module.check_mode and params['phase'] != 'finish':
             issuer.consult_ari(outcomes)
