@@ -351,3 +351,33 @@ class Checker:
             self.variables(example.ident, data)
         else:
             self.problem(example.ident, 'neither tasks, plays, an inventory nor variables: %r' % (data,))
+
+
+# ---- a guide's inventory, as files --------------------------------------------------------
+
+INVENTORY_FILE = re.compile(r'^#\s*((?:group_vars|host_vars)/[\w.-]+\.ya?ml|hosts\.ya?ml)\b')
+
+
+def guide_inventory(relpath):
+    """{inventory file: its variables} from a guide's YAML blocks.
+
+    A block (or a part of one) belongs to the file its ``# <file>`` comment line names
+    (``# hosts.yml``, ``# group_vars/all.yml``, ``# host_vars/app1.yml: ...``); one block may
+    hold several files. Blocks without such a line are not part of the inventory.
+    """
+    files = {}
+    for example in markdown_examples(os.path.join(REPO_ROOT, relpath)):
+        current, parts = None, {}
+        for line in example.text.splitlines():
+            match = INVENTORY_FILE.match(line)
+            if match:
+                current = match.group(1)
+                parts.setdefault(current, [])
+            elif current is not None:
+                parts[current].append(line)
+        for name, lines in parts.items():
+            data = yaml.safe_load('\n'.join(lines)) or {}
+            if name in files:
+                raise AssertionError('%s declares %s twice' % (relpath, name))
+            files[name] = data
+    return files

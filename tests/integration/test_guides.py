@@ -1,0 +1,152 @@
+"""The guides' inventories, as written, run end to end against the test bed.
+
+The inventory files are taken from the YAML blocks of docs/private-ca-http01.md and
+docs/dns01-route53.md (each block names its file in a ``# <file>`` comment), so editing a
+guide changes this test. Only what must point at the test bed is changed, and all of it is
+in TESTBED below: for each inventory file, ``replace`` (keys the guide sets, which must
+still be there) and ``add`` (keys the test bed needs that the guide leaves out, which the
+guide must not set).
+"""
+
+import os
+
+import pytest
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from testbed.doc_examples import guide_inventory
+from testbed.tls import served_serial
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ONBOARD = os.path.join(REPO, 'playbooks', 'onboard.yml')
+RENEW = os.path.join(REPO, 'playbooks', 'renew.yml')
+ISSUED = 'autotls.acme.issue : Answer the challenges, finalize and store the certificates'
+ORDERED = 'autotls.acme.issue : Create the orders of the certificates that are due'
+
+
+def _host_vars(host):
+    """A test host's connection, and nginx bound to its own address (the hosts share one
+    network); the JVM makes keytool slow, and the ca_trust role's own tests cover Java."""
+    return dict(host.inventory_vars(), autotls_nginx_listen_address=host.address, autotls_nginx_ipv6=False,
+                autotls_ca_trust_java=False)
+
+
+def TESTBED(guide, **bed):  # pylint: disable=invalid-name
+    """The one mapping from a guide's inventory to the test bed: {file: {replace, add}}."""
+    if guide == 'docs/private-ca-http01.md':
+        stepca, hosts, store = bed['stepca'], bed['hosts'], bed['store']
+        return {
+            'hosts.yml': {'hosts': {name: _host_vars(hosts[name]) for name in ('app1', 'app2')}},
+            'group_vars/all.yml': {
+                'replace': {'autotls_acme_directory': stepca.directory_url,
+                            'autotls_ca_root_fingerprint': stepca.root_fingerprint,
+                            'autotls_store': {'type': 'local', 'path': store}},
+            },
+        }
+    if guide == 'docs/dns01-route53.md':
+        pebble, testbed, host, store, key = bed['pebble'], bed['testbed'], bed['host'], bed['store'], bed['key']
+        return {
+            # The guide shows no hosts: one test host in the group that declares the certificate.
+            'hosts.yml': {'add': {'all': {'children': {'qa1': {'hosts': {host.name: _host_vars(host)}}}}}},
+            'group_vars/all.yml': {
+                'replace': {'autotls_acme_directory': pebble.directory_url,
+                            'autotls_route53': {'endpoint_url': testbed.moto.endpoint_url}},
+                'add': {'autotls_acme_ca_bundle': pebble.ca_bundle,
+                        'autotls_dns_servers': [testbed.dns.address],
+                        'autotls_store': {'type': 'local', 'path': store},
+                        'vault_acme_account_key': key},
+            },
+        }
+    raise AssertionError('no test bed mapping for %s' % guide)
+
+
+def write_guide_inventory(guide, directory, mapping):
+    """Write the guide's inventory files under directory, mapped; returns hosts.yml's path."""
+    files = guide_inventory(guide)
+    for name, change in mapping.items():
+        data = files.setdefault(name, {})
+        if 'hosts' in change:       # hosts.yml: each host's connection replaces its address
+            for group in data['all']['children'].values():
+                for host_name in group['hosts']:
+                    assert 'ansible_host' in group['hosts'][host_name], '%s: %s has no ansible_host' % (guide, host_name)
+                    group['hosts'][host_name] = change['hosts'][host_name]
+        for key, value in change.get('replace', {}).items():
+            assert key in data, '%s no longer sets %s in %s: update the test bed mapping' % (guide, key, name)
+            if isinstance(data[key], dict) and isinstance(value, dict):
+                data[key] = dict(data[key], **value)
+            else:
+                data[key] = value
+        for key, value in change.get('add', {}).items():
+            assert key not in data, '%s now sets %s in %s: update the test bed mapping' % (guide, key, name)
+            data[key] = value
+    for name, data in files.items():
+        path = os.path.join(directory, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w', encoding='utf-8') as handle:
+            yaml.safe_dump(data, handle, default_flow_style=False, sort_keys=False)
+    return os.path.join(directory, 'hosts.yml')
+
+
+def _changes(result, names):
+    return {name: result.stats[name]['changed'] for name in names}
+
+
+@pytest.mark.timeout(1200)
+def test_private_ca_guide_onboards_then_renews_quietly(stepca, test_hosts, route53, run_playbook, tmp_path):
+    app1, app2 = test_hosts['app1'], test_hosts['app2']
+    for host in (app1, app2):
+        host.reset()
+    # The guide's DNS: each service name resolves, for the CA, to the host that serves it.
+    zone = route53.create_zone('internal.example.com')
+    route53.upsert_record(zone, 'app1.internal.example.com', 'A', [app1.address])
+    store = str(tmp_path / 'srv-autotls')
+    inventory = write_guide_inventory('docs/private-ca-http01.md', str(tmp_path / 'inventory'),
+                                      TESTBED('docs/private-ca-http01.md', stepca=stepca, hosts=test_hosts,
+                                              store=store))
+
+    onboard = run_playbook(ONBOARD, inventory=inventory, connection=None)
+    [issued] = onboard.task(ISSUED)['result']['certificates']
+    assert issued['name'] == 'app1' and issued['action'] == 'issue'
+    assert issued['issuer'] == 'autotls testbed step-ca intermediate'
+    assert served_serial(app1.address, 'app1.internal.example.com') == issued['serial']
+    # The guide's nginx entry shapes app1's TLS server; the key is 0600 as the guide says.
+    rc, out, err = app1.run(['sh', '-c', 'cat /etc/nginx/conf.d/*.conf'])
+    assert rc == 0 and 'proxy_pass http://127.0.0.1:8080' in out, out + err
+    assert oct(os.stat(app1.path('/etc/autotls/certs/app1/privkey.pem')).st_mode & 0o777) == '0o600'
+    assert os.path.exists(os.path.join(store, 'certs', 'app1', 'fullchain.pem'))
+    # "curl https://app1.internal.example.com/ works without --cacert" from any onboarded host
+    # (the TLS handshake: nothing listens behind proxy_pass, so nginx answers 502).
+    rc, out, err = app2.run(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--resolve',
+                             'app1.internal.example.com:443:%s' % app1.address, 'https://app1.internal.example.com/'])
+    assert rc == 0 and out == '502', out + err
+
+    renew = run_playbook(RENEW, inventory=inventory, connection=None)
+    assert {c['action'] for c in renew.task(ORDERED)['result']['certificates']} == {'none'}
+    assert _changes(renew, ['app1', 'app2']) == {'app1': 0, 'app2': 0}, [(r['host'], r['task']) for r in renew.changed]
+
+
+@pytest.mark.timeout(900)
+def test_dns01_guide_renews_through_route53(pebble_factory, test_hosts, route53, testbed, run_playbook, tmp_path):
+    app3 = test_hosts['app3']
+    app3.reset()
+    pebble = pebble_factory()
+    route53.create_zone('qa1.example.com')
+    key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    store = str(tmp_path / 'store')
+    inventory = write_guide_inventory('docs/dns01-route53.md', str(tmp_path / 'inventory'),
+                                      TESTBED('docs/dns01-route53.md', pebble=pebble, testbed=testbed, host=app3,
+                                              store=store, key=key))
+
+    first = run_playbook(RENEW, inventory=inventory, connection=None)
+    [issued] = first.task(ISSUED)['result']['certificates']
+    assert issued['name'] == 'qa1-wildcard' and issued['action'] == 'issue'
+    assert sorted(issued['domains']) == ['*.qa1.example.com', 'qa1.example.com']
+    assert issued['issuer'].startswith('Pebble')
+    assert route53.txt_values('_acme-challenge.qa1.example.com') == set()
+    assert os.path.exists(app3.path('/etc/autotls/certs/qa1-wildcard/fullchain.pem'))
+
+    again = run_playbook(RENEW, inventory=inventory, connection=None)
+    assert {c['action'] for c in again.task(ORDERED)['result']['certificates']} == {'none'}
+    assert _changes(again, [app3.name]) == {app3.name: 0}, [(r['host'], r['task']) for r in again.changed]
