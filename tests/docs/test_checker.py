@@ -46,3 +46,15 @@ def test_templated_values_stand_for_any_value_of_their_type(checker, tmp_path):
                                            '    concurrency: "{{ n }}"\n    certificates: "{{ certs }}"\n'),
                     tmp_path)
     assert checker.problems == []
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('autotls_store: {type: s3, bucket: b, regoin: eu-west-1}\n', 'regoin'),
+    ('autotls_renew_before: {days: 30, fraction: 2}\n', 'fraction'),
+    ('autotls_renew_before: {dayz: 30}\n', 'dayz'),
+    ('autotls_notify: {email: {to: [a@example.com], smtp_hots: smtp.example.com}}\n', 'smtp_hots'),
+], ids=['store-key', 'renew-before-value', 'renew-before-key', 'notify-email-key'])
+def test_keys_of_dict_variables_are_checked(checker, tmp_path, text, expected):
+    checker.problems = []
+    checker.example(Example('doc.md#heading[1]', text), tmp_path)
+    assert any(expected in p for p in checker.problems), checker.problems

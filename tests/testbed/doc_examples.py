@@ -174,6 +174,41 @@ def playbook_variables():
     return names
 
 
+def dict_variable_keys():
+    """{autotls_x: keys the roles and playbooks read from it} for dict variables read key by
+    key (``autotls_store.bucket``, also through an internal alias such as ``__renew_store``)."""
+    texts = []
+    for pattern in ('roles/**/*.yml', 'roles/**/*.j2', 'playbooks/**/*.yml', 'playbooks/**/*.j2'):
+        for path in glob.glob(os.path.join(REPO_ROOT, pattern), recursive=True):
+            texts.append(open(path, encoding='utf-8').read())
+    aliases = {}
+    for text in texts:
+        aliases.update(re.findall(r'^\s*(__\w+):\s*["\']?{{\s*\(?\s*(autotls_\w+)', text, re.M))
+    reads = {}
+    for text in texts:
+        for name, key in re.findall(r'\b((?:autotls|__)\w+)\)?\s*(?:\|\s*default\([^)]*\)\)?)?\s*\.(\w+)', text):
+            name = aliases.get(name, name)
+            if name.startswith('autotls_'):
+                reads.setdefault(name, set()).add(key)
+    return reads
+
+
+# Variables handed whole to a module option: (module, option path).
+MODULE_OPTION_OF = {
+    'autotls_renew_before': ('certificate', ('renew_before',)),
+    'autotls_notify.email': ('notify', ('email',)),
+}
+
+
+def _renewal_policy(value):
+    from ansible_collections.autotls.acme.plugins.module_utils._acme.renewal import RenewalPolicy
+    RenewalPolicy.from_option(value)
+
+
+# Variables whose values the collection's own code checks beyond their argument spec.
+VALUE_CHECKS = {'autotls_renew_before': _renewal_policy}
+
+
 def certificate_validator():
     """The model's validation of one declared certificate: (entry, where) -> raises on error."""
     from ansible_collections.autotls.acme.plugins.module_utils._model.certificate import (
@@ -188,6 +223,7 @@ def certificate_validator():
 class Checker:
     role_specs: dict = field(default_factory=role_specs)
     playbook_vars: set = field(default_factory=playbook_variables)
+    dict_keys: dict = field(default_factory=dict_variable_keys)
     problems: list = field(default_factory=list)
     checked: int = 0
     _modules: dict = field(default_factory=dict)
@@ -306,8 +342,15 @@ class Checker:
             if spec is None:
                 if name not in self.playbook_vars:
                     self.problem(where, 'variable %s is read by no role and no playbook of the collection' % name)
+                self.dict_variable(where, name, value)
                 continue
             self.validate(where, {name: spec}, {name: value})
+            self.dict_variable(where, name, value)
+            if name in VALUE_CHECKS and not (isinstance(value, str) and TEMPLATE.search(value)):
+                try:
+                    VALUE_CHECKS[name](value)
+                except Exception as exc:  # the collection's own error type, whatever it is
+                    self.problem(where, '%s: %s' % (name, exc))
             if name in ('autotls_certificates', 'autotls_host_certificates') and isinstance(value, list):
                 for entry in value:
                     label = '%s %s %r' % (where, name, entry.get('name') if isinstance(entry, dict) else entry)
@@ -315,6 +358,26 @@ class Checker:
                         validate_certificate(entry, label)
                     except Exception as exc:  # the model's error type, whatever it is
                         self.problem(label, str(exc))
+
+    def dict_variable(self, where, name, value):
+        """Keys of a dict variable must be read by something; some go whole to a module option."""
+        if not isinstance(value, dict):
+            return
+        known = self.dict_keys.get(name)
+        if known is not None:
+            unknown = sorted(set(value) - known)
+            if unknown:
+                self.problem(where, '%s: no role or playbook reads %s (they read %s)'
+                             % (name, ', '.join(unknown), ', '.join(sorted(known))))
+        for path, (module, option) in MODULE_OPTION_OF.items():
+            variable, _, key = path.partition('.')
+            if variable != name or (key and key not in value):
+                continue
+            spec = self.module_spec(module)['argument_spec']
+            for part in option[:-1]:
+                spec = spec[part]['options']
+            self.validate('%s %s (as %s of %s)' % (where, path, option[-1], module),
+                          {option[-1]: spec[option[-1]]}, {option[-1]: value[key] if key else value})
 
     def inventory(self, where, data, tmp_path):
         from ansible.inventory.manager import InventoryManager
