@@ -7,19 +7,30 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: cert_files
-short_description: Install certificate files on a host in one go, keeping the previous ones for a rollback
+short_description: Install certificate files on a host as whole sets, check them, keep the previous ones for a rollback
 version_added: 0.1.0
 description:
   - Writes the planned files of one or many certificates (C(<dest_dir>/<name>/<file>)) in one module run,
     with the content from the controller's store sent over in one transfer, instead of one
     C(ansible.builtin.copy) per file. Used by the role C(autotls.acme.cert_deploy) with the plan of the filter
     C(autotls.acme.cert_deploy_plan).
-  - Three steps make a safe replacement. V(keep_previous) copies every existing file of the plan to
-    C(<dest_dir>/<name>/<previous_dir>/<file>) (root, C(0600), directory C(0700)). V(install) writes the new
-    files. V(put_back) undoes an install; the kept files go back in place and the files that had no previous
-    version are removed.
-  - Every write is atomic (a temporary file in the same directory, renamed over the target), with owner, group
-    and mode set before the first byte, so a private key is never readable by anyone else, even for a moment.
+  - "A certificate's files are one set. V(install) writes the certificate's new set (its planned files and its
+    current other files) into a new directory beside C(<name>/), with owner, group and mode set before the first
+    byte and every file flushed to disk, then swaps it in with one rename (Linux C(renameat2(RENAME_EXCHANGE))).
+    Servers reading C(<name>/fullchain.pem) and C(<name>/privkey.pem) see the old set or the new one, never a new
+    key beside an old certificate, even after a crash or on a full disk. The replaced set is kept in
+    C(<dest_dir>/<name>/<previous_dir>/) (root, C(0600), directory C(0700))."
+  - With O(validate), V(install) runs the check right after the swap. When it fails, the certificates whose
+    directory the check's error names are put back and the check runs again, until it passes; a failure that
+    names none of them puts all of them back. The certificates put back are listed in RV(rolled_back); the task
+    itself does not fail for them, so that the others can be reloaded (the role C(autotls.acme.cert_deploy)
+    fails the host afterwards, naming them).
+  - V(put_back) undoes the last install of the listed certificates, each set back in one step; a certificate
+    that had no previous version is removed.
+  - "Hosts are hostile ground: nothing is read or written through a symbolic link, and O(dest_dir), its parent
+    directories, C(<name>/) and C(<previous_dir>/) must belong to root (or to the user the module runs as, when
+    not root) and be writable by nobody else. Anything else is refused before a byte is written, with the path
+    and what to change."
   - File contents are never logged, returned or shown as a diff.
 author:
   - autotls.acme maintainers (@autotls)
@@ -29,7 +40,7 @@ attributes:
     description: The action plugin reads the files from O(src_dir) on the controller and transfers them.
   check_mode:
     support: full
-    description: Reports which files would change; writes nothing.
+    description: Reports which files would change; writes nothing and runs no check.
   diff_mode:
     support: none
     description: Keys and certificates are never shown as diffs.
@@ -39,13 +50,13 @@ attributes:
 options:
   step:
     description:
-      - V(keep_previous), V(install) or V(put_back), see the description.
+      - V(install) or V(put_back), see the description.
     type: str
-    choices: [keep_previous, install, put_back]
+    choices: [install, put_back]
     required: true
   dest_dir:
     description:
-      - The host's certificate directory; files go to C(<dest_dir>/<name>/<file>).
+      - The host's certificate directory; files go to C(<dest_dir>/<name>/<file>). Created (C(0755)) when missing.
     type: path
     required: true
   files:
@@ -77,15 +88,21 @@ options:
     description:
       - With O(step=install), the directory on the controller that holds C(<name>/<file>) (the store's C(certs/)).
     type: path
+  validate:
+    description:
+      - With O(step=install), the check run on the host right after the new sets are in place, such as
+        C(nginx -t). A string (split like a shell would, no shell features) or a list (the argv).
+      - Unset or empty runs no check.
+    type: raw
   previous_dir:
     description:
-      - Name of the directory inside C(<dest_dir>/<name>/) that holds the previous files.
+      - Name of the directory inside C(<dest_dir>/<name>/) that holds the previous files. A plain name, no C(/).
     type: str
     default: .previous
   kept:
     description:
-      - With O(step=put_back), the paths that O(step=keep_previous) returned as kept. Files of O(files) not
-        in it had no previous version and are removed.
+      - With O(step=put_back), the paths that O(step=install) returned as RV(kept). Certificates none of whose files
+        are in it had no previous version and are removed.
     type: list
     elements: str
     default: []
@@ -95,42 +112,55 @@ options:
     type: path
 notes:
   - Owner and group must exist on the host; an unknown one fails the task before anything is written.
+  - Where the file system cannot exchange two directories in one step (not Linux, NFS), the swap is two renames;
+    a crash between them leaves C(<name>/) missing for a moment, and the next run puts the old set back.
 '''
 
 EXAMPLES = r'''
-- name: Keep the files about to be replaced
-  autotls.acme.cert_files:
-    step: keep_previous
-    dest_dir: /etc/autotls/certs
-    files: "{{ plan }}"
-  register: kept
-
-- name: Install the new files
+- name: Install the new files, check nginx, put back what it rejects
   autotls.acme.cert_files:
     step: install
     dest_dir: /etc/autotls/certs
     src_dir: ~/.local/share/autotls/certs
+    validate: nginx -t
     files:
       - {path: app1/fullchain.pem, owner: root, group: root, mode: "0644"}
       - {path: app1/privkey.pem, owner: root, group: www-data, mode: "0640"}
+  register: installed
 
 - name: Undo it
   autotls.acme.cert_files:
     step: put_back
     dest_dir: /etc/autotls/certs
-    files: "{{ plan }}"
-    kept: "{{ kept.kept }}"
+    files:
+      - {path: app1/fullchain.pem, owner: root, group: root, mode: "0644"}
+      - {path: app1/privkey.pem, owner: root, group: www-data, mode: "0640"}
+    kept: "{{ installed.kept }}"
 '''
 
 RETURN = r'''
 changed_paths:
-  description: The C(<name>/<file>) paths written or removed (or that would be, in check mode).
+  description: The C(<name>/<file>) paths written or removed, and left in place (or that would be, in check mode).
   returned: success
   type: list
   elements: str
   sample: [app1/cert.pem, app1/fullchain.pem, app1/privkey.pem]
+deployed:
+  description: With O(step=install), the certificates whose files changed and stay in place (passed the check).
+  returned: success
+  type: list
+  elements: str
+  sample: [app1]
+rolled_back:
+  description:
+    - With O(step=install), the certificates put back because the check failed, each with C(name), C(paths)
+      (its changed files), C(rc) and C(error) (the check's output).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{name: app2, paths: [app2/privkey.pem], rc: 1, error: "nginx: [emerg] ... key values mismatch"}]
 kept:
-  description: With O(step=keep_previous), the paths whose previous version was kept.
+  description: With O(step=install), the planned paths that had a previous version (kept in C(<previous_dir>/)).
   returned: success
   type: list
   elements: str
@@ -141,15 +171,16 @@ import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import CertFile, install, keep_previous, put_back
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import (
+    CertFile, HostCertificates, Install, put_back,
+)
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 
 
 # What a failure of each step means for the host, and what to look at.
 FAILURE_MESSAGES = {
-    'keep_previous': 'Could not keep a copy of the current certificate files under %s (nothing was replaced; '
-                     'check free space and permissions there): %s',
-    'install': 'Could not install the new certificate files under %s (check free space and permissions there): %s',
+    'install': 'Could not install the new certificate files under %s; the previous ones are in place '
+               '(check free space and permissions there): %s',
     'put_back': 'Could not put the previous certificate files back under %s; look at the host by hand '
                 '(the copies are in <name>/.previous/): %s',
 }
@@ -157,7 +188,7 @@ FAILURE_MESSAGES = {
 
 def argument_spec():
     return dict(
-        step=dict(type='str', required=True, choices=['keep_previous', 'install', 'put_back']),
+        step=dict(type='str', required=True, choices=['install', 'put_back']),
         dest_dir=dict(type='path', required=True),
         files=dict(type='list', elements='dict', required=True, options=dict(
             path=dict(type='str', required=True),
@@ -167,37 +198,68 @@ def argument_spec():
             reason=dict(type='str'),
         )),
         src_dir=dict(type='path'),
+        validate=dict(type='raw'),
         previous_dir=dict(type='str', default='.previous'),
         kept=dict(type='list', elements='str', default=[]),
         staged=dict(type='path'),
     )
 
 
+def validate_command(value):
+    """The check as run_command takes it, or None for no check."""
+    if value is None or value == '' or value == []:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(arg, (str, int, float)) for arg in value):
+        return [str(arg) for arg in value]
+    raise AutoTLSError('validate must be a command string or a list of arguments (got %r).' % (value,))
+
+
+def install(module, host, files):
+    params = module.params
+    with tarfile.open(params['staged']) as staged:
+        def read_new(path):
+            member = staged.extractfile(path)
+            if member is None:
+                raise AutoTLSError('%s is missing from the transferred files.' % path)
+            return member.read()
+        job = Install(host, files, read_new).run()
+    try:
+        command = validate_command(params['validate'])
+        rolled_back = []
+        if command and job.replacements:
+            def run():
+                try:
+                    return module.run_command(command, handle_exceptions=False)
+                except OSError as exc:
+                    return 127, '', 'Cannot run the check %s: %s' % (command, exc)
+            rolled_back = job.validate(run)
+        job.commit()
+    except BaseException:
+        job.undo(list(job.replacements))
+        raise
+    return dict(changed_paths=job.changed_paths, deployed=list(job.changed), rolled_back=rolled_back,
+                kept=job.kept)
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_if=[('step', 'install', ['staged'])])
     params = module.params
-    result = dict(changed=False, changed_paths=[], kept=[])
+    result = dict(changed=False, changed_paths=[], deployed=[], rolled_back=[], kept=[])
     try:
-        files = [CertFile(params['dest_dir'], entry, params['previous_dir']) for entry in params['files']]
-        if params['step'] == 'keep_previous':
-            result['kept'] = keep_previous(files, check_mode=module.check_mode)
-            result['changed'] = bool(result['kept'])
-        elif params['step'] == 'install':
-            with tarfile.open(params['staged']) as staged:
-                def read_new(path):
-                    member = staged.extractfile(path)
-                    if member is None:
-                        raise AutoTLSError('%s is missing from the transferred files.' % path)
-                    return member.read()
-                result['changed_paths'] = install(files, read_new, check_mode=module.check_mode)
-        else:
-            result['changed_paths'] = put_back(files, params['kept'], check_mode=module.check_mode)
+        files = [CertFile(entry) for entry in params['files']]
+        with HostCertificates(params['dest_dir'], params['previous_dir'], check_mode=module.check_mode) as host:
+            if params['step'] == 'install':
+                result.update(install(module, host, files))
+            else:
+                result['changed_paths'] = put_back(host, files, params['kept'])
     except AutoTLSError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
     except (OSError, tarfile.TarError, KeyError) as exc:
         module.fail_json(msg=FAILURE_MESSAGES[params['step']] % (params['dest_dir'], exc))
-    result['changed'] = result['changed'] or bool(result['changed_paths'])
+    result['changed'] = bool(result['changed_paths'])
     module.exit_json(**result)
 
 

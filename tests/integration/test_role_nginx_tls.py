@@ -155,13 +155,27 @@ def test_port_80_then_tls_once_files_exist(host, run_playbook, ansible_env, tmp_
     assert steady.stats[host.name]['changed'] == 0, [r['task'] for r in steady.changed]
     assert handler_runs(steady, host) == []
 
-    # -- a broken server block: nginx -t fails, so no reload; the old config keeps serving --
-    broken = play(expect_rc=2, autotls_host_certificates=[
-        dict(certificate, nginx={'extra': ['no_such_directive on;']})])
-    assert handler_runs(broken, host) == ['validate nginx configuration']
-    failure = [r for r in broken.failed if r['host'] == host.name][-1]
-    assert 'no_such_directive' in failure['result']['stderr']
-    assert tls_peer(host.address, host.fqdn, str(cafile))[0] == cert.serial_number
+    # -- a broken server block (and a new, good one): nginx -t fails at once; the old block is
+    #    put back, the new one removed, nothing reloaded, and the next run fails again --
+    good_conf = host.read_file(CONF_DIR + '/autotls-tls-site.conf')
+    fresh = {'name': 'fresh', 'domains': ['fresh.' + host.fqdn]}
+    fresh_cert, fresh_key = make_server_cert(ca_cert, ca_key, names=tuple(fresh['domains']), ips=())
+    host.write_file('%s/fresh/fullchain.pem' % CERT_DIR, cert_pem(fresh_cert) + cert_pem(ca_cert))
+    host.write_file('%s/fresh/privkey.pem' % CERT_DIR, key_pem(fresh_key), mode=0o600)
+    broken_certificates = [dict(certificate, nginx={'extra': ['no_such_directive on;']}), fresh]
+    for attempt in ('first', 'next'):
+        broken = play(expect_rc=2, autotls_host_certificates=broken_certificates)
+        assert handler_runs(broken, host) == [], attempt
+        message = [r for r in broken.failed if r['host'] == host.name][-1]['result']['msg']
+        assert message.startswith('nginx on %s rejects the TLS server(s) of site, fresh' % host.name), message
+        assert 'no_such_directive' in message and 'nothing was reloaded' in message
+        assert host.read_file(CONF_DIR + '/autotls-tls-site.conf') == good_conf
+        assert not host.exists(CONF_DIR + '/autotls-tls-fresh.conf')
+        rc, out, err = host.run(['ls', '-A', CONF_DIR])
+        assert sorted(out.split()) == ['autotls-acme.conf', 'autotls-tls-site.conf'], out   # no backups left
+        nginx_t(host)
+        assert tls_peer(host.address, host.fqdn, str(cafile))[0] == cert.serial_number
+    host.run(['rm', '-r', CERT_DIR + '/fresh'], check=True)
 
     # Per-certificate proxy_pass and extra lines; fixing the block reloads again.
     fixed = play(autotls_host_certificates=[

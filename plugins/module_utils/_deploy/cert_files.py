@@ -1,13 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: autotls.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Certificate files on a host: keep the current ones, install new ones, put the old ones back.
+"""Certificate files on a host: install a certificate's files as one set, check, put back.
 
 Runs on the host (through the cert_files module), standard library only. Every file is
-``<dest_dir>/<name>/<file>``; the copy kept for a rollback is
-``<dest_dir>/<name>/<previous>/<file>`` (root, 0600, in a 0700 directory). Writes are
-atomic with owner and mode set before the first byte, so a key is never readable by
-anyone else, not even for a moment.
+``<dest_dir>/<name>/<file>``. A certificate's new files are written beside the current
+ones and swapped in with one rename (``_common.fileset``), so nginx, reading
+``<name>/fullchain.pem`` and ``<name>/privkey.pem``, sees the old set or the new one,
+never a mix, whatever happens half-way. The replaced set is kept in
+``<dest_dir>/<name>/<previous>/`` (root, 0600 files in a 0700 directory).
+
+Hosts are hostile ground: the module runs as root where other users live. Nothing here
+follows a symbolic link, and every directory it writes in (``<dest_dir>``, its parents,
+``<name>/``, ``<previous>/``) must belong to root, or to the user the module runs as when
+that is not root, and be writable by nobody else. Anything else is refused, with the
+path and what to change, before a byte is written.
 """
 
 from __future__ import annotations
@@ -16,45 +23,41 @@ import grp
 import os
 import pwd
 
-from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
-from ansible_collections.autotls.acme.plugins.module_utils._common.files import atomic_write
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError, ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils._common.fileset import (
+    Entry, open_directory, open_subdirectory, read_set, recover, remove_tree, replace_set,
+)
 from ansible_collections.autotls.acme.plugins.module_utils._model.layout import CERTIFICATE_FILES, KEY_FILE
 from ansible_collections.autotls.acme.plugins.module_utils._model.modes import parse_mode
 from ansible_collections.autotls.acme.plugins.module_utils._model.names import RULE, is_valid_name
+
 PREVIOUS_MODE = 0o600
 PREVIOUS_DIR_MODE = 0o700
 CERT_DIR_MODE = 0o755
+DEST_DIR_MODE = 0o755
 
 
 class CertFile:
-    """One planned file: where it goes and with which owner, group and mode."""
+    """One planned file: which certificate, which file, with which owner, group and mode."""
 
-    def __init__(self, dest_dir, entry, previous):
+    def __init__(self, entry):
         path = entry.get('path') or ''
         name, _sep, filename = path.partition('/')
         if not is_valid_name(name) or filename not in CERTIFICATE_FILES:
             raise ConfigurationError('%r is not <name>/<file> with a certificate name of %s and a file among %s.'
                                      % (path, RULE, ', '.join(CERTIFICATE_FILES)))
         self.path = path
-        self.directory = os.path.join(dest_dir, name)
-        self.target = os.path.join(self.directory, filename)
-        self.previous_directory = os.path.join(self.directory, previous)
-        self.previous = os.path.join(self.previous_directory, filename)
+        self.name = name
+        self.filename = filename
         self.uid = resolve_user(entry.get('owner'))
         self.gid = resolve_group(entry.get('group'))
         self.mode = parse_mode(entry.get('mode'), 'mode of %s' % path, key=filename == KEY_FILE)
 
-    def differs_from(self, data):
-        """Whether writing data with our owner, group and mode would change the target."""
-        try:
-            st = os.stat(self.target)
-            with open(self.target, 'rb') as handle:
-                current = handle.read()
-        except FileNotFoundError:
-            return True
-        return (current != data or (st.st_mode & 0o7777) != self.mode
-                or (self.uid is not None and st.st_uid != self.uid)
-                or (self.gid is not None and st.st_gid != self.gid))
+    def differs_from(self, current, data):
+        """Whether writing data with our owner, group and mode would change current (an Entry or None)."""
+        return (current is None or current.data != data or current.mode != self.mode
+                or (self.uid is not None and current.uid != self.uid)
+                or (self.gid is not None and current.gid != self.gid))
 
 
 def resolve_user(owner):
@@ -78,68 +81,219 @@ def _resolve(value, lookup, kind, option, variable):
                                  'existing one.' % (kind, value, option, variable)) from None
 
 
-def ensure_directory(path, mode, check_mode):
-    """Create path (and parents) with mode, or put its mode right; True if anything changed."""
-    if not os.path.isdir(path):
-        if not check_mode:
-            os.makedirs(path, exist_ok=True)
-            os.chmod(path, mode)
+def check_previous_dir(previous):
+    """previous_dir is one plain name inside <name>/, not a path."""
+    if (not isinstance(previous, str) or not previous or '/' in previous or '\0' in previous
+            or previous in ('.', '..') or previous in CERTIFICATE_FILES):
+        raise ConfigurationError('previous_dir %r must be a plain directory name such as ".previous" (no "/", not '
+                                 '"." or "..", not a certificate file name).' % (previous,))
+    return previous
+
+
+def trusted_owners():
+    """Who may own the directories written in: root, and the user the module runs as."""
+    return {0, os.geteuid()}
+
+
+class HostCertificates:
+    """The certificate directory of a host, opened safely; one instance per module run."""
+
+    def __init__(self, dest_dir, previous='.previous', check_mode=False, owners=None):
+        self.dest_dir = os.path.normpath(os.path.abspath(dest_dir))
+        self.previous = check_previous_dir(previous)
+        self.check_mode = check_mode
+        self.owners = trusted_owners() if owners is None else owners
+        self.fd = None
+
+    def __enter__(self):
+        try:
+            self.fd = open_directory(self.dest_dir, self.owners,
+                                     create_mode=None if self.check_mode else DEST_DIR_MODE)
+        except FileNotFoundError:
+            if not self.check_mode:
+                raise
+            self.fd = None      # check mode, nothing there yet: every file is new
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def where(self, name, *rest):
+        return '/'.join((self.dest_dir, name) + rest)
+
+    def has(self, name):
+        """Whether <name>/ exists (a real directory; a link is refused)."""
+        fd = None if self.fd is None else open_subdirectory(self.fd, name, self.where(name), self.owners)
+        if fd is None:
+            return False
+        os.close(fd)
         return True
-    if (os.stat(path).st_mode & 0o7777) != mode:
-        if not check_mode:
-            os.chmod(path, mode)
-        return True
-    return False
+
+    def current(self, name, subdir=None):
+        """{filename: Entry} of <name>/ (or <name>/<subdir>/); {} when absent."""
+        if self.fd is None:
+            return {}
+        fd = open_subdirectory(self.fd, name, self.where(name), self.owners)
+        if fd is None:
+            return {}
+        try:
+            if subdir is None:
+                return read_set(fd, CERTIFICATE_FILES, self.where(name))
+            sub = open_subdirectory(fd, subdir, self.where(name, subdir), self.owners)
+            if sub is None:
+                return {}
+            try:
+                return read_set(sub, CERTIFICATE_FILES, self.where(name, subdir))
+            finally:
+                os.close(sub)
+        finally:
+            os.close(fd)
+
+    def replace(self, name, files, previous_files):
+        """Swap in a new set for name; the current files become <name>/<previous>/. A Replacement."""
+        recover(self.fd, name)
+        subdirs = {}
+        if previous_files:
+            subdirs[self.previous] = (PREVIOUS_DIR_MODE, {
+                filename: Entry(entry.data, PREVIOUS_MODE, *_root_owner())
+                for filename, entry in previous_files.items()})
+        return replace_set(self.fd, name, files, CERT_DIR_MODE, subdirs)
 
 
-def keep_previous(files, check_mode=False):
-    """Copy each existing target to its previous/ file. Returns the paths kept."""
-    kept = []
-    root = 0 if os.geteuid() == 0 else None  # the copies belong to root when we can say so
+def _root_owner():
+    return (0, 0) if os.geteuid() == 0 else (None, None)
+
+
+def by_certificate(files):
+    """The planned files grouped by certificate name, in plan order: [(name, [CertFile])]."""
+    groups = {}
     for item in files:
-        if not os.path.exists(item.target):
-            continue
-        kept.append(item.path)
-        if check_mode:
-            continue
-        ensure_directory(item.previous_directory, PREVIOUS_DIR_MODE, check_mode)
-        with open(item.target, 'rb') as handle:
-            atomic_write(item.previous, handle.read(), PREVIOUS_MODE, uid=root, gid=root)
-    return kept
+        groups.setdefault(item.name, []).append(item)
+    return list(groups.items())
 
 
-def install(files, read_new, check_mode=False):
-    """Write each file's new content (read_new(path) -> bytes). Returns the paths that changed."""
-    changed = []
-    for item in files:
-        data = read_new(item.path)
-        if not item.differs_from(data):
-            continue
-        changed.append(item.path)
-        if check_mode:
-            continue
-        ensure_directory(item.directory, CERT_DIR_MODE, check_mode)
-        atomic_write(item.target, data, item.mode, uid=item.uid, gid=item.gid)
-    return changed
+class Install:
+    """Install the planned files, certificate by certificate, each set swapped in whole.
+
+    ``read_new(path)`` gives the new bytes of a planned ``<name>/<file>``. After
+    ``run()``, ``replacements`` holds the swapped-in certificates (name -> Replacement),
+    ``changed_paths`` the planned paths that differed and ``kept`` those that had a
+    version before. A failure half-way puts every certificate of this run back.
+    """
+
+    def __init__(self, host, files, read_new):
+        self.host = host
+        self.files = files
+        self.read_new = read_new
+        self.replacements = {}
+        self.changed = {}       # name -> [paths]
+        self.kept = []
+
+    def run(self):
+        try:
+            for name, items in by_certificate(self.files):
+                current = self.host.current(name)
+                self.kept += [item.path for item in items if item.filename in current]
+                new = dict(current)
+                changed = []
+                for item in items:
+                    data = self.read_new(item.path)
+                    if item.differs_from(current.get(item.filename), data):
+                        changed.append(item.path)
+                    new[item.filename] = Entry(data, item.mode, item.uid, item.gid)
+                if not changed:
+                    continue
+                self.changed[name] = changed
+                if not self.host.check_mode:
+                    self.replacements[name] = self.host.replace(name, new, current)
+        except BaseException:
+            self.undo(list(self.replacements))
+            raise
+        return self
+
+    @property
+    def changed_paths(self):
+        return [path for paths in self.changed.values() for path in paths]
+
+    def undo(self, names):
+        """Put the previous sets of names back (first error raised after trying them all)."""
+        first = None
+        for name in names:
+            replacement = self.replacements.pop(name, None)
+            self.changed.pop(name, None)
+            if replacement is None:
+                continue
+            try:
+                replacement.undo()
+            except OSError as exc:
+                first = first or exc
+        if first is not None:
+            raise first
+
+    def commit(self):
+        for replacement in self.replacements.values():
+            replacement.commit()
+
+    def validate(self, run):
+        """Check the installed certificates with run() -> (rc, out, err); isolate the failing ones.
+
+        When the check fails, the certificates whose directory the error names are put
+        back and the check runs again, until it passes or names none of this run's
+        certificates (then every one of them is put back). Returns the rolled-back
+        certificates as [{'name', 'paths', 'error'}].
+        """
+        rolled_back = []
+        for _attempt in range(len(self.changed) + 1):
+            if not self.changed:
+                break
+            rc, out, err = run()
+            if rc == 0:
+                break
+            error = ((err or '') + ('\n' if err and out else '') + (out or '')).strip() or 'exit %d' % rc
+            named = [name for name in self.changed if self.host.where(name) + '/' in error]
+            blamed = named or list(self.changed)
+            for name in blamed:
+                rolled_back.append(dict(name=name, paths=self.changed[name], rc=rc,
+                                        error=error if named else 'the check failed and named no certificate of '
+                                        'this run, so all of them were put back: %s' % error))
+            self.undo(blamed)
+        return rolled_back
 
 
-def put_back(files, kept, check_mode=False):
-    """Undo install: the kept files back in place, the files that had no previous version removed.
+def put_back(host, files, kept):
+    """Undo the last install of the certificates of files: each <name>/<previous>/ set back in one step.
 
-    Returns the paths that changed.
+    A certificate none of whose files were in kept had no previous version: its
+    directory is removed. Returns the paths that changed.
     """
     kept = set(kept)
     changed = []
-    for item in files:
-        if item.path in kept:
-            with open(item.previous, 'rb') as handle:
-                data = handle.read()
-            if item.differs_from(data):
-                changed.append(item.path)
-                if not check_mode:
-                    atomic_write(item.target, data, item.mode, uid=item.uid, gid=item.gid)
-        elif os.path.lexists(item.target):
-            changed.append(item.path)
-            if not check_mode:
-                os.unlink(item.target)
+    for name, items in by_certificate(files):
+        if any(item.path in kept for item in items):
+            previous = host.current(name, host.previous)
+            if not previous:
+                raise AutoTLSError('%s has no files to put back.' % host.where(name, host.previous))
+            current = host.current(name)
+            restored = {}
+            for filename, entry in previous.items():
+                item = next((i for i in items if i.filename == filename), None)
+                attrs = item or _attrs_of(current.get(filename), entry)
+                restored[filename] = Entry(entry.data, attrs.mode, attrs.uid, attrs.gid)
+            if restored == current:
+                continue
+            changed += [item.path for item in items]
+            if not host.check_mode:
+                replacement = host.replace(name, restored, previous)
+                replacement.commit()
+        elif host.has(name):
+            changed += [item.path for item in items]
+            if not host.check_mode:
+                remove_tree(host.fd, name)
+                os.fsync(host.fd)
     return changed
+
+
+def _attrs_of(current, previous):
+    return current or Entry(previous.data, 0o644, None, None)

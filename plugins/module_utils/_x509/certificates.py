@@ -10,7 +10,9 @@ import os
 import re
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import KeyMaterialError
-from ansible_collections.autotls.acme.plugins.module_utils._common.files import atomic_write
+from ansible_collections.autotls.acme.plugins.module_utils._common.fileset import (
+    Entry, open_subdirectory, read_set, recover, replace_set,
+)
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import key_type_of
 # File names of one certificate set: named once, in the model.
 from ansible_collections.autotls.acme.plugins.module_utils._model.layout import (  # noqa: F401 pylint: disable=unused-import
@@ -124,16 +126,46 @@ class CertificateFiles:
             return None
 
     def write(self, fullchain_pem, key_pem, file_mode=0o644, key_mode=0o600):
-        """Write cert, chain, fullchain and key; the key first, so a cert never lacks its key."""
+        """Write cert, chain, fullchain and key as one set; True if the content changed.
+
+        The four files go into a new directory beside ``<name>/``, which is then swapped
+        in with one rename (``_common.fileset``): a crash or a full disk half-way leaves
+        the previous set whole, never a new key beside an old certificate. When the
+        content is already there, only the modes are put right.
+        """
         certs = split_pem_chain(fullchain_pem)
         if not certs:
             raise KeyMaterialError('The CA returned no certificate in its chain')
-        os.makedirs(self.directory, mode=0o755, exist_ok=True)
-        changed = atomic_write(self.path(KEY_FILE), key_pem, key_mode)
-        changed |= atomic_write(self.path(CERT_FILE), certs[0], file_mode)
-        changed |= atomic_write(self.path(CHAIN_FILE), b''.join(certs[1:]), file_mode)
-        changed |= atomic_write(self.path(FULLCHAIN_FILE), b''.join(certs), file_mode)
-        return changed
+        if isinstance(key_pem, str):
+            key_pem = key_pem.encode('utf-8')
+        wanted = {
+            KEY_FILE: (key_pem, key_mode),
+            CERT_FILE: (certs[0], file_mode),
+            CHAIN_FILE: (b''.join(certs[1:]), file_mode),
+            FULLCHAIN_FILE: (b''.join(certs), file_mode),
+        }
+        parent, name = os.path.split(os.path.abspath(self.directory))
+        os.makedirs(parent, mode=0o755, exist_ok=True)
+        parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            current = {}
+            fd = open_subdirectory(parent_fd, name, self.directory)
+            if fd is not None:
+                try:
+                    current = read_set(fd, list(wanted), self.directory)
+                finally:
+                    os.close(fd)
+            if set(current) == set(wanted) and all(current[f].data == data for f, (data, _m) in wanted.items()):
+                for filename, (_data, mode) in wanted.items():
+                    if current[filename].mode != mode:
+                        os.chmod(self.path(filename), mode)
+                return False
+            recover(parent_fd, name)
+            replace_set(parent_fd, name, {f: Entry(data, mode, None, None) for f, (data, mode) in wanted.items()},
+                        dir_mode=0o755).commit()
+            return True
+        finally:
+            os.close(parent_fd)
 
     def files(self):
         return {

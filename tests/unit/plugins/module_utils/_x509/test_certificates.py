@@ -75,3 +75,39 @@ def test_new_order_message_carries_replaces_only_when_set():
     ident = [messages.Identifier(typ=messages.IDENTIFIER_FQDN, value='a.example.test')]
     assert NewOrderWithReplaces(identifiers=ident, replaces='abc.def').to_partial_json()['replaces'] == 'abc.def'
     assert 'replaces' not in NewOrderWithReplaces(identifiers=ident).to_partial_json()
+
+
+def test_a_full_disk_while_writing_the_store_leaves_the_previous_set(tmp_path, monkeypatch):
+    """ENOSPC on the third file of a renewal: the old key and certificate stay, and still match."""
+    import errno
+
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from ansible_collections.autotls.acme.plugins.module_utils._common import fileset
+
+    ca_key = generate_private_key('ec256')
+    inter = _cert('Test CA', 'Test Root', ca_key, ca_key)
+    old_key, new_key = generate_private_key('ec256'), generate_private_key('ec256')
+    files = certs.CertificateFiles(str(tmp_path / 'a'))
+    files.write(_cert('a', 'Test CA', old_key, ca_key, ['a.example.com']) + inter, private_key_to_pem(old_key))
+    before = {name: open(files.path(name), 'rb').read() for name in os.listdir(files.directory)}
+    writes = []
+    real_write = fileset._write_chunk
+
+    def full_disk(fd, data):
+        writes.append(fd)
+        if len(writes) == 3:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(fileset, '_write_chunk', full_disk)
+    try:
+        files.write(_cert('a', 'Test CA', new_key, ca_key, ['a.example.com']) + inter, private_key_to_pem(new_key))
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    else:
+        raise AssertionError('the full disk went unnoticed')
+    assert {name: open(files.path(name), 'rb').read() for name in os.listdir(files.directory)} == before
+    key = load_pem_private_key(files.read_key_pem(), None)
+    assert files.read_certificate().public_key().public_numbers() == key.public_key().public_numbers()
+    assert os.listdir(tmp_path) == ['a']
