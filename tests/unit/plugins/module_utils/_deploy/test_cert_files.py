@@ -36,7 +36,7 @@ def issue(ca, name):
 
 
 def plan(*names, **modes):
-    return [CertFile({'path': '%s/%s' % (name, f), 'mode': modes.get(f.split('.')[0], MODES[f])})
+    return [CertFile({'path': '%s/%s' % (name, f), 'mode': modes.get(f.split('.', maxsplit=1)[0], MODES[f])})
             for name in names for f in FILES]
 
 
@@ -66,7 +66,7 @@ def mode_of(path):
 def test_install_writes_whole_sets_keeps_the_previous_one_and_only_when_something_differs(tmp_path, ca):
     dest = tmp_path / 'certs'
     v1 = issue(ca, 'web')
-    job, _ = install(dest, plan('web'), v1)
+    job, _rolled_back = install(dest, plan('web'), v1)
     assert job.changed_paths == sorted(v1, key=list(v1).index)
     assert on_host(dest, 'web') == v1
     assert mode_of(dest / 'web' / 'privkey.pem') == 0o600 and mode_of(dest / 'web') == 0o755
@@ -74,7 +74,7 @@ def test_install_writes_whole_sets_keeps_the_previous_one_and_only_when_somethin
     assert install(dest, plan('web'), v1)[0].changed_paths == []
 
     v2 = issue(ca, 'web')
-    job, _ = install(dest, plan('web'), v2)
+    job, _rolled_back = install(dest, plan('web'), v2)
     assert job.kept == list(v1)
     assert on_host(dest, 'web') == v2 and key_matches_certificate(dest, 'web')
     assert on_host(dest, 'web', '.previous') == v1
@@ -90,7 +90,7 @@ def test_install_writes_whole_sets_keeps_the_previous_one_and_only_when_somethin
 
 def test_check_mode_reports_and_writes_nothing(tmp_path, ca):
     dest = tmp_path / 'certs'
-    job, _ = install(dest, plan('web'), issue(ca, 'web'), check_mode=True)
+    job, _rolled_back = install(dest, plan('web'), issue(ca, 'web'), check_mode=True)
     assert len(job.changed_paths) == 4
     assert not dest.exists()
 
@@ -160,10 +160,10 @@ def test_put_back_restores_the_previous_set_and_removes_new_ones(tmp_path, ca):
     dest = tmp_path / 'certs'
     v1 = issue(ca, 'web')
     install(dest, plan('web'), v1)
-    job, _ = install(dest, plan('web', 'fresh'), dict(issue(ca, 'web'), **issue(ca, 'fresh')))
+    job, _rolled_back = install(dest, plan('web', 'fresh'), dict(issue(ca, 'web'), **issue(ca, 'fresh')))
     with HostCertificates(str(dest)) as host:
         changed = put_back(host, plan('web', 'fresh'), job.kept)
-    assert changed == [p for p in list(v1) + ['fresh/' + f for f in FILES]]
+    assert changed == list(v1) + ['fresh/' + f for f in FILES]
     assert on_host(dest, 'web') == v1 and key_matches_certificate(dest, 'web')
     assert not (dest / 'fresh').exists()
 
@@ -247,7 +247,7 @@ def test_a_certificate_file_that_is_a_link_is_refused(hostile):
 
 def test_a_previous_directory_that_is_a_link_is_refused(hostile):
     dest, outside, v1, v2 = hostile
-    job, _ = install(dest, plan('web'), v2)
+    job, _rolled_back = install(dest, plan('web'), v2)
     os.rename(dest / 'web' / '.previous', dest / 'kept-aside')
     os.symlink(str(outside), str(dest / 'web' / '.previous'))
     with HostCertificates(str(dest)) as host:
