@@ -32,7 +32,6 @@ _PEM_CERT_RE = re.compile(
     rb'-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----', re.DOTALL)
 
 
-
 def split_pem_chain(pem):
     """The certificates of a PEM bundle, each as PEM bytes, in order."""
     if isinstance(pem, str):
