@@ -57,6 +57,6 @@ def _quoted_tasks():
 QUOTED_TASKS = list(_quoted_tasks())
 
 
-@pytest.mark.parametrize('where,name', QUOTED_TASKS, ids=[w for w, _ in QUOTED_TASKS])
+@pytest.mark.parametrize('where,name', QUOTED_TASKS, ids=[quoted[0] for quoted in QUOTED_TASKS])
 def test_quoted_job_output_names_real_tasks(where, name):
     assert name in _task_names(), '%s quotes TASK [%s], which no playbook or role has' % (where, name)

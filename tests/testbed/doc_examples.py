@@ -370,7 +370,7 @@ class Checker:
                 self.problem(where, '%s: no role or playbook reads %s (they read %s)'
                              % (name, ', '.join(unknown), ', '.join(sorted(known))))
         for path, (module, option) in MODULE_OPTION_OF.items():
-            variable, _, key = path.partition('.')
+            variable, key = (path.split('.', 1) + [''])[:2]
             if variable != name or (key and key not in value):
                 continue
             spec = self.module_spec(module)['argument_spec']
