@@ -293,7 +293,10 @@ class Checker:
         role = name[len(COLLECTION):]
         specs = self.role_specs.get(role)
         if specs is None:
-            self.problem(where, 'no role %s in the collection' % name)
+            if os.path.isdir(os.path.join(REPO_ROOT, 'roles', role)):
+                self.problem(where, 'role %s has no meta/argument_specs.yml: nothing checks its variables' % name)
+            else:
+                self.problem(where, 'no role %s in the collection' % name)
             return
         if entry not in specs:
             self.problem(where, 'role %s has no entry point %r in meta/argument_specs.yml, so nothing checks its '
