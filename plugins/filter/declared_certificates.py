@@ -12,8 +12,8 @@ description:
   - Reads C(autotls_host_certificates) and C(autotls_certificates) of each host and returns one entry per
     certificate name, with C(hosts) listing every host that declares (serves) it.
   - On one host, an entry of C(autotls_host_certificates) wins over an entry of C(autotls_certificates) with the same name.
-  - Every entry is validated and normalised first (the collection's one model of a declared certificate):
-    the name rule, domains (a list of DNS names, lower-cased, C(xn--) form, wildcards only with C(dns-01)),
+  - Every entry is validated and normalised first, by the collection's one model of a declared certificate;
+    it checks the name rule, domains (a list of DNS names, lower-cased, C(xn--) form, wildcards only with C(dns-01)),
     challenge, key type, modes (quoted octal strings), owner and group, C(nginx); an unknown key is an error
     naming the certificate and the key.
   - The same name declared with different domains, challenge or key type on two hosts is an error that names both hosts.

@@ -14,6 +14,7 @@ import tempfile
 # The one mode rule (quoted octal strings, at most 0777) lives in the model; importable from here too.
 from ansible_collections.autotls.acme.plugins.module_utils._model.modes import parse_mode  # noqa: F401 pylint: disable=unused-import
 
+
 def atomic_write(path, data, mode=0o644, uid=None, gid=None):
     """Write ``data`` to ``path`` atomically (temp file in the same directory, fsync, rename).
 
