@@ -107,16 +107,20 @@ options:
   phase:
     description:
       - C(all) does everything in this task; it solves C(dns-01) challenges itself.
-      - C(order) only creates the orders of the certificates that are due and returns them in RV(orders),
-        with the C(http-01) tokens to place on the hosts in RV(http01_tokens).
-      - C(finish) takes those orders back through O(orders), answers the challenges (writing and
-        removing the C(dns-01) records itself), waits for validation, finalizes and writes the files.
+      - C(order) decides which certificates are due (the CA's renewal window included) and creates their
+        orders; it returns what it decided per certificate in RV(orders), with the C(http-01) tokens to
+        place on the hosts in RV(http01_tokens).
+      - C(finish) finishes exactly the orders given in O(orders). It reads each order and its authorizations
+        back from the CA by URL, answers the challenges (writing and removing the C(dns-01) records itself),
+        waits for validation, finalizes and writes the files. It does not decide again what is due;
+        O(certificates) only supplies how each certificate is made (key type, chain, zone).
+      - The new private key is made by C(finish), just before the CSR is sent; no key is ever returned.
     type: str
     choices: [all, order, finish]
     default: all
   orders:
     description:
-      - With O(phase=finish), the RV(orders) returned by the O(phase=order) task.
+      - With O(phase=finish), the RV(orders) returned by the O(phase=order) task, unchanged.
     type: list
     elements: dict
   dest:
@@ -138,7 +142,8 @@ options:
         default: 30
       fraction:
         description:
-          - Renew when less than this fraction of the lifetime is left (0.33 renews a 24-hour certificate after 16 hours).
+          - Renew when less than this fraction of the lifetime is left, from C(0) to C(1)
+            (0.33 renews a 24-hour certificate after 16 hours; C(1) renews on every run).
         type: float
         default: 0.33
       ari:
@@ -148,9 +153,19 @@ options:
         default: true
   force:
     description:
-      - Renew every listed certificate now.
-    type: bool
+      - Renew now, whether due or not. C(true) renews every listed certificate; a list of certificate
+        names (or a comma-separated string of them, as C(-e autotls_force=a,b) gives) renews those.
+      - A name that is not among O(certificates) is refused.
+      - Used by O(phase=all) and O(phase=order); O(phase=finish) finishes what the order step decided.
+    type: raw
     default: false
+  ari_timeout:
+    description:
+      - Overall seconds for asking the CA's renewal information (ARI) about every certificate of the run (at least 1);
+        the lookups run concurrently, at most two tries each. When the CA's ARI endpoint fails or the
+        time runs out, it is asked no more this run and the O(renew_before) days and fraction decide.
+    type: int
+    default: 30
   profile:
     description:
       - ACME profile to request for every certificate that does not set its own.
@@ -166,7 +181,11 @@ options:
     default: 10
   timeout:
     description:
-      - Overall deadline in seconds for each certificate's order, from creation to download; at least 1.
+      - Deadline in seconds for each certificate's own work, counted from when a worker takes it up (at least 1),
+        once for creating (or, with O(phase=finish), reading back) its order, and once for answering
+        its challenges, validation, finalization and download.
+      - Time queued behind other certificates and the shared DNS wait (bounded by
+        O(dns_propagation_timeout)) do not count against it.
     type: int
     default: 300
   dns_ttl:
@@ -308,15 +327,60 @@ certificates:
       description: The CA's problem document (RFC 8555 section 6.7), when it sent one.
       type: dict
       returned: on CA errors
+    replaces:
+      description: ARI identifier of the certificate the renewal replaced.
+      type: str
+      returned: when the renewal order named it
+    order_url:
+      description: URL of this run's order at the CA.
+      type: str
+      returned: when an order was made
+    ari_renewal_time:
+      description: The moment (UTC) within the CA's suggested renewal window chosen for this certificate.
+      type: str
+      returned: when the CA's renewal information was read
 account_uri:
   description: URL of the ACME account used; absent when the CA was not contacted.
   returned: when the CA was contacted
   type: str
 orders:
-  description: With O(phase=order), the orders made, to pass to O(phase=finish) unchanged.
+  description:
+    - With O(phase=order), what was decided and ordered per certificate, to pass to O(phase=finish) unchanged.
+    - Holds no key; the key authorizations of C(http-01) tokens are public by design.
   returned: when phase is order
   type: list
   elements: dict
+  contains:
+    name:
+      description: The certificate's name.
+      type: str
+    action:
+      description: C(issue) or C(renew).
+      type: str
+    reason:
+      description: Why it is due.
+      type: str
+    replaces:
+      description: ARI identifier of the certificate this order replaces, when the CA took it.
+      type: str
+      returned: when the CA offers ARI and it is a renewal
+    challenge_type:
+      description: C(dns-01) or C(http-01).
+      type: str
+    url:
+      description: URL of the order at the CA; the finishing step reads it back from there.
+      type: str
+    domains:
+      description: Names ordered.
+      type: list
+      elements: str
+    challenges:
+      description: The challenges still to satisfy (C(http-01) tokens, C(dns-01) record names and values).
+      type: list
+      elements: dict
+    account:
+      description: URL of the ACME account that made the order.
+      type: str
 http01_tokens:
   description:
     - With O(phase=order), one entry per HTTP-01 token and host that serves the name
@@ -366,7 +430,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.issuer import (
     http01_tokens,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import HAS_CRYPTOGRAPHY, KEY_TYPES
-from ansible_collections.autotls.acme.plugins.module_utils._acme.renewal import RenewalPolicy
+from ansible_collections.autotls.acme.plugins.module_utils._acme.renewal import RenewalPolicy, forced_names
 from ansible_collections.autotls.acme.plugins.module_utils._model.modes import parse_mode
 
 
@@ -394,7 +458,8 @@ def argument_spec():
             fraction=dict(type='float', default=0.33),
             ari=dict(type='bool', default=True),
         )),
-        force=dict(type='bool', default=False),
+        force=dict(type='raw', default=False),
+        ari_timeout=dict(type='int', default=30),
         profile=dict(type='str'),
         preferred_chain=dict(type='str'),
         concurrency=dict(type='int', default=10),
@@ -413,19 +478,23 @@ DNS_LIMITS = {
     'dns_ttl': TTL_RANGE + ('seconds',),
     'dns_propagation_timeout': POSITIVE + ('seconds',),
     'timeout': POSITIVE + ('seconds',),
+    'ari_timeout': POSITIVE + ('seconds',),
     'concurrency': POSITIVE,
 }
 
 
 def _specs(params):
     specs = []
+    forced = set()
+    if params['phase'] != 'finish':
+        forced = forced_names(params['force'], [item['name'] for item in params['certificates']])
     for item in params['certificates']:
         specs.append(CertificateSpec(
             name=item['name'], domains=item['domains'], challenge=item['challenge'],
             key_type=item['key_type'], reuse_key=item['reuse_key'], zone_id=item.get('zone_id'),
             profile=item.get('profile') or params.get('profile'),
             preferred_chain=item.get('preferred_chain') or params.get('preferred_chain'),
-            force=item['force'] or params['force'], hosts=item.get('hosts') or []))
+            force=item['force'] or item['name'] in forced, hosts=item.get('hosts') or []))
     names = [s.name for s in specs]
     duplicates = sorted(set(n for n in names if names.count(n) > 1))
     if duplicates:
@@ -481,25 +550,31 @@ def main():
             session, solvers, RenewalPolicy.from_option(params['renew_before']), params['dest'],
             workers=params['concurrency'], timeout=params['timeout'],
             account_options=account_options_from_params(params),
-            file_mode=file_mode, key_mode=key_mode)
-        outcomes = issuer.plan(specs)
-        if not module.check_mode and params['phase'] != 'finish':
-            issuer.consult_ari(outcomes)
-        if params['phase'] == 'order':
-            result['orders'] = []
-            result['http01_tokens'] = []
+            file_mode=file_mode, key_mode=key_mode,
+            ari_timeout=params['ari_timeout'])
+        if params['phase'] == 'finish':
+            # The order step decided; this step finishes exactly its orders, planning nothing.
+            if params['orders'] is None:
+                raise AutoTLSError('phase finish needs orders: the orders returned by the phase order task')
+        else:
+            outcomes = issuer.plan(specs)
+            if params['phase'] == 'order':
+                result['orders'] = []
+                result['http01_tokens'] = []
         if not module.check_mode:
             # SIGTERM (an AWX job timeout, a container stop) ends the run like Ctrl-C does:
             # the challenge records written so far are removed on the way out.
             with terminate_as_interrupt():
                 try:
-                    if params['phase'] == 'order':
-                        result['orders'] = issuer.order(outcomes)
-                        result['http01_tokens'] = http01_tokens(outcomes, result['orders'])
-                    elif params['phase'] == 'finish':
-                        issuer.finish(outcomes, params['orders'])
+                    if params['phase'] == 'finish':
+                        outcomes = issuer.resume(specs, params['orders'])
                     else:
-                        issuer.run(outcomes)
+                        issuer.consult_ari(outcomes)
+                        if params['phase'] == 'order':
+                            result['orders'] = issuer.order(outcomes)
+                            result['http01_tokens'] = http01_tokens(outcomes, result['orders'])
+                        else:
+                            issuer.run(outcomes)
                 finally:
                     session.close()
             if session.account is not None:
@@ -517,6 +592,8 @@ def main():
             else 'the challenge records it had written were removed')
         module.fail_json(**result)
     result['certificates'] = [o.as_result() for o in outcomes]
+    for warning in issuer.warnings:
+        module.warn(warning)
     for outcome in outcomes:
         for warning in outcome.warnings:
             module.warn(warning)

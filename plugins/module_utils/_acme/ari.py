@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import base64
 import datetime
+import random
+import threading
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._common.retry import RETRYABLE_HTTP_STATUS
 
 try:
     from cryptography import x509
@@ -41,19 +44,95 @@ def offers_ari(session):
         return False
 
 
-def suggested_renewal_time(session, cert_pem):
-    """When the CA suggests renewing (a random point of its window), or None without ARI.
+class RenewalInfo:
+    """The CA's renewal information for many certificates, asked concurrently and briefly.
 
-    certbot's client does the fetch and the random choice inside the window that RFC 9773
-    asks for, so that a fleet does not renew at the same second.
+    ARI is advice, so asking for it must never cost a night: every lookup of a run shares
+    one overall ``deadline``, each certificate gets at most ``attempts`` tries, no
+    Retry-After wait is started that would end past the deadline, and once the endpoint
+    fails (no answer, a server error, a rate limit, the deadline) it is asked no more
+    this run. ``failure`` then says why; the days and fraction rules decide alone.
+    A 4xx answer about one certificate (a CA that does not know it) is about that
+    certificate only.
     """
-    if not offers_ari(session):
-        return None
-    try:
-        when, _next_check = session.client().renewal_time(cert_pem)
-    except Exception as exc:  # pylint: disable=broad-except
-        # ARI is advice: failing to get it must never stop a run, only be reported.
-        raise AutoTLSError('could not read the renewal information (ARI) from the CA: %s' % exc)
-    if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when
+
+    def __init__(self, session, deadline, attempts=2):
+        self.session = session
+        self.deadline = deadline
+        self.attempts = attempts
+        self.failure = None
+        self.skipped = 0
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def _network(self):
+        net = getattr(self._local, 'net', None)
+        if net is None:
+            # Imported here: the network layer needs certbot's acme, this module does not.
+            from ansible_collections.autotls.acme.plugins.module_utils._acme.network import RetryPolicy
+            net = self.session.network(RetryPolicy(attempts=self.attempts, bad_nonce_attempts=1,
+                                                   backoff=0.5, max_backoff=2.0))
+            net.deadline = self.deadline
+            self._local.net = net
+        return net
+
+    def _give_up(self, reason):
+        with self._lock:
+            if self.failure is None:
+                self.failure = reason
+
+    def suggested_time(self, cert):
+        """When the CA suggests renewing ``cert`` (a random point of its window), or None.
+
+        None also when the endpoint has failed this run or the deadline has passed;
+        raises AutoTLSError for an answer about this certificate that is not usable.
+        """
+        cert_id = ari_cert_id(cert)
+        if cert_id is None:
+            return None             # no Authority Key Identifier: nothing to ask about
+        if self.failure is not None or self.deadline.expired():
+            self._give_up(self.failure or 'no answer within %.0f s' % self.deadline.seconds)
+            with self._lock:
+                self.skipped += 1
+            return None
+        url = self.session.directory['renewalInfo'].rstrip('/') + '/' + cert_id
+        try:
+            response = self._network().fetch(url)
+        except AutoTLSError as exc:
+            self._give_up(str(exc))
+            with self._lock:
+                self.skipped += 1
+            return None
+        if response.status_code in RETRYABLE_HTTP_STATUS or response.status_code >= 500:
+            self._give_up('%s answered HTTP %d' % (url, response.status_code))
+            with self._lock:
+                self.skipped += 1
+            return None
+        if response.status_code != 200:
+            raise AutoTLSError('the CA has no renewal information (ARI) for it: %s answered HTTP %d'
+                               % (url, response.status_code))
+        try:
+            window = response.json()['suggestedWindow']
+            start, end = _parse_time(window['start']), _parse_time(window['end'])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AutoTLSError('the renewal information (ARI) at %s is not usable: %s' % (url, exc))
+        if end < start:
+            raise AutoTLSError('the renewal information (ARI) at %s ends before it starts' % url)
+        # RFC 9773 section 4.2: a random point of the window, so that a fleet does not
+        # renew in the same second.
+        return start + (end - start) * random.random()
+
+
+def _parse_time(value):
+    text = str(value).strip()
+    if text.endswith(('Z', 'z')):
+        text = text[:-1] + '+00:00'
+    # RFC 3339 allows fractions of a second longer than Python 3.10 reads.
+    if '.' in text:
+        head, tail = text.split('.', 1)
+        digits = len(tail) - len(tail.lstrip('0123456789'))
+        text = head + '.' + tail[:min(digits, 6)] + tail[digits:]
+    moment = datetime.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment

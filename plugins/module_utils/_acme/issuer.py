@@ -10,6 +10,21 @@ change per zone, one propagation wait for all names) rather than once per certif
   3. let each solver present its challenges at once (DNS records, webroot tokens);
   4. answer, wait for validation, finalize and write files (in parallel);
   5. clean up every challenge, always, whatever happened before.
+
+When somebody else must place the challenges (HTTP-01 tokens travel to the hosts over
+Ansible's own connection), the run is cut in two: ``order`` decides and creates the orders
+and returns, per certificate, what it decided (action, reason, ``replaces``, challenge
+type, order URL, tokens); ``resume`` finishes exactly those orders, re-reading each order
+and its authorizations from the CA by URL. It never decides again: a certificate that the
+first step found due by the CA's renewal window (ARI) is renewed, whatever the files say.
+
+The new private key is made in the finishing step, just before the CSR is sent: an
+order needs no key (only names), so no key ever travels through Ansible results or
+waits on disk for a second step, and an abandoned order leaves nothing behind.
+
+Each certificate's ``timeout`` starts when a worker picks it up, once for ordering and
+once for validation and issuance: time spent queued behind other certificates or in the
+shared DNS wait (which has its own deadline) is not charged to it.
 """
 
 from __future__ import annotations
@@ -18,9 +33,9 @@ import concurrent.futures
 import os
 
 from ansible_collections.autotls.acme.plugins.module_utils._acme.ari import (
+    RenewalInfo,
     ari_cert_id,
     offers_ari,
-    suggested_renewal_time,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._x509.certificates import (
     CertificateFiles,
@@ -28,7 +43,6 @@ from ansible_collections.autotls.acme.plugins.module_utils._x509.certificates im
     load_certificate,
     not_valid_after,
     not_valid_before,
-    pem_of,
     same_names,
     split_pem_chain,
     utcnow,
@@ -42,6 +56,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.errors import
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import (
     KEY_TYPES,
     generate_private_key,
+    key_matches_certificate,
     key_type_of,
     load_private_key,
     make_csr,
@@ -110,6 +125,8 @@ class Outcome:
         self.facts = {}
         self.current = None         # the certificate in place before this run, if any
         self.replaces = None        # its ARI identifier, when the renewal order named it
+        self.challenge_type = spec.challenge
+        self.order_url = None       # the CA's URL of this run's order
         self.warnings = []
 
     def fail(self, error):
@@ -120,6 +137,35 @@ class Outcome:
                 if isinstance(error, AutoTLSError) else AutoTLSError(prefix + str(error))
         self.error = error
         self.changed = False
+
+    def decision(self, order, account_url=None):
+        """What the order step decided and made, for the finishing step (nothing secret)."""
+        data = {
+            'name': self.spec.name,
+            'action': self.action,
+            'reason': self.reason,
+            'domains': self.spec.domains,
+            'challenge_type': order.challenge_type,
+            'url': order.url,
+            'challenges': [c.to_data() for c in order.challenges],
+        }
+        if self.replaces:
+            data['replaces'] = self.replaces
+        if account_url:
+            data['account'] = account_url
+        return data
+
+    @classmethod
+    def from_decision(cls, spec, files, data):
+        """The outcome the order step decided, taken as it was decided."""
+        outcome = cls(spec, files)
+        outcome.due, outcome.changed = True, True
+        outcome.action = data.get('action') if data.get('action') in ('issue', 'renew') else 'renew'
+        outcome.reason = data.get('reason')
+        outcome.replaces = data.get('replaces')
+        outcome.challenge_type = data.get('challenge_type') or spec.challenge
+        outcome.order_url = data.get('url')
+        return outcome
 
     def as_result(self):
         result = {
@@ -134,6 +180,8 @@ class Outcome:
             result['hosts'] = self.spec.extra['hosts']
         if self.replaces:
             result['replaces'] = self.replaces
+        if self.order_url:
+            result['order_url'] = self.order_url
         result.update(self.facts)
         if self.error is not None:
             result['failed'] = True
@@ -146,8 +194,10 @@ class Outcome:
 
 class Issuer:
     def __init__(self, session, solvers, policy, dest, workers=8, timeout=300,
-                 account_options=None, file_mode=0o644, key_mode=0o600):
+                 account_options=None, file_mode=0o644, key_mode=0o600, ari_timeout=30):
         self.session = session
+        self.ari_timeout = ari_timeout
+        self.warnings = []          # about the run as a whole (a CA's ARI endpoint failing)
         self.solvers = solvers
         self.policy = policy
         self.dest = dest
@@ -171,6 +221,9 @@ class Issuer:
                 outcome.facts = describe(cert, now)
                 if spec.force:
                     outcome.due, outcome.reason = True, 'renewal forced'
+                elif not key_matches_certificate(outcome.files.read_key_pem(), cert):
+                    outcome.due, outcome.reason = True, ('the private key in the store does not belong to '
+                                                         'the certificate (or cannot be read)')
                 elif not same_names(outcome.facts['domains'], spec.domains):
                     outcome.due, outcome.reason = True, 'domains changed (was %s)' % ', '.join(outcome.facts['domains'])
                 elif outcome.facts['key_type'] != spec.key_type:
@@ -188,8 +241,11 @@ class Issuer:
     def consult_ari(self, outcomes, now=None):
         """Ask the CA's renewal information about certificates the local rules find not due.
 
-        One unauthenticated GET per certificate, and only when the CA offers ARI; a CA
-        that moves the window earlier (say, before a mass revocation) is heard this way.
+        Only when the CA offers ARI; a CA that moves the window earlier (say, before a
+        mass revocation) is heard this way. The lookups run concurrently under one
+        overall deadline (``ari_timeout``), at most two tries each; once the endpoint
+        fails it is asked no more this run and the days and fraction rules decide, with
+        a warning that names the CA.
         """
         now = now or utcnow()
         candidates = [o for o in outcomes if not o.due and o.current is not None and o.error is None]
@@ -199,23 +255,31 @@ class Issuer:
             if not offers_ari(self.session):
                 return
         except AutoTLSError as exc:
-            for outcome in candidates:
-                outcome.warnings.append(str(exc))
+            self.warnings.append('Could not learn whether the CA at %s offers renewal information (ARI): %s; '
+                                 'the days and fraction rules decided this run' % (self.session.directory_url, exc))
             return
-        for outcome in candidates:
-            try:
-                when = suggested_renewal_time(self.session, pem_of(outcome.current))
-            except AutoTLSError as exc:
-                outcome.warnings.append('Certificate %s: %s' % (outcome.spec.name, exc))
-                continue
-            if when is None:
-                continue
-            outcome.facts['ari_renewal_time'] = when.strftime('%Y-%m-%dT%H:%M:%SZ')
-            due, reason = self.policy.decide(not_valid_before(outcome.current),
-                                             not_valid_after(outcome.current), now, ari_window_start=when)
-            if due:
-                outcome.due, outcome.reason = True, reason
-                outcome.action, outcome.changed = 'renew', True
+        info = RenewalInfo(self.session, Deadline(self.ari_timeout))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(self.workers, len(candidates))) as pool:
+            futures = [(pool.submit(info.suggested_time, o.current), o) for o in candidates]
+            for future, outcome in futures:
+                try:
+                    when = future.result()
+                except AutoTLSError as exc:
+                    outcome.warnings.append('Certificate %s: %s' % (outcome.spec.name, exc))
+                    continue
+                if when is None:
+                    continue
+                outcome.facts['ari_renewal_time'] = when.strftime('%Y-%m-%dT%H:%M:%SZ')
+                due, reason = self.policy.decide(not_valid_before(outcome.current),
+                                                 not_valid_after(outcome.current), now, ari_window_start=when)
+                if due:
+                    outcome.due, outcome.reason = True, reason
+                    outcome.action, outcome.changed = 'renew', True
+        if info.failure is not None:
+            self.warnings.append(
+                'The renewal information (ARI) endpoint of the CA at %s failed (%s); it was not asked again '
+                'this run, and the days and fraction rules decided for %d certificate%s'
+                % (self.session.directory_url, info.failure, info.skipped, '' if info.skipped == 1 else 's'))
 
     # -- phases 2 to 5 ----------------------------------------------------
     def run(self, outcomes):
@@ -228,32 +292,53 @@ class Issuer:
         return outcomes
 
     def order(self, outcomes):
-        """First half of a two-step run: create the orders; returns their data.
+        """First half of a two-step run: create the orders; returns what was decided, per certificate.
 
         Used when somebody else must place the challenge (HTTP-01 tokens go to the
-        hosts over Ansible's own connection between the two steps).
+        hosts over Ansible's own connection between the two steps). The returned
+        decisions go to :meth:`resume` unchanged.
         """
         due = self._start(outcomes)
         orders = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
             self._each(pool, due, lambda o: orders.__setitem__(o.spec.name, self._create_order(o)))
-        return [orders[o.spec.name].to_data() for o in due if o.error is None]
+        account = self.session.account.uri if self.session.account is not None else None
+        return [o.decision(orders[o.spec.name], account) for o in due if o.error is None]
 
-    def finish(self, outcomes, orders_data):
-        """Second half: validate, finalize and store the orders the first half made."""
-        by_name = {data['name']: data for data in orders_data or []}
-        for outcome in outcomes:
-            if outcome.due and outcome.spec.name not in by_name and outcome.error is None:
-                outcome.fail(AutoTLSError('no order was made for it in the first step (see that step\'s result)'))
-        due = self._start([o for o in outcomes if o.spec.name in by_name])
+    def resume(self, specs, decisions):
+        """Second half: finish exactly the orders :meth:`order` decided, re-read from the CA.
+
+        ``specs`` give what the orders do not (key type, chain, zone); nothing is
+        planned again. Returns the outcomes of the decided certificates only.
+        """
+        by_name = {spec.name: spec for spec in specs}
+        outcomes = []
+        for data in decisions or []:
+            name = data.get('name') if isinstance(data, dict) else None
+            if name not in by_name:
+                raise ConfigurationError(
+                    'orders names certificate %r, which is not in certificates: pass the orders and the '
+                    'certificates of the same order step' % (name,))
+            spec = by_name[name]
+            outcome = Outcome.from_decision(spec, CertificateFiles(os.path.join(self.dest, spec.name)), data)
+            if not outcome.order_url:
+                outcome.fail(ConfigurationError('the order data from the first step has no order URL '
+                                                '(pass that step\'s orders unchanged)'))
+            outcomes.append(outcome)
+        accounts = set(d.get('account') for d in decisions or [] if isinstance(d, dict) and d.get('account'))
+        if len(accounts) == 1 and self.session.account is None:
+            # The first step found (or made) the account: no need to ask the CA again.
+            self.session.use_account(accounts.pop())
+        due = self._start(outcomes)
         orders = {}
-        for outcome in due:
-            try:
-                orders[outcome.spec.name] = Order.from_data(
-                    self.session, by_name[outcome.spec.name], outcome.spec.domains, Deadline(self.timeout))
-            except (KeyError, TypeError, ValueError) as exc:
-                outcome.fail(ConfigurationError('the order data from the first step is not usable: %s' % exc))
+
+        def load(outcome):
+            orders[outcome.spec.name] = Order.from_url(
+                self.session, outcome.spec.name, outcome.order_url, outcome.challenge_type,
+                Deadline(self.timeout), domains=outcome.spec.domains)
+
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
+            self._each(pool, due, load)
             self._finish(pool, [o for o in due if o.error is None], orders)
         return outcomes
 
@@ -312,6 +397,7 @@ class Issuer:
             order.create()
             replaces = None
         outcome.replaces = replaces
+        outcome.order_url = order.url
         return order
 
     def _present(self, outcomes, orders):
@@ -336,6 +422,9 @@ class Issuer:
 
     def _complete(self, outcome, order):
         spec = outcome.spec
+        # This certificate's own clock starts now, when a worker takes it up: not while
+        # it queued behind others or waited for the shared DNS propagation.
+        order.deadline = Deadline(self.timeout)
         order.answer_and_wait()
         key = None
         if spec.reuse_key:

@@ -14,14 +14,17 @@ between threads, so the session layer gives each worker thread its own instance.
 
 from __future__ import annotations
 
-import email.utils
-import random
 import time
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
     AcmeNetworkError,
     AcmeProtocolError,
     DeadlineExceeded,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._common.retry import (
+    RETRYABLE_HTTP_STATUS,
+    RetryPolicy as _BaseRetryPolicy,
+    parse_retry_after,
 )
 
 try:
@@ -35,41 +38,19 @@ except ImportError:  # pragma: no cover - reported by the module via missing_req
     HAS_ACME = False
     _Base = object
 
-RETRYABLE_STATUS = (408, 429, 500, 502, 503, 504)
+RETRYABLE_STATUS = RETRYABLE_HTTP_STATUS
 RETRYABLE_PROBLEMS = ('badNonce', 'rateLimited', 'serverInternal')
 
 
-def parse_retry_after(value, now=None):
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    parsed = email.utils.parsedate_to_datetime(value) if value else None
-    if parsed is None:
-        return None
-    now = now if now is not None else time.time()
-    return max(0.0, parsed.timestamp() - now)
-
-
-class RetryPolicy:
-    """How hard to retry: attempts, backoff and the cap on any single wait."""
+class RetryPolicy(_BaseRetryPolicy):
+    """The collection's retry policy, plus a separate budget for rejected nonces."""
 
     def __init__(self, attempts=8, bad_nonce_attempts=20, backoff=0.2, max_backoff=10.0, retry_after_cap=60.0):
-        self.attempts = attempts
+        super().__init__(attempts=attempts, backoff=backoff, max_backoff=max_backoff,
+                         retry_after_cap=retry_after_cap)
         # A rejected nonce costs one round trip and no wait; a CA rejecting 30% of them
         # needs this many to fail less than once in a hundred million requests.
         self.bad_nonce_attempts = bad_nonce_attempts
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.retry_after_cap = retry_after_cap
-
-    def delay(self, attempt, retry_after=None):
-        if retry_after is not None:
-            return min(retry_after, self.retry_after_cap)
-        # Full jitter keeps many workers from retrying in lock step.
-        return random.uniform(0, min(self.max_backoff, self.backoff * (2 ** attempt)))
 
 
 def problem_to_dict(error):
@@ -89,7 +70,6 @@ class RetryingClientNetwork(_Base):
         super().__init__(*args, **kwargs)
         self.retry_policy = retry_policy or RetryPolicy()
         self.last_response = None
-        self.requests_sent = 0
         # The current operation's overall Deadline (set per thread by the order in hand):
         # no request outlives it, and no retry starts after it.
         self.deadline = None
@@ -100,8 +80,10 @@ class RetryingClientNetwork(_Base):
                                    % (self.deadline.seconds, url), url=url)
 
     def _sleep(self, seconds, url):
-        if self.deadline is not None:
-            seconds = min(seconds, self.deadline.remaining())
+        # A wait that would end past the deadline is not started: give up now.
+        if self.deadline is not None and seconds >= self.deadline.remaining():
+            raise DeadlineExceeded('Gave up after %.0f s waiting for the ACME server at %s (it asked to '
+                                   'wait %.0f s more)' % (self.deadline.seconds, url, seconds), url=url)
         time.sleep(max(0.0, seconds))
         self._check_deadline(url)
 
@@ -119,7 +101,6 @@ class RetryingClientNetwork(_Base):
                     raise AcmeNetworkError('Could not reach the ACME server at %s: %s' % (url, exc), url=url)
                 self._sleep(policy.delay(attempt), url)
                 continue
-            self.requests_sent += 1
             self.last_response = response
             # Every ACME response carries a fresh nonce, errors included: keep it.
             nonce = response.headers.get(self.REPLAY_NONCE_HEADER)
@@ -133,6 +114,10 @@ class RetryingClientNetwork(_Base):
                 continue
             return response
         raise AcmeNetworkError('No answer from %s after %d attempts' % (url, policy.attempts), url=url)
+
+    def fetch(self, url):
+        """GET ``url`` under this network's retry policy and deadline; the response whatever its status."""
+        return self._send_request('GET', url)
 
     def _post_once(self, url, obj, content_type=None, **kwargs):
         # The parent adds the response nonce after a success; _send_request already did.

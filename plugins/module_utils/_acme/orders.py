@@ -10,10 +10,7 @@ marks a challenge invalid but leaves its authorization pending) and raise bare t
 
 from __future__ import annotations
 
-from ansible_collections.autotls.acme.plugins.module_utils._acme.network import (
-    parse_retry_after,
-    problem_to_dict,
-)
+from ansible_collections.autotls.acme.plugins.module_utils._acme.network import problem_to_dict
 from ansible_collections.autotls.acme.plugins.module_utils._x509.certificates import (
     issuer_common_name,
     load_certificate,
@@ -25,6 +22,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.errors import
     ConfigurationError,
     DeadlineExceeded,
 )
+from ansible_collections.autotls.acme.plugins.module_utils._common.retry import parse_retry_after
 
 try:
     import josepy as jose
@@ -70,18 +68,13 @@ class PendingChallenge:
     def to_data(self):
         """Plain data for the playbook (nothing secret: a key authorization is public by design)."""
         data = {'authorization': self.authz_url, 'domain': self.domain, 'wildcard': self.wildcard,
-                'type': self.type, 'challenge': self.challb.to_json()}
+                'type': self.type}
         if self.type == 'http-01':
             data.update(token=self.token, key_authorization=self.value,
                         path='.well-known/acme-challenge/' + self.token)
         else:
             data.update(record_name=self.record_name, value=self.value)
         return data
-
-    @classmethod
-    def from_data(cls, certificate_name, data, jwk):
-        challb = messages.ChallengeBody.from_json(data['challenge'])
-        return cls(certificate_name, data['authorization'], data['domain'], data['wildcard'], challb, jwk)
 
 
 class Order:
@@ -129,11 +122,49 @@ class Order:
         order_body = messages.Order.from_json(response.json())
         self.order = messages.OrderResource(body=order_body, uri=response.headers.get('Location'),
                                             authorizations=[])
-        self.authz_urls = list(order_body.authorizations)
+        self._load_authorizations(cli)
+        return self.challenges
+
+    @classmethod
+    def from_url(cls, session, certificate_name, url, challenge_type, deadline, domains=None):
+        """The order the CA holds at ``url``, with its authorizations re-read from the CA.
+
+        The finishing step starts from here: what the CA says now is the truth, not what
+        an earlier step remembers. ``domains``, when given, must be the order's names.
+        """
+        order = cls(session, certificate_name, domains or [], challenge_type, deadline)
+        cli = order._client()
+        try:
+            response = cli._post_as_get(url)  # pylint: disable=protected-access
+        except AcmeProtocolError as exc:
+            raise AcmeProtocolError('Certificate %s: could not read its order back from the CA: %s'
+                                    % (certificate_name, exc), problem=exc.problem, url=url, status=exc.status)
+        body = messages.Order.from_json(response.json())
+        order.order = messages.OrderResource(body=body, uri=url, authorizations=[])
+        names = [i.value for i in body.identifiers]
+        if domains is not None and sorted(set(names)) != sorted(set(domains)):
+            raise ConfigurationError(
+                'Certificate %s: its order at %s is for %s, but the certificate now declares %s; '
+                'run again to order it anew' % (certificate_name, url, ', '.join(names), ', '.join(domains)))
+        order.domains = names
+        status = body.status
+        if status == messages.STATUS_INVALID:
+            raise AcmeProtocolError('Certificate %s: the order at %s is invalid: %s' % (
+                certificate_name, url, body.error.detail if body.error and body.error.detail else 'no detail given'),
+                problem=problem_to_dict(body.error) if body.error else None, url=url)
+        if status not in (messages.STATUS_PENDING, messages.STATUS_READY):
+            # processing or valid: finalized already, with a key this run does not have.
+            raise AcmeProtocolError('Certificate %s: the order at %s was already finalized (%s); run again '
+                                    'to order it anew' % (certificate_name, url, status.name), url=url)
+        order._load_authorizations(cli)
+        return order
+
+    def _load_authorizations(self, cli):
+        self.authz_urls = list(self.order.body.authorizations)
+        self.challenges = []
         for url in self.authz_urls:
             authz = messages.Authorization.from_json(cli._post_as_get(url).json())  # pylint: disable=protected-access
             self._collect(url, authz)
-        return self.challenges
 
     def _collect(self, url, authz):
         domain = authz.identifier.value
@@ -152,21 +183,9 @@ class Order:
         raise AcmeProtocolError('Certificate %s: the CA offers no %s challenge for %s (it offers %s)'
                                 % (self.name, self.challenge_type, label, offered), url=url)
 
-    def to_data(self):
-        """What the finishing step needs to pick this order up again."""
-        return {'name': self.name, 'url': self.order.uri, 'body': self.order.body.to_json(),
-                'challenge_type': self.challenge_type,
-                'challenges': [c.to_data() for c in self.challenges]}
-
-    @classmethod
-    def from_data(cls, session, data, domains, deadline):
-        order = cls(session, data['name'], domains, data['challenge_type'], deadline)
-        order.order = messages.OrderResource(body=messages.Order.from_json(data['body']), uri=data['url'],
-                                             authorizations=[])
-        order.authz_urls = list(order.order.body.authorizations)
-        order.challenges = [PendingChallenge.from_data(data['name'], c, session.jwk)
-                            for c in data['challenges']]
-        return order
+    @property
+    def url(self):
+        return self.order.uri if self.order is not None else None
 
     # -- validation -------------------------------------------------------
     def answer_and_wait(self):
@@ -194,11 +213,12 @@ class Order:
             # step-ca keeps a challenge pending after a failed check and only records the
             # error: remember it, so a timeout can say what the CA last saw.
             last_error[:] = [error] if error is not None else last_error
-            return None, _retry_after(response)
+            return None, parse_retry_after(response.headers.get('Retry-After'))
 
         waiting_for = 'the CA to validate %s for certificate %s (%s)' % (label, self.name, pending.type)
         try:
-            poll(probe, self.deadline, waiting_for, first_delay=POLL_FIRST_DELAY, max_delay=POLL_MAX_DELAY)
+            poll(probe, self.deadline, waiting_for, first_delay=POLL_FIRST_DELAY, max_delay=POLL_MAX_DELAY,
+                 retry_after_cap=RETRY_AFTER_CAP)
         except DeadlineExceeded as exc:
             if not last_error:
                 raise
@@ -237,13 +257,14 @@ class Order:
                                         % (self.name, order.error.detail if order.error else 'no detail given'),
                                         problem=problem_to_dict(order.error) if order.error else None,
                                         url=self.order.uri)
-            return None, _retry_after(response)
+            return None, parse_retry_after(response.headers.get('Retry-After'))
 
         if body is not None and body.status == messages.STATUS_VALID and body.certificate:
             order = body
         else:
             order = poll(probe, self.deadline, 'the CA to issue certificate %s' % self.name,
-                         first_delay=POLL_FIRST_DELAY, max_delay=POLL_MAX_DELAY)
+                         first_delay=POLL_FIRST_DELAY, max_delay=POLL_MAX_DELAY,
+                         retry_after_cap=RETRY_AFTER_CAP)
         cert_response = cli._post_as_get(order.certificate)  # pylint: disable=protected-access
         chains = [cert_response.text]
         if preferred_chain:
@@ -269,8 +290,3 @@ def select_chain(chains, preferred_issuer=None):
             if preferred_issuer in names:
                 return chain
     return chains[0]
-
-
-def _retry_after(response):
-    seconds = parse_retry_after(response.headers.get('Retry-After'))
-    return None if seconds is None else min(seconds, RETRY_AFTER_CAP)

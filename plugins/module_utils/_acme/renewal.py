@@ -18,16 +18,17 @@ class RenewalPolicy:
     24-hour certificate), so it only counts when ``days`` is under half the lifetime; the
     fraction rule then decides alone.
     ``fraction``: renew when less than this fraction of the lifetime is left
-    (0.33 renews a 24-hour certificate after about 16 hours).
+    (0.33 renews a 24-hour certificate after about 16 hours; 1 renews on every run).
     ARI: renew once the CA's suggested window has started.
     """
 
     def __init__(self, days=30, fraction=0.33, ari=True):
         if days is not None and days < 0:
             raise ConfigurationError('renew_before days must be 0 or more, got %r' % days)
-        if fraction is not None and not 0 <= fraction < 1:
+        if fraction is not None and not 0 <= fraction <= 1:
             raise ConfigurationError(
-                'renew_before fraction must be between 0 and 1 (0.33 = a third of the lifetime), got %r' % fraction)
+                'renew_before fraction must be from 0 to 1 (0.33 = renew when a third of the lifetime is left, '
+                '1 = renew on every run), got %r' % fraction)
         self.days = days
         self.fraction = fraction
         self.ari = ari
@@ -63,3 +64,36 @@ class RenewalPolicy:
                 at.strftime('%Y-%m-%d %H:%M UTC'), not_after.strftime('%Y-%m-%d %H:%M UTC'))
         return False, 'valid until %s, due from %s' % (
             not_after.strftime('%Y-%m-%d %H:%M UTC'), at.strftime('%Y-%m-%d %H:%M UTC'))
+
+
+_TRUE = ('true', 'yes', 'on', '1', 'y', 't')
+_FALSE = ('false', 'no', 'off', '0', 'n', 'f', '')
+
+
+def forced_names(value, names):
+    """The certificate names ``force`` asks to renew now, out of ``names``.
+
+    ``force`` is true (all of them), false, or a list of certificate names; from the
+    command line it comes as a string: ``-e autotls_force=true`` or ``-e autotls_force=a,b``.
+    A name that is not among ``names`` is refused, so that a typo renews nothing silently.
+    """
+    names = list(names)
+    if value is None or value is False:
+        return set()
+    if value is True:
+        return set(names)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in _TRUE:
+            return set(names)
+        if text.lower() in _FALSE:
+            return set()
+        value = [part.strip() for part in text.split(',') if part.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ConfigurationError('force must be true, false or a list of certificate names, got %r' % (value,))
+    unknown = sorted(set(value) - set(names))
+    if unknown:
+        raise ConfigurationError(
+            'force names %s, which %s not among the certificates of this run (%s): check the spelling'
+            % (', '.join(unknown), 'is' if len(unknown) == 1 else 'are', ', '.join(sorted(names)) or 'none'))
+    return set(value)

@@ -88,10 +88,12 @@ class AcmeSession:
         self._local = threading.local()
         self._networks = []
 
-    def _network(self):
+    def network(self, retry_policy=None):
+        """A new transport to this CA (one per thread); closed with the session."""
         net = RetryingClientNetwork(
             key=self.jwk, account=self.account, alg=self.alg, verify_ssl=self.verify,
-            user_agent=USER_AGENT, timeout=self.request_timeout, retry_policy=self.retry_policy)
+            user_agent=USER_AGENT, timeout=self.request_timeout,
+            retry_policy=retry_policy or self.retry_policy)
         with self._lock:
             self._networks.append(net)
         return net
@@ -99,7 +101,7 @@ class AcmeSession:
     @property
     def directory(self):
         if self._directory is None:
-            net = self._network()
+            net = self.network()
             try:
                 self._directory = acme_client.ClientV2.get_directory(self.directory_url, net)
             except Exception as exc:  # the message must name the URL whatever failed
@@ -112,19 +114,19 @@ class AcmeSession:
         """This thread's client, bound to the account once it is known."""
         cli = getattr(self._local, 'client', None)
         if cli is None:
-            cli = acme_client.ClientV2(self.directory, self._network())
+            cli = acme_client.ClientV2(self.directory, self.network())
             self._local.client = cli
         if cli.net.account is None and self.account is not None:
             cli.net.account = self.account
         return cli
 
-    @property
-    def requests_sent(self):
-        return sum(net.requests_sent for net in self._networks)
-
     def meta(self, field):
         meta = getattr(self.directory, 'meta', None)
         return getattr(meta, field, None) if meta is not None else None
+
+    def use_account(self, uri):
+        """Use the account at ``uri`` (found by an earlier step of the same run) without asking the CA."""
+        self.account = messages.RegistrationResource(body=messages.Registration(), uri=uri)
 
     def ensure_account(self, email=None, terms_agreed=False, eab_kid=None, eab_hmac_key=None,
                        eab_alg='HS256'):

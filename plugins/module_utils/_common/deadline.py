@@ -36,11 +36,11 @@ class Deadline:
 
 
 def poll(probe, deadline, waiting_for, first_delay=0.05, max_delay=2.0, factor=1.6,
-         error=DeadlineExceeded):
+         error=DeadlineExceeded, retry_after_cap=None):
     """Call ``probe()`` until it returns something other than None.
 
     ``probe`` may return ``(None, delay)`` to ask for a specific next delay (for
-    example the server's Retry-After, already capped by the caller).
+    example the server's Retry-After, capped at ``retry_after_cap`` when given).
     Delays grow geometrically from ``first_delay`` up to ``max_delay``.
     """
     delay = first_delay
@@ -49,6 +49,8 @@ def poll(probe, deadline, waiting_for, first_delay=0.05, max_delay=2.0, factor=1
         requested = None
         if isinstance(result, tuple) and len(result) == 2 and result[0] is None:
             requested = result[1]
+            if requested is not None and retry_after_cap is not None:
+                requested = min(requested, retry_after_cap)
             result = None
         if result is not None:
             return result

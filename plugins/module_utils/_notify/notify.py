@@ -26,6 +26,7 @@ import traceback
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
+from ansible_collections.autotls.acme.plugins.module_utils._common.retry import parse_retry_after
 from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError, ConfigurationError
 
@@ -359,27 +360,6 @@ def _chunks(heading, lines, limit):
     return chunks
 
 
-def _retry_after(value, now=None):
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    return max(0.0, (moment - now).total_seconds())
-
-
 class SlackWebhook:
     """POSTs one message to a Slack incoming webhook.
 
@@ -434,7 +414,7 @@ class SlackWebhook:
                         raise self._fail('Slack refused the message with HTTP %d %s. %s' % (
                             response.status_code, body, _slack_hint(response.status_code, body)))
                     last = 'HTTP %d %s' % (response.status_code, body)
-                    wait = _retry_after(response.headers.get('Retry-After'))
+                    wait = parse_retry_after(response.headers.get('Retry-After'))
                     if wait is not None:
                         wait = min(wait, MAX_RETRY_AFTER)
                 if wait is None:

@@ -22,11 +22,18 @@ import json
 import os
 import re
 import tempfile
-import time
 import warnings
 
 from ansible_collections.autotls.acme.plugins.module_utils._x509.certificates import split_pem_chain
 from ansible_collections.autotls.acme.plugins.module_utils._common.files import atomic_write
+from ansible_collections.autotls.acme.plugins.module_utils._common.retry import (
+    RETRYABLE_HTTP_STATUS,
+    RetriesExhausted,
+    RetryPolicy,
+    TryAgain,
+    parse_retry_after,
+    retry,
+)
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
     AcmeNetworkError,
     AutoTLSError,
@@ -50,7 +57,6 @@ ROOT_FILE_MODE = 0o644
 
 _HEX64 = re.compile(r'^[0-9a-f]{64}$')
 _ACME_PATH = re.compile(r'/acme/[^/]+/directory/?$')
-_RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 
 
 class RootFingerprintMismatch(AutoTLSError):
@@ -190,10 +196,8 @@ class CARootsClient:
         (verify_endpoint reports it); every other failure becomes AcmeNetworkError.
         """
         url = self.url + path
-        last = None
-        for attempt in range(self.attempts):
-            if attempt:
-                time.sleep(min(2.0, 0.25 * 2 ** attempt))
+
+        def attempt(_number):
             try:
                 with warnings.catch_warnings():
                     # The unverified first fetch is deliberate (see _get_unverified).
@@ -204,13 +208,17 @@ class CARootsClient:
                     raise
                 raise AcmeNetworkError('Could not fetch %s: TLS handshake failed: %s' % (url, exc), url=url)
             except requests.exceptions.RequestException as exc:
-                last = 'Could not fetch %s: %s' % (url, exc)
-                continue
-            if response.status_code in _RETRY_STATUS:
-                last = 'Could not fetch %s: HTTP %d %s' % (url, response.status_code, response.text[:200])
-                continue
+                raise TryAgain('Could not fetch %s: %s' % (url, exc))
+            if response.status_code in RETRYABLE_HTTP_STATUS:
+                raise TryAgain('Could not fetch %s: HTTP %d %s' % (url, response.status_code, response.text[:200]),
+                               parse_retry_after(response.headers.get('Retry-After')))
             return response
-        raise AcmeNetworkError('%s (after %d attempts)' % (last, self.attempts), url=url)
+
+        try:
+            return retry(attempt, RetryPolicy(attempts=self.attempts, backoff=0.5, max_backoff=2.0,
+                                              retry_after_cap=5.0), what=url)
+        except RetriesExhausted as exc:
+            raise AcmeNetworkError('%s (after %d attempts)' % (exc.last_reason, exc.attempts), url=url)
 
     def _get_unverified(self, path):
         # Verification is off for this request on purpose: the root we fetch is the

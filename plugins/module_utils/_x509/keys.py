@@ -42,6 +42,18 @@ def key_type_of(public_key):
     return None
 
 
+def key_matches_certificate(key_pem, cert):
+    """Whether the private key in ``key_pem`` belongs to ``cert``; False when it cannot be read."""
+    if not key_pem:
+        return False
+    try:
+        key = load_private_key(key_pem)
+    except KeyMaterialError:
+        return False
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_key().public_bytes(*spki) == cert.public_key().public_bytes(*spki)
+
+
 def private_key_to_pem(key):
     return key.private_bytes(
         serialization.Encoding.PEM,

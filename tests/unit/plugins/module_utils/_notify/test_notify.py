@@ -18,7 +18,6 @@ from ansible_collections.autotls.acme.plugins.module_utils._notify.notify import
     RunSummary,
     SlackWebhook,
     SmtpMailer,
-    _retry_after,
     build_email,
     format_expiry,
     format_time_left,
@@ -161,18 +160,6 @@ def test_formatting_helpers():
     assert format_time_left(-0.5) == 'expired 12 hours ago'
     assert format_time_left(-3.2) == 'expired 3 days ago'
 
-
-def test_retry_after_parsing():
-    assert _retry_after('3') == 3.0
-    assert _retry_after(' 0 ') == 0.0
-    assert _retry_after(None) is None
-    assert _retry_after('soon') is None
-    assert _retry_after('Wed, 21 Oct 2015 07:28:00 GMT') == 0.0  # in the past
-    future = email.utils.formatdate(time.time() + 120, usegmt=True)
-    assert 100 < _retry_after(future) <= 121
-
-
-# ---------------------------------------------------------------- secrets
 
 def test_redact_and_webhook_secrets():
     secrets = webhook_secrets(WEBHOOK)
