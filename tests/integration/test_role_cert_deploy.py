@@ -246,3 +246,13 @@ def test_first_deploy_refused_and_missing_certificates(host, run_playbook, ansib
     assert 'ghost' in message and str(store.path / 'ghost') in message
     assert strict.stats[host.name]['changed'] == 0
     assert not host.exists(CERT_DIR + '/web/cert.pem')
+
+    # -- someone planted a link where a certificate goes: refused, nothing written through it --
+    host.run(['mkdir', '-p', '/etc/autotls/outside', CERT_DIR], check=True)
+    host.run(['ln', '-s', '/etc/autotls/outside', CERT_DIR + '/web'], check=True)
+    planted = play(expect_rc=2)
+    message = fail_message(planted)
+    assert '%s/web is a symbolic link (to /etc/autotls/outside): refusing to follow it' % CERT_DIR in message, message
+    rc, out, err = host.run(['ls', '-A', '/etc/autotls/outside'])
+    assert rc == 0 and out.split() == [], out
+    assert reloads(planted, host) == []

@@ -118,12 +118,14 @@ def open_directory(path, owners=None, create_mode=None):
         for index, part in enumerate(parts):
             done += '/' + part
             last = index == len(parts) - 1
+            created = False
             try:
                 st = os.stat(part, dir_fd=fd, follow_symlinks=False)
             except FileNotFoundError:
                 if create_mode is None:
                     raise
                 os.mkdir(part, create_mode, dir_fd=fd)
+                created = True
                 st = os.stat(part, dir_fd=fd, follow_symlinks=False)
             if stat.S_ISLNK(st.st_mode):
                 raise UnsafePathError(
@@ -135,6 +137,8 @@ def open_directory(path, owners=None, create_mode=None):
             child = os.open(part, _DIR_FLAGS, dir_fd=fd)
             os.close(fd)
             fd = child
+            if created:
+                os.fchmod(fd, create_mode)      # whatever the umask
             _check_directory(fd, done, owners, last)
         return fd
     except BaseException:

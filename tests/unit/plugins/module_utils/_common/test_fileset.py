@@ -146,9 +146,14 @@ def test_open_directory_refuses_links_foreign_and_writable_directories(tmp_path)
     with pytest.raises(UnsafePathError, match=r'writable by group and others \(mode 0777\).*chmod go-w'):
         open_directory(str(real), owners={os.geteuid()})
     os.chmod(real, 0o755)
-    fd = open_directory(str(real / 'certs'), owners={os.geteuid()}, create_mode=0o755)
+    umask = os.umask(0o077)
+    try:
+        fd = open_directory(str(real / 'certs' / 'a'), owners={os.geteuid()}, create_mode=0o755)
+    finally:
+        os.umask(umask)
     os.close(fd)
-    assert (real / 'certs').is_dir()
+    assert stat.S_IMODE(os.stat(real / 'certs').st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(real / 'certs' / 'a').st_mode) == 0o755
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason='giving a directory to another user needs root')
