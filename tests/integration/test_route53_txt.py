@@ -104,3 +104,19 @@ def test_route53_txt_without_zone_fails_clearly(route53, zone, run_playbook):
     assert msg.startswith('No Route53 hosted zone contains _acme-challenge.nowhere.invalid')
     assert 'create one or set zone_id' in msg
     assert zone[0] in msg
+
+
+@pytest.mark.parametrize('option,value,message', [
+    ('ttl', 0, 'ttl must be between 1 and 2147483647 seconds, got 0'),
+    ('wait_timeout', -1, 'wait_timeout must be at least 1 seconds, got -1'),
+])
+def test_route53_txt_refuses_numbers_out_of_range_naming_the_option(route53, zone, run_playbook, option, value,
+                                                                   message):
+    zone_name, _zone_id = zone
+    record = '_acme-challenge.' + zone_name
+    playbook = [{'hosts': 'localhost', 'gather_facts': False, 'tasks': [{
+        'name': 'Out of range', 'autotls.acme.route53_txt': {
+            'name': record, 'values': ['v'], 'aws_endpoint_url': route53.moto.endpoint_url, option: value}}]}]
+    result = run_playbook(playbook, expect_rc=2).task('Out of range')
+    assert result['result']['msg'] == message
+    assert route53.txt_values(record) == set()

@@ -15,6 +15,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.errors import
     ConfigurationError,
     DnsProviderError,
 )
+from ansible_collections.autotls.acme.plugins.module_utils._common.ranges import POSITIVE, check_range
 
 try:
     import boto3
@@ -108,6 +109,9 @@ def aws_failure(action, exc, **details):
 def _client_config(retry_mode, max_attempts, connect_timeout, read_timeout):
     if retry_mode not in ('standard', 'adaptive'):
         raise ConfigurationError("retry_mode must be 'standard' or 'adaptive', not %r" % (retry_mode,))
+    check_range('max_attempts', max_attempts, *POSITIVE)
+    check_range('connect_timeout', connect_timeout, 0.1, None, 'seconds')
+    check_range('read_timeout', read_timeout, 0.1, None, 'seconds')
     return Config(
         retries={'mode': retry_mode, 'max_attempts': int(max_attempts)},
         connect_timeout=connect_timeout,

@@ -103,6 +103,17 @@ def test_client_with_assumed_role(aws_options, admin):
     assert client.get_hosted_zone(Id=zone_id)['HostedZone']['Name'] == 'example.com.'
 
 
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(max_attempts=0), 'max_attempts must be at least 1, got 0'),
+    (dict(connect_timeout=0), 'connect_timeout must be at least 0.1 seconds, got 0'),
+    (dict(read_timeout=-1), 'read_timeout must be at least 0.1 seconds, got -1'),
+])
+def test_client_settings_out_of_range_are_named(aws_options, kwargs, message):
+    with pytest.raises(ConfigurationError) as err:
+        route53_client(aws_options, **kwargs)
+    assert str(err.value) == message
+
+
 def test_half_a_key_pair_is_a_configuration_error(aws_options):
     with pytest.raises(ConfigurationError, match='together'):
         route53_client(dict(aws_options, aws_secret_key=None))
