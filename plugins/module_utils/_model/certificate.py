@@ -87,6 +87,20 @@ _KEYS_TEXT = ('A certificate takes issuance keys %s; deploy keys %s; server keys
               % (', '.join(ISSUANCE_KEYS), ', '.join(DEPLOY_KEYS), ', '.join(SERVER_KEYS)))
 
 
+def _balanced(text):
+    """Whether every '}' closes a '{' of the same text (outside comments), and all are closed."""
+    depth = 0
+    for line in text.splitlines():
+        for char in line.split('#', 1)[0]:
+            if char == '{':
+                depth += 1
+            elif char == '}':
+                depth -= 1
+                if depth < 0:
+                    return False
+    return depth == 0
+
+
 def _nginx(value, prefix):
     if value is None:
         return None
@@ -110,6 +124,9 @@ def _nginx(value, prefix):
         if not (isinstance(extra, str) or (isinstance(extra, list) and all(isinstance(x, str) for x in extra))):
             raise ConfigurationError('%s: nginx.extra must be nginx directives, a list of lines or text, not %r.'
                                      % (prefix, extra))
+        if not _balanced(extra if isinstance(extra, str) else '\n'.join(extra)):
+            raise ConfigurationError('%s: nginx.extra %r has unbalanced braces: its directives must stay inside '
+                                     'the certificate\'s server block.' % (prefix, extra))
     return result
 
 

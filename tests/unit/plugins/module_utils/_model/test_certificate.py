@@ -78,6 +78,9 @@ def test_an_unknown_nginx_key():
     ({'name': 'app1', 'domains': ['a.example.com'], 'nginx': {'proxy_pass': 'http://x; }'}}, 'nginx.proxy_pass'),
     ({'name': 'app1', 'domains': ['a.example.com'], 'nginx': {'root': 'www'}}, 'nginx.root'),
     ({'name': 'app1', 'domains': ['a.example.com'], 'nginx': {'extra': {'a': 1}}}, 'nginx.extra'),
+    ({'name': 'app1', 'domains': ['a.example.com'], 'nginx': {'extra': ['} server {', 'listen 81;']}},
+     'nginx.extra'),
+    ({'name': 'app1', 'domains': ['a.example.com'], 'nginx': {'extra': 'location / {'}}, 'unbalanced braces'),
 ])
 def test_bad_entries_are_refused_with_what_to_change(entry, expected):
     message = error(entry)
@@ -92,5 +95,6 @@ def test_nulls_mean_not_set():
 
 def test_numeric_owner_and_nginx_extra_text():
     entry = validate_declared_certificate({'name': 'a', 'domains': ['a.example.com'], 'owner': 0, 'group': '33',
-                                           'nginx': {'root': '/srv/a', 'extra': 'client_max_body_size 2m;'}})
+                                           'nginx': {'root': '/srv/a', 'extra': 'client_max_body_size 2m;\n'
+                                                              'location /api/ { proxy_pass http://b; } # {'}})
     assert entry['owner'] == 0 and entry['group'] == '33'
