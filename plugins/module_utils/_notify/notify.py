@@ -26,7 +26,14 @@ import traceback
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
-from ansible_collections.autotls.acme.plugins.module_utils._common.retry import parse_retry_after
+from ansible_collections.autotls.acme.plugins.module_utils._common.retry import (
+    RETRYABLE_HTTP_STATUS,
+    RetriesExhausted,
+    RetryPolicy,
+    TryAgain,
+    parse_retry_after,
+    retry,
+)
 from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError, ConfigurationError
 
@@ -43,6 +50,10 @@ DEFAULT_EXPIRING_DAYS = 14
 DEFAULT_SUBJECT_PREFIX = '[autotls]'
 # Longest a single Retry-After is honoured for; the overall deadline still applies.
 MAX_RETRY_AFTER = 10.0
+# Deliveries: 1, 2, 4, 8, then 10 s between attempts (or the server's Retry-After, capped),
+# as many as the timeout allows.
+_RETRY_POLICY = RetryPolicy(attempts=1000, backoff=1.0, max_backoff=MAX_RETRY_AFTER,
+                            retry_after_cap=MAX_RETRY_AFTER, jitter=False)
 # Slack limits: 50 blocks per message, 3000 characters per section text, 150 per header.
 _SLACK_MAX_BLOCKS = 50
 _SLACK_SECTION_CHARS = 2900
@@ -54,7 +65,6 @@ _REASON_CHARS = 600
 # fraction of their lifetime left instead (a 24-hour certificate always has < 14 days).
 _SHORT_LIVED_FACTOR = 2
 _SHORT_LIVED_FRACTION = 0.25
-_RETRY_STATUS = frozenset([408, 429, 500, 502, 503, 504])
 _MASK = '********'
 
 
@@ -392,40 +402,39 @@ class SlackWebhook:
         """Deliver ``payload``; returns the number of attempts, raises NotificationError."""
         deadline = Deadline(self.timeout)
         http = self.http or requests.Session()
-        backoff = 1.0
+
+        def attempt(_number):
+            self.attempts += 1
+            try:
+                response = http.post(self.url, json=payload, verify=self.verify,
+                                     timeout=max(1.0, min(10.0, deadline.remaining())))
+            except requests.exceptions.ConnectionError as exc:
+                # Includes ConnectTimeout: nothing reached Slack, so retrying is safe.
+                raise TryAgain('could not connect (%s)' % exc.__class__.__name__)
+            except requests.exceptions.RequestException as exc:
+                raise self._fail('the request failed and was not retried, since the message may '
+                                 'have been delivered (%s)' % exc.__class__.__name__)
+            if 200 <= response.status_code < 300:
+                return self.attempts
+            body = _one_line(response.text or '', 200)
+            if response.status_code not in RETRYABLE_HTTP_STATUS:
+                raise self._fail('Slack refused the message with HTTP %d %s. %s' % (
+                    response.status_code, body, _slack_hint(response.status_code, body)))
+            raise TryAgain('HTTP %d %s' % (response.status_code, body),
+                           parse_retry_after(response.headers.get('Retry-After')))
+
         try:
-            while True:
-                self.attempts += 1
-                wait = None
-                try:
-                    response = http.post(self.url, json=payload, verify=self.verify,
-                                         timeout=max(1.0, min(10.0, deadline.remaining())))
-                except requests.exceptions.ConnectionError as exc:
-                    # Includes ConnectTimeout: nothing reached Slack, so retrying is safe.
-                    last = 'could not connect (%s)' % exc.__class__.__name__
-                except requests.exceptions.RequestException as exc:
-                    raise self._fail('the request failed and was not retried, since the message may '
-                                     'have been delivered (%s)' % exc.__class__.__name__)
-                else:
-                    if 200 <= response.status_code < 300:
-                        return self.attempts
-                    body = _one_line(response.text or '', 200)
-                    if response.status_code not in _RETRY_STATUS:
-                        raise self._fail('Slack refused the message with HTTP %d %s. %s' % (
-                            response.status_code, body, _slack_hint(response.status_code, body)))
-                    last = 'HTTP %d %s' % (response.status_code, body)
-                    wait = parse_retry_after(response.headers.get('Retry-After'))
-                    if wait is not None:
-                        wait = min(wait, MAX_RETRY_AFTER)
-                if wait is None:
-                    wait, backoff = backoff, min(backoff * 2, MAX_RETRY_AFTER)
-                if wait >= deadline.remaining():
-                    raise self._fail('gave up after %d attempt%s within the %.0f s timeout; last error: %s' % (
-                        self.attempts, '' if self.attempts == 1 else 's', self.timeout, last))
-                self.sleep(wait)
+            return retry(attempt, _RETRY_POLICY, deadline, sleep=self.sleep)
+        except RetriesExhausted as exc:
+            raise self._fail(_gave_up(exc, self.timeout))
         finally:
             if self.http is None:
                 http.close()
+
+
+def _gave_up(exhausted, timeout):
+    return 'gave up after %d attempt%s within the %.0f s timeout; last error: %s' % (
+        exhausted.attempts, '' if exhausted.attempts == 1 else 's', timeout, exhausted.last_reason)
 
 
 def _slack_hint(status, body):
@@ -503,8 +512,8 @@ class SmtpMailer:
     def send(self, message, sender, recipients):
         """Deliver ``message``; returns the refused recipients (a dict), raises NotificationError."""
         deadline = Deadline(self.timeout)
-        backoff = 1.0
-        while True:
+
+        def attempt(_number):
             self.attempts += 1
             try:
                 return self._deliver(message, sender, recipients, max(1.0, min(10.0, deadline.remaining())))
@@ -522,26 +531,28 @@ class SmtpMailer:
                     '%s: %d %s' % (rcpt, code, _smtp_text(text)) for rcpt, (code, text) in sorted(exc.recipients.items()))
                 if not all(400 <= code < 500 for code in codes):
                     raise self._fail(last + '; check email.to')
+                raise TryAgain(last)
             except smtplib.SMTPResponseException as exc:
                 last = '%d %s' % (exc.smtp_code, _smtp_text(exc.smtp_error))
                 if not 400 <= exc.smtp_code < 500:
                     raise self._fail('the server answered %s' % last)
+                raise TryAgain(last)
             except ssl.SSLError as exc:
                 raise self._fail('TLS failed (%s); set ca_path to the CA that issued the mail server\'s '
                                  'certificate, or check email.ssl/email.starttls against the port' % exc)
             except smtplib.SMTPServerDisconnected as exc:
-                last = 'the server closed the connection (%s)' % exc
+                raise TryAgain('the server closed the connection (%s)' % exc)
             except smtplib.SMTPException as exc:
                 # Before OSError: smtplib's exceptions are OSErrors too.
                 raise self._fail(str(exc))
             except OSError as exc:
                 # Refused, unreachable, timed out, name not resolved: nothing was sent yet.
-                last = '%s (%s)' % (exc.__class__.__name__, exc) if str(exc) else exc.__class__.__name__
-            wait, backoff = backoff, min(backoff * 2, MAX_RETRY_AFTER)
-            if wait >= deadline.remaining():
-                raise self._fail('gave up after %d attempt%s within the %.0f s timeout; last error: %s' % (
-                    self.attempts, '' if self.attempts == 1 else 's', self.timeout, last))
-            self.sleep(wait)
+                raise TryAgain('%s (%s)' % (exc.__class__.__name__, exc) if str(exc) else exc.__class__.__name__)
+
+        try:
+            return retry(attempt, _RETRY_POLICY, deadline, sleep=self.sleep)
+        except RetriesExhausted as exc:
+            raise self._fail(_gave_up(exc, self.timeout))
 
 
 def _smtp_text(value):
