@@ -55,7 +55,9 @@ def TESTBED(guide, **bed):  # pylint: disable=invalid-name
                 'add': {'autotls_acme_ca_bundle': pebble.ca_bundle,
                         'autotls_dns_servers': [testbed.dns.address],
                         'autotls_store': {'type': 'local', 'path': store},
-                        'vault_acme_account_key': key},
+                        # the operator's vault
+                        'vault_acme_account_key': key,
+                        'vault_acme_dns_external_id': 'autotls-testbed'},
             },
         }
     raise AssertionError('no test bed mapping for %s' % guide)
