@@ -14,7 +14,9 @@ description:
     endpoints (host, port and SNI name), many endpoints at once, concurrently, each within its own timeout.
   - For each certificate - expiry, days left, fraction of the lifetime left, issuer, names, serial, key type,
     whether the renewal policy O(renew_before) says it is due, and whether its chain verifies against the
-    roots given in O(ca_bundle), O(root_pem) or O(system_roots).
+    roots given in O(ca_bundle), O(root_pem) or O(system_roots) - the system's CA bundle when no other root is
+    given. A chain that cannot be verified at all is reported as C(unverified), never as C(ok).
+  - For files, optionally whether the private key file next to it (O(private_keys)) belongs to the certificate.
   - For endpoints also whether the SNI name is covered by the certificate's names (wildcard-aware).
     Comparing an endpoint with the stored file tells a certificate that must be redeployed from one that
     must be reissued.
@@ -46,6 +48,14 @@ options:
     type: list
     elements: path
     default: []
+  private_keys:
+    description:
+      - Private key files, one per entry of O(files) at the same position (an empty string for a file without
+        one). A key that does not belong to its certificate (or cannot be read) gives the status C(key_mismatch).
+      - The key's content is never returned or logged.
+    type: list
+    elements: path
+    default: []
   contents:
     description:
       - PEM certificates (a leaf, optionally followed by its chain), as text.
@@ -66,7 +76,7 @@ options:
         required: true
       port:
         description:
-          - TCP port.
+          - TCP port, 1 to 65535.
         type: int
         default: 443
       server_name:
@@ -89,9 +99,10 @@ options:
     type: str
   system_roots:
     description:
-      - Also trust the system's CA bundle (for certificates from public CAs).
+      - V(true) also trusts the system's CA bundle (for certificates from public CAs), V(false) never does.
+      - Left out, the system's CA bundle is used when neither O(ca_bundle) nor O(root_pem) is given, so a chain is
+        always checked against something.
     type: bool
-    default: false
   renew_before:
     description:
       - When a certificate is due, as in M(autotls.acme.certificate). Whichever rule says sooner wins.
@@ -117,12 +128,13 @@ options:
         default: true
   concurrency:
     description:
-      - How many endpoints are checked at the same time.
+      - How many endpoints are checked at the same time, 1 to 1000.
     type: int
     default: 50
   timeout:
     description:
       - Seconds allowed for each endpoint, TCP connection and TLS handshake together. Name resolution is not included.
+      - More than 0, at most 600.
     type: float
     default: 5
 notes:
@@ -138,6 +150,8 @@ EXAMPLES = r'''
   autotls.acme.cert_info:
     files:
       - ~/.local/share/autotls/certs/app1/fullchain.pem
+    private_keys:
+      - ~/.local/share/autotls/certs/app1/privkey.pem
     endpoints:
       - host: 10.0.0.11
         server_name: app1.internal.example.com
@@ -151,19 +165,20 @@ EXAMPLES = r'''
   delegate_to: localhost
   run_once: true
 
-- name: Fail when anything is expired or unreachable
+- name: Fail when anything is expired, unreachable, mismatched or not verified
   ansible.builtin.assert:
     that:
       - expiry.summary.expired == 0
       - expiry.summary.unreachable == 0
+      - expiry.summary.key_mismatch == 0
+      - expiry.summary.unverified == 0
   run_once: true
 
-- name: A public site, checked against the system's roots, with a short timeout
+- name: A public site, checked against the system's roots (no other root given), with a short timeout
   autotls.acme.cert_info:
     endpoints:
       - host: www.example.com
       - host: shop.example.com
-    system_roots: true
     timeout: 2
     concurrency: 100
   delegate_to: localhost
@@ -203,8 +218,10 @@ results:
     status:
       description:
         - The most urgent of C(missing) (file not readable), C(invalid) (no parsable certificate), C(unreachable),
-          C(expired), C(name_mismatch) (endpoint certificate does not cover the SNI name), C(chain_invalid),
-          C(due), C(ok).
+          C(expired), C(key_mismatch) (the file's private key in O(private_keys) is not the certificate's, or cannot
+          be read), C(name_mismatch) (endpoint certificate does not cover the SNI name), C(chain_invalid),
+          C(unverified) (the chain could not be checked - no roots, no name, cryptography before 42, or only the
+          leaf was seen), C(due), C(ok).
       type: str
       sample: due
     error:
@@ -249,7 +266,7 @@ results:
       type: int
     chain_verified:
       description: Whether the leaf and the presented intermediates verify up to a given root for the name;
-        null when no roots were given or it could not be checked.
+        null when it could not be checked (the status is then C(unverified)).
       type: bool
     chain_error:
       description: Why the chain did not verify or was not checked.
@@ -264,11 +281,21 @@ results:
     matches_name:
       description: For endpoints, whether the SNI name is covered by the certificate's names.
       type: bool
+    key_path:
+      description: For files given a private key, the key's path.
+      type: str
+    key_matches:
+      description: For files given a private key, whether it belongs to the certificate; null when not checked.
+      type: bool
+    key_error:
+      description: Why the key does not match or could not be read.
+      type: str
 summary:
   description: How many results have each status (each counted once, under its most urgent status), and C(total).
   returned: always
   type: dict
-  sample: {ok: 480, due: 12, expired: 1, unreachable: 7, missing: 0, invalid: 0, name_mismatch: 0, chain_invalid: 0, total: 500}
+  sample: {ok: 480, due: 12, expired: 1, unreachable: 7, missing: 0, invalid: 0, key_mismatch: 0, name_mismatch: 0,
+           chain_invalid: 0, unverified: 0, total: 500}
 endpoint_backend:
   description:
     - How endpoint chains were fetched. C(pyopenssl) and C(ssl) see the whole chain; C(ssl-leaf) only the leaf
@@ -298,6 +325,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.renewal import 
 def argument_spec():
     return dict(
         files=dict(type='list', elements='path', default=[]),
+        private_keys=dict(type='list', elements='path', default=[], no_log=False),
         contents=dict(type='list', elements='str', default=[]),
         endpoints=dict(type='list', elements='dict', default=[], options=dict(
             host=dict(type='str', required=True),
@@ -307,7 +335,7 @@ def argument_spec():
         )),
         ca_bundle=dict(type='path'),
         root_pem=dict(type='str'),
-        system_roots=dict(type='bool', default=False),
+        system_roots=dict(type='bool'),
         renew_before=dict(type='dict', default={}, options=dict(
             days=dict(type='int', default=30),
             fraction=dict(type='float', default=0.33),
@@ -327,7 +355,8 @@ def main():
         roots, sources = load_roots(params['ca_bundle'], params['root_pem'], params['system_roots'])
         inspector = Inspector(RenewalPolicy.from_option(params['renew_before']), roots,
                               timeout=params['timeout'], concurrency=params['concurrency'])
-        results = inspector.run(params['files'], params['contents'], params['endpoints'])
+        results = inspector.run(params['files'], params['contents'], params['endpoints'],
+                                [p or None for p in params['private_keys']])
     except AutoTLSError as exc:
         module.fail_json(msg=str(exc), **exc.details)
     module.exit_json(changed=False, results=results, summary=summarize(results),

@@ -58,19 +58,37 @@ options:
   run_error:
     description:
       - A failure that stopped the run as a whole (for example the CA being unreachable),
-        shown at the top of the summary.
+        shown at the top of the summary. Same as one entry of O(run_errors).
     type: str
+  run_errors:
+    description:
+      - Failures of the run as a whole rather than of one certificate - the store could not be
+        pulled or pushed, conflicting declarations, a step that failed - shown first, under
+        C(Run failed). Empty strings are ignored; duplicates are shown once.
+    type: list
+    elements: str
+    default: []
+  hosts:
+    description:
+      - Hosts the run could not finish, shown under C(Hosts failed) and counted in the totals.
+      - Each is a dict with C(host), C(status) (V(unreachable), V(failed) for a failed deploy or
+        another failed step, V(rolled_back) when the previous certificate files were put back),
+        C(msg) (why) and optionally C(certificates) (the certificates concerned).
+    type: list
+    elements: dict
+    default: []
   expiring_days:
     description:
       - Certificates with fewer days left than this that were not renewed are listed as expiring soon.
       - Certificates whose whole lifetime is shorter than twice this are listed only when less
         than a quarter of their lifetime is left (a 24-hour certificate always has fewer than 14 days).
+      - From 0 to 3650.
     type: int
     default: 14
   title:
     description:
       - First line of the summary, the Slack header, and part of the email subject.
-      - Defaults to C(autotls run on <controller hostname>).
+      - Defaults to C(autotls run on <controller hostname>). One line (no CR or LF).
     type: str
   slack:
     description:
@@ -79,17 +97,24 @@ options:
     suboptions:
       webhook_url:
         description:
-          - The incoming webhook URL. It is a secret; it never appears in the output.
+          - The incoming webhook URL, C(https://). It is a secret; it never appears in the output.
+          - An C(http://) URL is refused (its path, the secret, would cross the network unencrypted)
+            unless O(slack.allow_http=true).
         type: str
         required: true
+      allow_http:
+        description:
+          - Accept an C(http://) O(slack.webhook_url), for a relay you trust on the same host or network.
+        type: bool
+        default: false
       channel:
         description:
           - Channel to post to, for legacy webhooks that allow overriding it. Webhooks of Slack
-            apps always post to the channel they were made for.
+            apps always post to the channel they were made for. One line.
         type: str
       username:
         description:
-          - Name to post as, for legacy webhooks that allow overriding it.
+          - Name to post as, for legacy webhooks that allow overriding it. One line.
         type: str
   email:
     description:
@@ -98,13 +123,13 @@ options:
     suboptions:
       to:
         description:
-          - Recipients.
+          - Recipients. Each one line (no CR or LF): header values with line breaks are refused.
         type: list
         elements: str
         required: true
       from:
         description:
-          - Sender address. Defaults to C(autotls@<controller FQDN>).
+          - Sender address. Defaults to C(autotls@<controller FQDN>). One line.
         type: str
       smtp_host:
         description:
@@ -113,7 +138,7 @@ options:
         required: true
       smtp_port:
         description:
-          - Port of the mail server. Defaults to 587, or to 465 with O(email.ssl=true).
+          - Port of the mail server (1 to 65535). Defaults to 587, or to 465 with O(email.ssl=true).
         type: int
       starttls:
         description:
@@ -129,19 +154,26 @@ options:
       username:
         description:
           - User name to authenticate with; needs O(email.password).
+          - Refused when neither O(email.starttls) nor O(email.ssl) is on (the password would be sent in
+            clear text), unless O(email.allow_plain_auth=true).
         type: str
+      allow_plain_auth:
+        description:
+          - Authenticate over an unencrypted connection, for a relay on the same host.
+        type: bool
+        default: false
       password:
         description:
           - Password for O(email.username). It never appears in the output.
         type: str
       subject:
         description:
-          - Prefix of the subject line; the rest is the title and the counts.
+          - Prefix of the subject line; the rest is the title and the counts. One line.
         type: str
         default: '[autotls]'
   timeout:
     description:
-      - Seconds each channel may take in total, retries included.
+      - Seconds each channel may take in total, retries included. More than 0, at most 3600.
     type: int
     default: 30
   validate_certs:
@@ -161,7 +193,9 @@ options:
     type: bool
     default: false
 notes:
-  - With neither O(slack) nor O(email) the summary is only returned.
+  - With neither O(slack) nor O(email) the summary is only returned (RV(summary), RV(totals_line)).
+  - Bad options (an C(http://) webhook, SMTP AUTH without TLS, a line break in a header value, a number out of
+    range) fail the task at once with a message naming the option, even with O(fail_on_error=false).
   - The summary never contains the webhook URL or the SMTP password.
 seealso:
   - module: autotls.acme.certificate
@@ -256,10 +290,19 @@ subject:
   type: str
   sample: "[autotls] autotls run on awx-ee-7f9c: 1 failed, 1 renewed"
 counts:
-  description: How many certificates were checked, renewed, failed, expiring soon and valid, and how many deployments were made.
+  description:
+    - How many certificates were checked, renewed (C(renewed) counts first issues too; C(issued) and
+      C(renewed_only) split it), failed, expiring soon, valid and unchanged; how many deployments were
+      made; how many hosts were deployed to and how many failed; how many run-level failures there were.
   returned: always
   type: dict
-  sample: {checked: 3, renewed: 1, failed: 1, expiring: 0, valid: 1, deployed: 2}
+  sample: {checked: 3, renewed: 1, issued: 0, renewed_only: 1, failed: 1, expiring: 0, valid: 1, unchanged: 1,
+           deployed: 2, hosts_deployed: 2, hosts_failed: 1, run_errors: 0}
+totals_line:
+  description: One line of totals, the last line a run prints - issued, renewed, unchanged, failed, hosts deployed, hosts failed.
+  returned: always
+  type: str
+  sample: "Totals: 0 issued, 1 renewed, 1 unchanged, 1 failed; 2 hosts deployed, 1 host failed."
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -269,6 +312,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._notify.notify import
     DEFAULT_EXPIRING_DAYS,
     DEFAULT_SUBJECT_PREFIX,
     RunSummary,
+    check_options,
     send_summary,
 )
 
@@ -278,10 +322,13 @@ def argument_spec():
         results=dict(type='list', elements='dict', required=True),
         deployed=dict(type='list', elements='dict', default=[]),
         run_error=dict(type='str'),
+        run_errors=dict(type='list', elements='str', default=[]),
+        hosts=dict(type='list', elements='dict', default=[]),
         expiring_days=dict(type='int', default=DEFAULT_EXPIRING_DAYS),
         title=dict(type='str'),
         slack=dict(type='dict', options=dict(
             webhook_url=dict(type='str', required=True, no_log=True),
+            allow_http=dict(type='bool', default=False),
             channel=dict(type='str'),
             username=dict(type='str'),
         )),
@@ -294,6 +341,7 @@ def argument_spec():
             'ssl': dict(type='bool', default=False),
             'username': dict(type='str'),
             'password': dict(type='str', no_log=True),
+            'allow_plain_auth': dict(type='bool', default=False),
             'subject': dict(type='str', default=DEFAULT_SUBJECT_PREFIX),
         }, required_together=[['username', 'password']]),
         timeout=dict(type='int', default=30),
@@ -307,9 +355,11 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     try:
+        check_options(params)
         summary = RunSummary(params['results'], deployed=params['deployed'],
                              expiring_days=params['expiring_days'], title=params['title'],
-                             run_error=params['run_error'])
+                             run_error=params['run_error'], run_errors=params['run_errors'],
+                             hosts=params['hosts'])
         outcome = send_summary(summary, slack=params['slack'], mail=params['email'],
                                timeout=params['timeout'], verify=params['validate_certs'],
                                ca_path=params['ca_path'], check_mode=module.check_mode)
@@ -324,6 +374,7 @@ def main():
         summary=summary.text(),
         subject=summary.subject(subject_prefix),
         counts=summary.counts(),
+        totals_line=summary.totals_line(),
     )
     if outcome.errors:
         if params['fail_on_error']:

@@ -256,7 +256,9 @@ def test_awx_jobs_renew_then_change_nothing(route53, s3_server, awx_aws_credenti
                 'autotls_terms_agreed': True,
                 'autotls_renew_before': {'days': 30},
                 # The notification credential's variables, put where renew.yml reads them.
-                'autotls_notify': {'slack_webhook_url': '{{ autotls_notify_slack_webhook_url }}'},
+                # The test's receiver listens on loopback over plain HTTP.
+                'autotls_notify': {'slack_webhook_url': '{{ autotls_notify_slack_webhook_url }}',
+                                   'slack_allow_http': True},
             },
             'children': {'web': {
                 'hosts': {'web1.awx.example.test': {},

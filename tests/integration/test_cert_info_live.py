@@ -7,6 +7,7 @@ and never speaks TLS, so the per-endpoint timeout is what ends that check.
 
 import datetime
 import os
+import stat
 import selectors
 import socket
 import ssl
@@ -225,7 +226,8 @@ def test_module_reports_files_and_endpoints_and_never_fails_on_a_dead_one(pki, s
     assert 'no TLS handshake within 1 s' in by_name['silent']['error']
 
     assert info['summary'] == {'ok': 3, 'due': 1, 'expired': 0, 'unreachable': 2, 'missing': 1,
-                               'invalid': 0, 'name_mismatch': 1, 'chain_invalid': 0, 'total': 8}
+                               'invalid': 0, 'key_mismatch': 0, 'name_mismatch': 1, 'chain_invalid': 0,
+                               'unverified': 0, 'total': 8}
     assert info['endpoint_backend'] == ('pyopenssl' if cert_info.HAS_PYOPENSSL else 'ssl-leaf')
     assert info['roots'] == ['root_pem']
     # The silent port costs one timeout, in parallel with everything else.
@@ -253,11 +255,16 @@ def _inventory(path, hostvars):
     return str(path)
 
 
-def test_check_playbook_writes_a_table_and_an_html_report(pki, scene, run_playbook, tmp_path):
+def test_check_playbook_reports_and_fails_on_problems_changing_nothing(pki, scene, run_playbook, tmp_path):
     store = tmp_path / 'store'
     # app1 is in the store and served on the good port: green. app2 was never issued
     # (no file) and the same port serves app1's certificate for its name: red twice.
+    # app3's key in the store is another certificate's: a new key beside an old certificate.
     pki.write(str(store / 'certs' / 'app1'), ['app1.example.test', '*.qa1.example.test'])
+    pki.write(str(store / 'certs' / 'app3'), ['app3.example.test'])
+    pki.write(str(tmp_path / 'other'), ['app3.example.test'])
+    os.replace(str(tmp_path / 'other' / 'privkey.pem'), str(store / 'certs' / 'app3' / 'privkey.pem'))
+    os.chmod(str(store), 0o700)
     inventory = _inventory(tmp_path / 'inventory.yml', {
         'ansible_connection': 'local',
         'ansible_host': '127.0.0.1',
@@ -265,41 +272,67 @@ def test_check_playbook_writes_a_table_and_an_html_report(pki, scene, run_playbo
         'autotls_host_certificates': [
             {'name': 'app1', 'domains': ['app1.example.test'], 'challenge': 'http-01'},
             {'name': 'app2', 'domains': ['app2.example.test'], 'challenge': 'http-01'},
+            {'name': 'app3', 'domains': ['app3.example.test'], 'challenge': 'http-01'},
         ],
     })
     root = tmp_path / 'root.pem'
     root.write_bytes(cert_pem(pki.root))
-    result = run_playbook(CHECK_PLAYBOOK, inventory=inventory, connection=None, extra_vars={
+    result = run_playbook(CHECK_PLAYBOOK, inventory=inventory, connection=None, expect_rc=2, extra_vars={
         'autotls_store': {'type': 'local', 'path': str(store)},
         'autotls_acme_ca_bundle': str(root),
     })
-    rows = result.task('Give each row its colour - red, orange (due), yellow (few days left) or green')
-    rows = rows['result']['ansible_facts']['autotls_check_rows']
+    report = result.task('Give each row its colour - red, orange (due), yellow (few days left) or green')
+    rows = report['result']['ansible_facts']['autotls_check_report']['rows']
     state = {(r['certificate'], r['source']): (r['status'], r['colour']) for r in rows}
     assert state == {
         ('app1', 'store'): ('ok', 'green'),
         ('app1', 'live'): ('ok', 'green'),
         ('app2', 'store'): ('missing', 'red'),
         ('app2', 'live'): ('name_mismatch', 'red'),
+        ('app3', 'store'): ('key_mismatch', 'red'),
+        ('app3', 'live'): ('name_mismatch', 'red'),
     }
+    key_row = [r for r in rows if r['certificate'] == 'app3' and r['source'] == 'store'][0]
+    assert 'does not belong to the certificate' in key_row['detail']
 
     table = result.task('Show the expiry report')['result']['msg']
     assert table[0].split() == ['CERTIFICATE', 'HOST', 'SOURCE', 'DAYS', 'LEFT', 'NOT', 'AFTER', 'ISSUER', 'STATUS']
     # Columns are aligned: every status starts where the STATUS title does.
     column = table[0].index('STATUS')
-    assert all(line[column:].split()[0] in ('ok', 'missing', 'name_mismatch') for line in table[1:5])
-    assert table[-1].startswith('4 checked - missing: 1, name_mismatch: 1, ok: 2; report: ')
+    assert all(line[column:].split()[0] in ('ok', 'missing', 'name_mismatch', 'key_mismatch') for line in table[1:7])
+    assert table[-1].startswith('6 checked - missing: 1, key_mismatch: 1, name_mismatch: 2, ok: 2; report: ')
 
-    report = store / 'report.html'
-    html = report.read_text()
+    html = (store / 'report.html').read_text()
     assert html.startswith('<!DOCTYPE html>') and '<style>' in html and '<script' not in html
     assert 'app1' in html and 'app2' in html
     assert '<tr class="green" data-status="ok">' in html
     assert '<tr class="red" data-status="name_mismatch">' in html
     assert '<tr class="red" data-status="missing">' in html
+    assert '<tr class="red" data-status="key_mismatch">' in html
     assert 'Loopback Intermediate' in html and 'Generated at' in html
-    changed = [r['task'] for r in result.changed]
-    assert changed == ['Write the HTML report']
+
+    # It fails naming each problem, changes nothing, and leaves the store's mode alone.
+    failed = result.task('Fail when a certificate is expired, missing, unreachable, mismatched or not verified')
+    msg = failed['result']['msg']
+    assert msg.startswith('4 problem(s): app2 on (store) (')
+    assert 'app3 on (store) (%s/certs/app3/fullchain.pem): key_mismatch - the private key' % store in msg
+    assert 'app2 on localhost (127.0.0.1:%d (SNI app2.example.test)): name_mismatch' % scene['good'] in msg
+    assert result.changed == []
+    assert stat.S_IMODE(os.stat(str(store)).st_mode) == 0o700
+
+    # With the switch it only reports. Without any root known and the system's bundle
+    # refused, no chain can be checked: unverified, never ok.
+    only = run_playbook(CHECK_PLAYBOOK, inventory=inventory, connection=None, extra_vars={
+        'autotls_store': {'type': 'local', 'path': str(store)},
+        'autotls_check_report_only': True, 'autotls_check_system_roots': False,
+    })
+    rows = only.task('Give each row its colour - red, orange (due), yellow (few days left) or green')
+    rows = rows['result']['ansible_facts']['autotls_check_report']['rows']
+    assert {(r['certificate'], r['source']): r['status'] for r in rows}[('app1', 'store')] == 'unverified'
+    assert {(r['certificate'], r['source']): r['status'] for r in rows}[('app1', 'live')] == 'unverified'
+    assert only.tasks('Fail when a certificate is expired, missing, unreachable, mismatched or not verified')[0][
+        'status'] == 'skipped'
+    assert only.changed == []
 
 
 def test_check_playbook_runs_on_an_empty_inventory(run_playbook, tmp_path):

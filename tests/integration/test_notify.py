@@ -54,6 +54,7 @@ FAILED_RUN = r'''
             title: autotls nightly
             slack:
               webhook_url: "{{ webhook_url }}"
+              allow_http: true     # the test's receiver on loopback
               username: autotls
             email: "{{ mail }}"
             ca_path: "{{ ca_path }}"
@@ -137,7 +138,9 @@ def test_failed_run_reports_to_slack_and_email_without_leaking_secrets(run_playb
     out = report['result']
     assert out['sent'] == dict(slack=True, email=True)
     assert out['errors'] == [] and out['changed'] is True
-    assert out['counts'] == dict(checked=4, renewed=1, failed=1, expiring=1, valid=1, deployed=1)
+    assert out['counts'] == dict(checked=4, renewed=1, failed=1, expiring=1, valid=1, deployed=1, issued=0,
+                                 renewed_only=1, unchanged=2, hosts_deployed=1, hosts_failed=0, run_errors=0)
+    assert out['totals_line'] == 'Totals: 0 issued, 1 renewed, 2 unchanged, 1 failed; 1 host deployed, 0 hosts failed.'
 
     # Slack: exactly one POST, JSON with text and mrkdwn blocks naming the failure and its reason.
     assert len(slack.requests) == 1
@@ -177,7 +180,7 @@ def test_failed_run_reports_to_slack_and_email_without_leaking_secrets(run_playb
 
 def test_slack_429_with_retry_after_then_ok(run_playbook):
     with WebhookReceiver(answers=[(429, {'Retry-After': '1'})]) as slack:
-        result = run_playbook(NOTIFY, dict(results=RESULTS[:1], slack=dict(webhook_url=slack.url)))
+        result = run_playbook(NOTIFY, dict(results=RESULTS[:1], slack=dict(webhook_url=slack.url, allow_http=True)))
     out = result.task('Report the run')['result']
     assert out['sent'] == dict(slack=True, email=False)
     assert out['errors'] == []
@@ -212,10 +215,10 @@ def test_starttls_required_but_not_offered_is_explained(run_playbook, smtp_serve
 def test_unreachable_smtp_warns_or_fails_on_request(run_playbook):
     closed = free_tcp_port()
     mail = dict(to=['ops@example.test'], smtp_host='127.0.0.1', smtp_port=closed, starttls=False,
-                username=SMTP_USER, password=SMTP_PASSWORD)
+                username=SMTP_USER, password=SMTP_PASSWORD, allow_plain_auth=True)
     with WebhookReceiver() as slack:
         result = run_playbook(NOTIFY, dict(results=RESULTS, mail=mail, timeout=2,
-                                           slack=dict(webhook_url=slack.url)))
+                                           slack=dict(webhook_url=slack.url, allow_http=True)))
     record = result.task('Report the run')
     assert record['status'] == 'ok'
     out = record['result']
@@ -238,9 +241,33 @@ def test_check_mode_builds_the_summary_and_sends_nothing(run_playbook, smtp_serv
     controller, handler = smtp_server()
     mail = dict(to=['ops@example.test'], smtp_host='127.0.0.1', smtp_port=controller.port, starttls=False)
     with WebhookReceiver() as slack:
-        result = run_playbook(NOTIFY, dict(results=RESULTS, mail=mail, slack=dict(webhook_url=slack.url)),
+        result = run_playbook(NOTIFY, dict(results=RESULTS, mail=mail, slack=dict(webhook_url=slack.url, allow_http=True)),
                               check=True)
     out = result.task('Report the run')['result']
     assert out['sent'] == dict(slack=False, email=False)
     assert 'qa1-wildcard' in out['summary']
+    assert slack.requests == [] and handler.messages == []
+
+
+def test_unsafe_options_are_refused_before_anything_is_sent(run_playbook, smtp_server):
+    """An http:// webhook, SMTP AUTH in clear text, a line break in a header: refused, naming the option."""
+    controller, handler = smtp_server()
+    plain_auth = dict(to=['ops@example.test'], smtp_host='127.0.0.1', smtp_port=controller.port, starttls=False,
+                      username=SMTP_USER, password=SMTP_PASSWORD)
+    injected = dict(to=['ops@example.test'], smtp_host='127.0.0.1', smtp_port=controller.port, starttls=False,
+                    subject='[autotls]\r\nBcc: leak@example.test')
+    with WebhookReceiver() as slack:
+        cases = [
+            (dict(slack=dict(webhook_url=slack.url)), 'slack.webhook_url is an http:// URL (http://127.0.0.1:'),
+            (dict(mail=plain_auth), 'email.username is set but email.starttls and email.ssl are both false'),
+            (dict(mail=injected), 'email.subject must be one line'),
+            (dict(slack=dict(webhook_url=slack.url, allow_http=True), timeout=0),
+             'timeout must be more than 0 and at most 3600 seconds, got 0'),
+        ]
+        for extra, message in cases:
+            result = run_playbook(NOTIFY, dict(results=RESULTS, **extra), expect_rc=2)
+            record = result.task('Report the run')
+            assert record['failed'] is True and record['result']['msg'].startswith(message), record['result']['msg']
+            assert SMTP_PASSWORD not in result.stdout + result.stderr
+            assert WEBHOOK_PATH not in result.stdout + result.stderr
     assert slack.requests == [] and handler.messages == []

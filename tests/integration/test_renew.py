@@ -37,6 +37,19 @@ def _stored_serial(store, name):
         return '%x' % x509.load_pem_x509_certificate(handle.read()).serial_number
 
 
+class _Gone:
+    """A host of the inventory that does not answer: nothing listens on its SSH port."""
+
+    name = fqdn = 'gone'
+
+    def __init__(self, port):
+        self.port = port
+
+    def inventory_vars(self):
+        return {'ansible_host': '127.0.0.1', 'ansible_port': self.port, 'ansible_user': 'root',
+                'ansible_python_interpreter': '/usr/bin/python3'}
+
+
 @pytest.fixture
 def mail():
     handler = RecordingHandler()
@@ -58,7 +71,7 @@ def test_nightly_renew_mixed_idempotent_drift_and_a_failure(
     wildcard = {'name': 'web', 'domains': ['*.web.qa1.example.test', 'web.qa1.example.test'],
                 'challenge': 'dns-01'}
 
-    def inventory(broken=False, **extra):
+    def inventory(broken=False, gone=False, **extra):
         host_vars = {}
         for host in (app1, app2):
             own = [{'name': host.name, 'domains': [host.fqdn], 'challenge': 'http-01'}]
@@ -71,12 +84,14 @@ def test_nightly_renew_mixed_idempotent_drift_and_a_failure(
             'autotls_terms_agreed': True, 'autotls_store': {'type': 'local', 'path': store},
             'autotls_route53': {'endpoint_url': testbed.moto.endpoint_url},
             'autotls_dns_servers': [testbed.dns.address],
-            'autotls_notify': {'slack_webhook_url': slack.url,
+            'autotls_notify': {'slack_webhook_url': slack.url, 'slack_allow_http': True,   # loopback receiver
+                               'slack_channel': '#pki', 'slack_username': 'autotls', 'expiring_days': 21,
                                'email': {'to': ['ops@example.test'], 'from': 'autotls@example.test',
                                          'smtp_host': '127.0.0.1', 'smtp_port': smtp.port, 'starttls': False}},
         }
         all_vars.update(extra)
-        return write_inventory(tmp_path / 'inventory.yml', groups={'web': [app1, app2]}, host_vars=host_vars,
+        web = [app1, app2] + ([_Gone(free_tcp_port('127.0.0.1'))] if gone else [])
+        return write_inventory(tmp_path / 'inventory.yml', groups={'web': web}, host_vars=host_vars,
                                group_vars={'all': all_vars, 'web': {'autotls_certificates': [wildcard]}})
 
     with WebhookReceiver() as slack:
@@ -120,17 +135,32 @@ def test_nightly_renew_mixed_idempotent_drift_and_a_failure(
         assert {c['action'] for c in drift.task(ORDERED)['result']['certificates']} == {'none'}
         assert _served_serial(app2, app2.fqdn) == renewed['app2']['serial']
 
-        # 4. One certificate fails (no hosted zone); the others are fine, the run fails
-        # naming it, and Slack and mail both get the summary.
+        # 4. One certificate fails (no hosted zone) and one host does not answer; the others
+        # are fine. The run fails naming both; Slack and mail both get the summary, and the
+        # job output ends with it and the totals line.
         posts_before = len(slack.accepted)
-        failing = run_playbook(RENEW, inventory=inventory(broken=True), connection=None, expect_rc=2)
+        # Ansible's exit code for a run with an unreachable host is 4 (AWX: failed).
+        failing = run_playbook(RENEW, inventory=inventory(broken=True, gone=True), connection=None, expect_rc=4)
         results = {c['name']: c for c in failing.task(ORDERED)['result']['certificates']}
         broken = failing.task(ISSUED)['result']['certificates'][0]
         assert broken['name'] == 'broken' and broken['failed'] and 'nozone.test' in broken['msg']
         assert results['app1']['action'] == 'none' and not results['web'].get('failed')
-        assert 'broken' in failing.stdout
+        assert failing.stats['gone']['unreachable'] >= 1
+        totals = 'Totals: 0 issued, 0 renewed, 3 unchanged, 1 failed; 0 hosts deployed, 1 host failed.'
+        summed = failing.task('Sum up the run')['result']['msg']
+        assert summed[-1] == totals
+        assert any(line.startswith('  - broken: ') and 'nozone.test' in line for line in summed)
+        assert '  - gone: unreachable: no connection (see the job output for the SSH error)' in summed
+        final = failing.task('Fail the run when a certificate, a host or the run itself failed')
+        assert final['failed'] and final['result']['msg'].endswith(' -- ' + totals)
+        assert final['result']['msg'].startswith('Certificate broken: No Route53 hosted zone') and 'host gone: unreachable' in final['result']['msg']
+        tail = failing.stdout[failing.stdout.rindex('TASK [Sum up the run]'):]
+        assert totals in tail and 'PLAY RECAP' in tail
         assert len(slack.accepted) == posts_before + 1
-        assert 'broken' in json.dumps(slack.accepted[-1]['body'])
+        body = slack.accepted[-1]['body']
+        assert body['channel'] == '#pki' and body['username'] == 'autotls'
+        assert 'broken' in json.dumps(body) and 'gone: unreachable' in body['text']
         last_mail = inbox.messages[-1]['message']
-        assert 'broken' in last_mail.get_body(preferencelist=('plain',)).get_content()
+        text = last_mail.get_body(preferencelist=('plain',)).get_content()
+        assert 'broken' in text and 'gone: unreachable' in text
         assert inbox.messages[-1]['rcpt_tos'] == ['ops@example.test']

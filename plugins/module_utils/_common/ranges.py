@@ -13,16 +13,22 @@ PORT_RANGE = (1, 65535)
 POSITIVE = (1, None)
 
 
-def check_range(option, value, minimum=None, maximum=None, unit=None):
+def check_range(option, value, minimum=None, maximum=None, unit=None, exclusive_minimum=False):
     """Raise a :class:`ConfigurationError` naming ``option`` when ``value`` lies outside.
 
     ``None`` (an option not given) passes. Booleans are not numbers here.
+    ``exclusive_minimum``: the value must be more than ``minimum`` (a timeout in seconds
+    may be a fraction, but not 0).
     """
     if value is None:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigurationError('%s must be a number, got %r' % (option, value), option=option)
     unit = ' %s' % unit if unit else ''
+    if exclusive_minimum and minimum is not None and (value <= minimum or (maximum is not None and value > maximum)):
+        raise ConfigurationError('%s must be more than %s%s, got %r'
+                                 % (option, minimum, (' and at most %s' % maximum if maximum is not None else '') + unit,
+                                    value), option=option)
     if minimum is not None and maximum is not None and not minimum <= value <= maximum:
         raise ConfigurationError('%s must be between %s and %s%s, got %r'
                                  % (option, minimum, maximum, unit, value), option=option)

@@ -26,6 +26,7 @@ import traceback
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
+from ansible_collections.autotls.acme.plugins.module_utils._common.ranges import PORT_RANGE, check_range
 from ansible_collections.autotls.acme.plugins.module_utils._common.retry import (
     RETRYABLE_HTTP_STATUS,
     RetriesExhausted,
@@ -47,6 +48,11 @@ else:
     REQUESTS_IMPORT_ERROR = None
 
 DEFAULT_EXPIRING_DAYS = 14
+MAX_EXPIRING_DAYS = 3650
+MAX_TIMEOUT = 3600
+# What each host problem is called in the summary.
+HOST_STATUSES = ('unreachable', 'failed', 'rolled_back')
+_HOST_STATUS_TEXT = {'unreachable': 'unreachable', 'failed': 'failed', 'rolled_back': 'rolled back'}
 DEFAULT_SUBJECT_PREFIX = '[autotls]'
 # Longest a single Retry-After is honoured for; the overall deadline still applies.
 MAX_RETRY_AFTER = 10.0
@@ -156,7 +162,12 @@ class _Entry:
 
     @property
     def renewed(self):
+        """Issued or renewed in this run (what the summary lists under "Renewed")."""
         return not self.failed and self.changed and self.action in ('issue', 'renew')
+
+    @property
+    def issued(self):
+        return self.renewed and self.action == 'issue'
 
     def expiring(self, expiring_days):
         if self.failed or self.renewed or self.days_left is None:
@@ -176,48 +187,91 @@ class _Entry:
         return ', '.join(parts)
 
 
+class _HostProblem:
+    """A host the run could not finish: unreachable, its deploy failed, or rolled back."""
+
+    def __init__(self, item):
+        item = item if isinstance(item, dict) else {'host': item}
+        self.host = str(item.get('host') or '(unknown host)')
+        status = str(item.get('status') or 'failed')
+        self.status = status if status in HOST_STATUSES else 'failed'
+        self.reason = _one_line(item.get('msg') or '')
+        certificates = item.get('certificates') or []
+        self.certificates = [str(c) for c in certificates] if isinstance(certificates, (list, tuple)) \
+            else [str(certificates)]
+
+    def detail(self):
+        text = _HOST_STATUS_TEXT[self.status]
+        if self.certificates:
+            text += ' (%s)' % ', '.join(self.certificates)
+        return '%s: %s' % (text, self.reason) if self.reason else text
+
+
 class RunSummary:
     """What happened in one run, ready to render as text, HTML or Slack blocks.
 
     ``results``: the certificate module's ``certificates`` list. ``deployed``: dicts with
-    ``host`` and ``certificate``. ``run_error``: a failure that stopped the run before (or
-    besides) the per-certificate results, for example the CA being unreachable.
+    ``host`` and ``certificate``. ``run_errors``: failures of the run as a whole (the
+    store could not be pulled, conflicting declarations, a step that failed), shown first;
+    ``run_error`` is one more, for callers that have a single one. ``hosts``: dicts with
+    ``host``, ``status`` (``unreachable``, ``failed`` or ``rolled_back``), ``msg`` and
+    optionally ``certificates``.
     """
 
     def __init__(self, results, deployed=None, expiring_days=DEFAULT_EXPIRING_DAYS, title=None,
-                 run_error=None):
+                 run_error=None, run_errors=None, hosts=None):
         self.title = title or default_title()
         self.expiring_days = expiring_days
-        self.run_error = _one_line(run_error, 2000) if run_error else None
+        errors = [run_error] + list(run_errors or [])
+        self.run_errors = []
+        for error in errors:
+            if error and _one_line(error, 2000) not in self.run_errors:
+                self.run_errors.append(_one_line(error, 2000))
         self.entries = [_Entry(r, i) for i, r in enumerate(results or [])]
         self.deployed = {}
         for item in deployed or []:
             if isinstance(item, dict) and item.get('certificate') and item.get('host'):
-                hosts = self.deployed.setdefault(str(item['certificate']), [])
-                if str(item['host']) not in hosts:
-                    hosts.append(str(item['host']))
+                hosts_of = self.deployed.setdefault(str(item['certificate']), [])
+                if str(item['host']) not in hosts_of:
+                    hosts_of.append(str(item['host']))
+        self.host_problems = [_HostProblem(item) for item in hosts or []]
         self.renewed = [e for e in self.entries if e.renewed]
         self.failed = [e for e in self.entries if e.failed]
         self.expiring = sorted((e for e in self.entries if e.expiring(expiring_days)),
                                key=lambda e: e.days_left)
         renewed_names = set(e.name for e in self.renewed)
-        self.redeployed = [(name, hosts) for name, hosts in sorted(self.deployed.items())
+        self.redeployed = [(name, hosts_of) for name, hosts_of in sorted(self.deployed.items())
                            if name not in renewed_names]
 
     # -- content ----------------------------------------------------------
     @property
     def nothing_to_do(self):
-        return not (self.renewed or self.failed or self.expiring or self.redeployed or self.run_error)
-
-    @property
-    def ok(self):
-        return not (self.failed or self.run_error)
+        return not (self.renewed or self.failed or self.expiring or self.redeployed or self.run_errors
+                    or self.host_problems)
 
     def counts(self):
         valid = len(self.entries) - len(self.renewed) - len(self.failed) - len(self.expiring)
+        issued = len([e for e in self.entries if e.issued])
+        failed_hosts = set(p.host for p in self.host_problems)
+        deployed_hosts = set(h for hosts_of in self.deployed.values() for h in hosts_of)
         return dict(checked=len(self.entries), renewed=len(self.renewed), failed=len(self.failed),
                     expiring=len(self.expiring), valid=valid,
-                    deployed=sum(len(h) for h in self.deployed.values()))
+                    deployed=sum(len(h) for h in self.deployed.values()),
+                    issued=issued, renewed_only=len(self.renewed) - issued,
+                    unchanged=len(self.entries) - len(self.renewed) - len(self.failed),
+                    hosts_deployed=len(deployed_hosts - failed_hosts), hosts_failed=len(failed_hosts),
+                    run_errors=len(self.run_errors))
+
+    def totals_line(self):
+        """The job output's last line: issued, renewed, unchanged, failed, hosts deployed, hosts failed."""
+        counts = self.counts()
+        line = 'Totals: %d issued, %d renewed, %d unchanged, %d failed; %d host%s deployed, %d host%s failed' % (
+            counts['issued'], counts['renewed_only'], counts['unchanged'], counts['failed'],
+            counts['hosts_deployed'], '' if counts['hosts_deployed'] == 1 else 's',
+            counts['hosts_failed'], '' if counts['hosts_failed'] == 1 else 's')
+        if self.run_errors:
+            line += '; %d run failure%s' % (len(self.run_errors), '' if len(self.run_errors) == 1 else 's')
+        return line + '.'
 
     def headline(self):
         """A few words for a subject line or a notification preview."""
@@ -225,11 +279,13 @@ class RunSummary:
         if self.nothing_to_do:
             return 'nothing to do, %d certificate%s valid' % (counts['checked'], '' if counts['checked'] == 1 else 's')
         words = []
-        if self.run_error:
+        if self.run_errors:
             words.append('run failed')
         for key, label in (('failed', 'failed'), ('renewed', 'renewed'), ('expiring', 'expiring soon')):
             if counts[key]:
                 words.append('%d %s' % (counts[key], label))
+        if counts['hosts_failed']:
+            words.append('%d host%s failed' % (counts['hosts_failed'], '' if counts['hosts_failed'] == 1 else 's'))
         if self.redeployed and not words:
             words.append('%d redeployed' % len(self.redeployed))
         return ', '.join(words)
@@ -241,6 +297,8 @@ class RunSummary:
             counts['failed'], counts['expiring'], counts['valid'])
         if counts['deployed']:
             line += ' %d deployment%s to hosts.' % (counts['deployed'], '' if counts['deployed'] == 1 else 's')
+        if counts['hosts_failed']:
+            line += ' %d host%s failed.' % (counts['hosts_failed'], '' if counts['hosts_failed'] == 1 else 's')
         return line
 
     def nothing_line(self):
@@ -255,17 +313,19 @@ class RunSummary:
     def sections(self):
         """``[(heading, [(name, detail), ...]), ...]``, only the non-empty ones."""
         sections = []
-        if self.run_error:
-            sections.append(('Run failed', [('error', self.run_error)]))
+        if self.run_errors:
+            sections.append(('Run failed', [('error', error) for error in self.run_errors]))
+        if self.host_problems:
+            sections.append(('Hosts failed', [(p.host, p.detail()) for p in self.host_problems]))
         if self.renewed:
             lines = []
             for entry in self.renewed:
                 detail = 'new expiry %s' % entry.expiry_text() if entry.expiry_text() else 'renewed'
                 if entry.action == 'issue':
                     detail = 'first issued, ' + detail
-                hosts = self.deployed.get(entry.name)
-                if hosts:
-                    detail += '; deployed to %s' % ', '.join(hosts)
+                hosts_of = self.deployed.get(entry.name)
+                if hosts_of:
+                    detail += '; deployed to %s' % ', '.join(hosts_of)
                 lines.append((entry.name, detail))
             sections.append(('Renewed', lines))
         if self.failed:
@@ -279,8 +339,8 @@ class RunSummary:
         if self.expiring:
             sections.append(('Expiring soon', [(e.name, e.expiry_text()) for e in self.expiring]))
         if self.redeployed:
-            sections.append(('Redeployed', [(name, 'to %s' % ', '.join(hosts))
-                                            for name, hosts in self.redeployed]))
+            sections.append(('Redeployed', [(name, 'to %s' % ', '.join(hosts_of))
+                                            for name, hosts_of in self.redeployed]))
         return sections
 
     # -- renderings -------------------------------------------------------
@@ -378,13 +438,12 @@ class SlackWebhook:
     seconds in total. A read timeout is not retried: the message may have arrived.
     """
 
-    def __init__(self, url, timeout=30, verify=True, http=None, sleep=time.sleep):
+    def __init__(self, url, timeout=30, verify=True, http=None, sleep=time.sleep, allow_http=False):
         if not HAS_REQUESTS:
             raise ConfigurationError('The Python library requests is required for Slack notifications',
                                      exception=REQUESTS_IMPORT_ERROR)
+        check_webhook_url(url, allow_http)
         parts = urlsplit(url or '')
-        if parts.scheme not in ('https', 'http') or not parts.hostname:
-            raise ConfigurationError('slack.webhook_url must be an https:// URL (a Slack incoming webhook)')
         self.url = url
         self.secrets = webhook_secrets(url)
         # What a message may show of the URL: scheme and host; the path is the secret.
@@ -437,6 +496,22 @@ def _gave_up(exhausted, timeout):
         exhausted.attempts, '' if exhausted.attempts == 1 else 's', timeout, exhausted.last_reason)
 
 
+def check_webhook_url(url, allow_http=False):
+    """Refuse a webhook URL that is not https:// (its path is the secret) unless allowed."""
+    try:
+        parts = urlsplit(url or '')
+        hostname = parts.hostname
+    except ValueError:
+        parts, hostname = None, None
+    if parts is None or parts.scheme not in ('https', 'http') or not hostname:
+        raise ConfigurationError('slack.webhook_url must be an https:// URL (a Slack incoming webhook)')
+    if parts.scheme == 'http' and not allow_http:
+        raise ConfigurationError(
+            'slack.webhook_url is an http:// URL (http://%s/...): the webhook\'s path is its secret and would '
+            'cross the network unencrypted. Use the https:// URL Slack gave you, or set slack.allow_http to true '
+            'for a relay you trust on this host or network' % parts.netloc.rsplit('@', 1)[-1])
+
+
 def _slack_hint(status, body):
     if status == 404 or 'no_service' in body or 'no_team' in body:
         return 'The webhook no longer exists: make a new one and update slack.webhook_url.'
@@ -457,9 +532,11 @@ class SmtpMailer:
     """
 
     def __init__(self, host, port=None, starttls=True, use_ssl=False, username=None, password=None,
-                 timeout=30, ssl_context=None, sleep=time.sleep):
+                 timeout=30, ssl_context=None, sleep=time.sleep, allow_plain_auth=False):
         if not host:
             raise ConfigurationError('email.smtp_host is required')
+        check_options(dict(email=dict(smtp_host=host, smtp_port=port, starttls=starttls, ssl=use_ssl,
+                                      username=username, allow_plain_auth=allow_plain_auth, to=[])))
         self.host = host
         self.use_ssl = bool(use_ssl)
         self.starttls = bool(starttls) and not self.use_ssl
@@ -585,6 +662,39 @@ def default_sender():
     return 'autotls@%s' % (socket.getfqdn() or 'localhost')
 
 
+def check_one_line(option, value):
+    """``value`` if it holds no CR or LF (a mail header, a subject), else a ConfigurationError."""
+    if value is not None and ('\r' in str(value) or '\n' in str(value)):
+        raise ConfigurationError('%s must be one line, but %r holds a line break (CR or LF): remove it. '
+                                 'A header value with a line break could add headers of its own.' % (option, value))
+    return value
+
+
+def check_options(params):
+    """Refuse bad notify options early, naming the option (module params as given)."""
+    check_range('expiring_days', params.get('expiring_days'), 0, MAX_EXPIRING_DAYS, 'days')
+    check_range('timeout', params.get('timeout'), 0, MAX_TIMEOUT, 'seconds', exclusive_minimum=True)
+    check_one_line('title', params.get('title'))
+    slack = params.get('slack')
+    if slack:
+        check_webhook_url(slack.get('webhook_url'), slack.get('allow_http'))
+        check_one_line('slack.channel', slack.get('channel'))
+        check_one_line('slack.username', slack.get('username'))
+    mail = params.get('email')
+    if mail:
+        check_range('email.smtp_port', mail.get('smtp_port'), *PORT_RANGE)
+        for option in ('from', 'subject', 'smtp_host', 'username'):
+            check_one_line('email.%s' % option, mail.get(option))
+        for index, recipient in enumerate(mail.get('to') or []):
+            check_one_line('email.to[%d]' % index, recipient)
+        encrypted = mail.get('ssl') or mail.get('starttls', True)
+        if mail.get('username') and not encrypted and not mail.get('allow_plain_auth'):
+            raise ConfigurationError(
+                'email.username is set but email.starttls and email.ssl are both false: the password would cross '
+                'the network in clear text. Enable email.starttls (port 587) or email.ssl (port 465), or set '
+                'email.allow_plain_auth to true for a relay on this host')
+
+
 class SendResult:
     """What :func:`send_summary` did: ``sent`` per channel and the ``errors`` met (redacted)."""
 
@@ -609,7 +719,8 @@ def send_summary(summary, slack=None, mail=None, timeout=30, verify=True, ca_pat
     if slack:
         try:
             webhook = SlackWebhook(slack.get('webhook_url'), timeout=timeout,
-                                   verify=(ca_path or True) if verify else False, http=http, sleep=sleep)
+                                   verify=(ca_path or True) if verify else False, http=http, sleep=sleep,
+                                   allow_http=slack.get('allow_http', False))
             payload = summary.slack_payload(channel=slack.get('channel'), username=slack.get('username'))
             if not check_mode:
                 webhook.send(payload)
@@ -624,7 +735,8 @@ def send_summary(summary, slack=None, mail=None, timeout=30, verify=True, ca_pat
             mailer = SmtpMailer(mail.get('smtp_host'), port=mail.get('smtp_port'),
                                 starttls=mail.get('starttls', True), use_ssl=mail.get('ssl'),
                                 username=mail.get('username'), password=mail.get('password'),
-                                timeout=timeout, ssl_context=context, sleep=sleep)
+                                timeout=timeout, ssl_context=context, sleep=sleep,
+                                allow_plain_auth=mail.get('allow_plain_auth', False))
             recipients = [r for r in (mail.get('to') or []) if r]
             if not recipients:
                 raise ConfigurationError('email.to must name at least one recipient')

@@ -29,6 +29,8 @@ from ansible_collections.autotls.acme.plugins.module_utils._x509.certificates im
     split_pem_chain,
     utcnow,
 )
+from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import load_private_key
+from ansible_collections.autotls.acme.plugins.module_utils._common.ranges import PORT_RANGE, check_range
 from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
     AutoTLSError,
@@ -38,6 +40,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.errors import
 
 try:
     from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
     HAS_CRYPTOGRAPHY = True
 except ImportError:  # pragma: no cover - reported by the module via missing_required_lib
     HAS_CRYPTOGRAPHY = False
@@ -54,8 +57,15 @@ try:
 except ImportError:  # stdlib ssl then; it shows only the leaf before Python 3.13
     HAS_PYOPENSSL = False
 
-# Statuses, most urgent first: a result gets the first that applies.
-STATUSES = ('missing', 'invalid', 'unreachable', 'expired', 'name_mismatch', 'chain_invalid', 'due', 'ok')
+# Statuses, most urgent first: a result gets the first that applies. ``unverified``: the
+# chain could not be checked at all (no roots, no name, an old cryptography): never ``ok``.
+STATUSES = ('missing', 'invalid', 'unreachable', 'expired', 'key_mismatch', 'name_mismatch', 'chain_invalid',
+            'unverified', 'due', 'ok')
+# The statuses that mean something is wrong (check.yml fails on them); ``due`` is work, not a fault.
+PROBLEM_STATUSES = ('missing', 'invalid', 'unreachable', 'expired', 'key_mismatch', 'name_mismatch',
+                    'chain_invalid', 'unverified')
+MAX_TIMEOUT = 600
+MAX_CONCURRENCY = 1000
 # The label put in place of a wildcard's star when a name must be checked for a wildcard-only certificate.
 WILDCARD_PROBE_LABEL = 'www'
 
@@ -120,8 +130,14 @@ def probe_name(cert):
 
 # ---- roots and chain verification --------------------------------------------------------
 
-def load_roots(ca_bundle=None, root_pem=None, system_roots=False):
-    """The trust anchors to verify chains against, from a file, PEM text and/or the system bundle."""
+def load_roots(ca_bundle=None, root_pem=None, system_roots=None):
+    """The trust anchors to verify chains against, from a file, PEM text and/or the system bundle.
+
+    ``system_roots``: True adds the system bundle, False never uses it, None (the default)
+    uses it when neither ``ca_bundle`` nor ``root_pem`` is given, as a browser would.
+    """
+    if system_roots is None:
+        system_roots = not (ca_bundle or root_pem)
     roots = []
     sources = []
     if ca_bundle:
@@ -380,7 +396,7 @@ def fetch_chain(host, port, server_name, timeout, backend=None):
 
 _EMPTY = ('expired', 'serial', 'domains', 'not_before', 'not_after', 'days_left', 'lifetime_fraction_left',
           'issuer', 'key_type', 'chain_verified', 'chain_error', 'chain_length', 'due', 'due_reason',
-          'matches_name', 'error')
+          'matches_name', 'key_path', 'key_matches', 'key_error', 'error')
 
 
 def _base(source, name, path=None, host=None, port=None, server_name=None):
@@ -396,10 +412,14 @@ def status_of(result):
         return result['status']
     if result['expired']:
         return 'expired'
+    if result.get('key_matches') is False:
+        return 'key_mismatch'
     if result['matches_name'] is False:
         return 'name_mismatch'
     if result['chain_verified'] is False:
         return 'chain_invalid'
+    if result['chain_verified'] is None:
+        return 'unverified'
     if result['due']:
         return 'due'
     return 'ok'
@@ -413,10 +433,10 @@ class Inspector:
     """
 
     def __init__(self, policy, roots=(), timeout=5.0, concurrency=50, now=None, backend=None, fetch=None):
-        if timeout is None or timeout <= 0:
-            raise ConfigurationError('timeout must be more than 0 seconds, got %r' % timeout)
-        if concurrency is None or concurrency < 1:
-            raise ConfigurationError('concurrency must be 1 or more, got %r' % concurrency)
+        if timeout is None or concurrency is None:
+            raise ConfigurationError('timeout and concurrency must be numbers, got %r and %r' % (timeout, concurrency))
+        check_range('timeout', timeout, 0, MAX_TIMEOUT, 'seconds', exclusive_minimum=True)
+        check_range('concurrency', concurrency, 1, MAX_CONCURRENCY)
         self.policy = policy
         self.now = now or utcnow()
         self.verifier = ChainVerifier(roots, self.now)
@@ -453,14 +473,21 @@ class Inspector:
         result['status'] = status_of(result)
         return result
 
-    def inspect_file(self, path):
+    def inspect_file(self, path, key_path=None):
+        """Facts of the certificate file ``path``; with ``key_path``, whether that key belongs to it."""
         try:
             data = _read(path)
         except OSError as exc:
             result = _base('file', path, path=path)
-            result.update(status='missing', error='%s: %s' % (path, exc.strerror or exc))
+            result.update(status='missing', error='%s: %s' % (path, exc.strerror or exc), key_path=key_path or None)
             return result
-        return self.inspect_pem(data, source='file', name=path, path=path)
+        result = self.inspect_pem(data, source='file', name=path, path=path)
+        if key_path and result['status'] != 'invalid':
+            result['key_path'] = key_path
+            result['key_matches'], result['key_error'] = key_matches_certificate(
+                load_certificate(split_pem_chain(data)[0]), key_path)
+            result['status'] = status_of(result)
+        return result
 
     def inspect_endpoint(self, endpoint):
         host = endpoint['host']
@@ -499,12 +526,42 @@ class Inspector:
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix='cert_info') as pool:
             return list(pool.map(self._inspect_endpoint_safely, endpoints))
 
-    def run(self, files=(), contents=(), endpoints=()):
-        results = [self.inspect_file(path) for path in files or ()]
+    def run(self, files=(), contents=(), endpoints=(), private_keys=()):
+        files, private_keys = list(files or ()), list(private_keys or ())
+        if len(private_keys) > len(files):
+            raise ConfigurationError('private_keys has %d entries but files only %d: give at most one key per file, '
+                                     'in the same order (an empty string for a file without one)'
+                                     % (len(private_keys), len(files)))
+        private_keys += [None] * (len(files) - len(private_keys))
+        for index, endpoint in enumerate(endpoints or ()):
+            check_range('endpoints[%d].port' % index, endpoint.get('port'), *PORT_RANGE)
+        results = [self.inspect_file(path, key) for path, key in zip(files, private_keys)]
         results += [self.inspect_pem(pem, 'content', 'content[%d]' % index)
                     for index, pem in enumerate(contents or ())]
         results += self.inspect_endpoints(endpoints or ())
         return results
+
+
+def key_matches_certificate(cert, key_path):
+    """``(True, None)`` if the private key at ``key_path`` is the certificate's, else ``(False, why)``.
+
+    The key's content never appears in the reason.
+    """
+    try:
+        data = _read(key_path)
+    except OSError as exc:
+        return False, '%s: %s' % (key_path, exc.strerror or exc)
+    try:
+        key = load_private_key(data, what='private key %s' % key_path)
+    except KeyMaterialError as exc:
+        return False, str(exc)
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    ours = key.public_key().public_bytes(serialization.Encoding.DER, spki)
+    theirs = cert.public_key().public_bytes(serialization.Encoding.DER, spki)
+    if ours != theirs:
+        return False, ('the private key %s does not belong to the certificate (serial %x): they were written by '
+                       'different runs; renew the certificate' % (key_path, cert.serial_number))
+    return True, None
 
 
 def summarize(results):

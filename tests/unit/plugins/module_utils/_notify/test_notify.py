@@ -19,12 +19,14 @@ from ansible_collections.autotls.acme.plugins.module_utils._notify.notify import
     SlackWebhook,
     SmtpMailer,
     build_email,
+    check_options,
     format_expiry,
     format_time_left,
     redact,
     send_summary,
     webhook_secrets,
 )
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
 from testbed.notify_peers import WebhookReceiver
 from testbed.ports import free_tcp_port
 
@@ -61,7 +63,10 @@ def test_renewed_failed_expiring_sections_and_counts():
     assert 'shop' not in text
     assert 'qa1-wildcard' not in expiring
     assert 'Nothing to do' not in text
-    assert summary.counts() == dict(checked=5, renewed=2, failed=1, expiring=1, valid=1, deployed=2)
+    assert summary.counts() == dict(checked=5, renewed=2, failed=1, expiring=1, valid=1, deployed=2,
+                                    issued=1, renewed_only=1, unchanged=2, hosts_deployed=2, hosts_failed=0,
+                                    run_errors=0)
+    assert summary.totals_line() == 'Totals: 1 issued, 1 renewed, 2 unchanged, 1 failed; 2 hosts deployed, 0 hosts failed.'
     assert summary.subject() == '[autotls] nightly: 1 failed, 2 renewed, 1 expiring soon'
     assert summary.subject('') == 'nightly: 1 failed, 2 renewed, 1 expiring soon'
 
@@ -101,7 +106,33 @@ def test_run_error_and_redeployed():
     assert 'Redeployed:\n  - shop: to web3' in text
     assert 'Nothing to do' not in text
     assert summary.headline().startswith('run failed')
-    assert not summary.ok
+
+
+def test_run_level_failures_and_hosts_that_failed():
+    summary = RunSummary(
+        [RENEWED, FAILED],
+        run_errors=['Could not pull the store: Failed to list s3://b/p/: AccessDenied',
+                    'Step "Create the orders" failed: bad account key', ''],
+        run_error='Could not pull the store: Failed to list s3://b/p/: AccessDenied',   # the same: once
+        deployed=[dict(host='web1', certificate='app1'), dict(host='web2', certificate='app1')],
+        hosts=[dict(host='web3', status='unreachable', msg='ssh: connect to host 127.0.0.99 port 22: refused'),
+               dict(host='web2', status='rolled_back', certificates=['app1'], msg='nginx -t failed'),
+               dict(host='web4', status='odd', msg='x'), 'web5'],
+        title='nightly')
+    text = summary.text()
+    assert text.count('Could not pull the store') == 1
+    assert ('Run failed:\n  - error: Could not pull the store: Failed to list s3://b/p/: AccessDenied\n'
+            '  - error: Step "Create the orders" failed: bad account key\n') in text
+    hosts = text.split('Hosts failed:')[1].split('Renewed:')[0]
+    assert '  - web3: unreachable: ssh: connect to host 127.0.0.99 port 22: refused' in hosts
+    assert '  - web2: rolled back (app1): nginx -t failed' in hosts
+    assert '  - web4: failed: x' in hosts and '  - web5: failed\n' in hosts
+    assert summary.headline() == 'run failed, 1 failed, 1 renewed, 4 hosts failed'
+    # web2 took app1 but was rolled back: it counts as failed, not deployed.
+    assert summary.totals_line() == ('Totals: 0 issued, 1 renewed, 0 unchanged, 1 failed; 1 host deployed, '
+                                     '4 hosts failed; 2 run failures.')
+    assert 'web3' in summary.html() and 'web3' in json.dumps(summary.slack_payload())
+    assert not RunSummary([VALID], hosts=[dict(host='web3', status='unreachable')]).nothing_to_do
 
 
 def test_results_with_missing_or_odd_fields_still_summarise():
@@ -109,7 +140,8 @@ def test_results_with_missing_or_odd_fields_still_summarise():
     text = summary.text()
     assert 'x: no reason given' in text
     # y has no usable days and changed is missing: neither renewed nor expiring.
-    assert summary.counts() == dict(checked=3, renewed=0, failed=1, expiring=0, valid=2, deployed=0)
+    assert summary.counts()['checked'] == 3 and summary.counts()['failed'] == 1
+    assert summary.counts()['valid'] == 2 and summary.counts()['unchanged'] == 2
 
 
 def test_renderings_escape_markup():
@@ -174,9 +206,9 @@ def test_secrets_absent_from_summary_and_errors():
     webhook = 'http://127.0.0.1:%d/services/T000/B000/s3cr3tT0k3n' % closed
     summary = RunSummary([RENEWED, FAILED, EXPIRING])
     outcome = send_summary(
-        summary, slack=dict(webhook_url=webhook),
+        summary, slack=dict(webhook_url=webhook, allow_http=True),
         mail=dict(to=['ops@example.test'], smtp_host='127.0.0.1', smtp_port=closed, starttls=False,
-                  username='autotls', password=PASSWORD, subject='[autotls]'),
+                  username='autotls', password=PASSWORD, subject='[autotls]', allow_plain_auth=True),
         timeout=1)
     assert outcome.sent == dict(slack=False, email=False)
     assert len(outcome.errors) == 2
@@ -189,7 +221,7 @@ def test_secrets_absent_from_summary_and_errors():
 
 def test_check_mode_sends_nothing(webhook_server):
     server = webhook_server([200])
-    outcome = send_summary(RunSummary([FAILED]), slack=dict(webhook_url=server.url), check_mode=True)
+    outcome = send_summary(RunSummary([FAILED]), slack=dict(webhook_url=server.url, allow_http=True), check_mode=True)
     assert outcome.sent == dict(slack=False, email=False) and outcome.errors == []
     assert server.posts == []
 
@@ -220,7 +252,7 @@ def webhook_server():
 
 def test_slack_honours_retry_after(webhook_server):
     server = webhook_server([(429, {'Retry-After': '1'}), 200])
-    webhook = SlackWebhook(server.url, timeout=10)
+    webhook = SlackWebhook(server.url, allow_http=True, timeout=10)
     started = time.monotonic()
     assert webhook.send({'text': 'hello'}) == 2
     assert time.monotonic() - started >= 0.9
@@ -231,24 +263,24 @@ def test_slack_retry_after_capped_and_deadline(webhook_server):
     # An hour-long Retry-After is waited for MAX_RETRY_AFTER seconds only (sleeps recorded, not slept).
     server = webhook_server([(429, {'Retry-After': '3600'})] * 3 + [200])
     waits = []
-    assert SlackWebhook(server.url, timeout=25, sleep=waits.append).send({'text': 'x'}) == 4
+    assert SlackWebhook(server.url, allow_http=True, timeout=25, sleep=waits.append).send({'text': 'x'}) == 4
     assert waits == [MAX_RETRY_AFTER] * 3
     # A Retry-After longer than what is left of the deadline ends the attempts at once.
     server = webhook_server([(429, {'Retry-After': '30'})])
     started = time.monotonic()
     with pytest.raises(NotificationError, match='gave up after 1 attempt within the 5 s timeout'):
-        SlackWebhook(server.url, timeout=5).send({'text': 'x'})
+        SlackWebhook(server.url, allow_http=True, timeout=5).send({'text': 'x'})
     assert time.monotonic() - started < 2
 
 
 def test_slack_server_errors_are_retried_client_errors_not(webhook_server):
     server = webhook_server([503, 502, 200])
     waits = []
-    assert SlackWebhook(server.url, timeout=30, sleep=waits.append).send({'text': 'x'}) == 3
+    assert SlackWebhook(server.url, allow_http=True, timeout=30, sleep=waits.append).send({'text': 'x'}) == 3
     assert waits == [1.0, 2.0]
     server = webhook_server([404])
     with pytest.raises(NotificationError) as info:
-        SlackWebhook(server.url, timeout=30).send({'text': 'x'})
+        SlackWebhook(server.url, allow_http=True, timeout=30).send({'text': 'x'})
     assert len(server.posts) == 1
     assert 'HTTP 404 no_service' in info.value.msg and 'make a new one' in info.value.msg
     assert '/services/T1/B1/tok' not in info.value.msg
@@ -369,3 +401,66 @@ def test_smtp_implicit_tls(mail_server):
         to=['ops@example.test'], smtp_host='127.0.0.1', smtp_port=port, ssl=True, starttls=True))
     assert outcome.errors == [] and outcome.sent['email'] is True
     assert len(handler.messages) == 1
+
+
+# ---------------------------------------------------------------- input checks
+
+def test_http_webhooks_are_refused_unless_allowed():
+    hook = 'http://hooks.example.test/services/T000/B000/s3cr3tT0k3n'
+    with pytest.raises(ConfigurationError) as info:
+        check_options(dict(slack=dict(webhook_url=hook)))
+    assert info.value.msg.startswith('slack.webhook_url is an http:// URL (http://hooks.example.test/...)')
+    assert 'slack.allow_http' in info.value.msg and 's3cr3tT0k3n' not in info.value.msg
+    check_options(dict(slack=dict(webhook_url=hook, allow_http=True)))
+    outcome = send_summary(RunSummary([]), slack=dict(webhook_url=hook), check_mode=True)
+    assert 'is an http:// URL' in outcome.errors[0] and 's3cr3tT0k3n' not in outcome.errors[0]
+    with pytest.raises(ConfigurationError, match='must be an https:// URL'):
+        check_options(dict(slack=dict(webhook_url='https://[::1')))
+
+
+def test_smtp_auth_without_tls_is_refused_unless_allowed():
+    mail = dict(to=['ops@example.test'], smtp_host='mail.example.test', starttls=False, ssl=False,
+                username='autotls', password=PASSWORD)
+    with pytest.raises(ConfigurationError) as info:
+        check_options(dict(email=mail))
+    assert info.value.msg.startswith('email.username is set but email.starttls and email.ssl are both false')
+    assert 'email.allow_plain_auth' in info.value.msg and PASSWORD not in info.value.msg
+    check_options(dict(email=dict(mail, allow_plain_auth=True)))
+    check_options(dict(email=dict(mail, starttls=True)))
+    check_options(dict(email=dict(mail, ssl=True)))
+    check_options(dict(email=dict(mail, username=None, password=None)))
+    with pytest.raises(ConfigurationError, match='allow_plain_auth'):
+        SmtpMailer('mail.example.test', starttls=False, username='u', password='p')
+
+
+@pytest.mark.parametrize('option, params', [
+    ('email.subject', dict(email=dict(to=['a@example.test'], smtp_host='h', subject='[x]\r\nBcc: evil@example.test'))),
+    ('email.from', dict(email=dict(to=['a@example.test'], smtp_host='h', **{'from': 'a@example.test\nBcc: e@x'}))),
+    ('email.to[1]', dict(email=dict(to=['a@example.test', 'b@example.test\rCc: e@x'], smtp_host='h'))),
+    ('title', dict(title='nightly\nBcc: e@x')),
+    ('slack.channel', dict(slack=dict(webhook_url=WEBHOOK, channel='#pki\n'))),
+])
+def test_line_breaks_in_header_values_are_refused(option, params):
+    with pytest.raises(ConfigurationError) as info:
+        check_options(params)
+    assert info.value.msg.startswith('%s must be one line' % option)
+    assert 'line break (CR or LF)' in info.value.msg
+
+
+@pytest.mark.parametrize('params, message', [
+    (dict(timeout=0), 'timeout must be more than 0 and at most 3600 seconds, got 0'),
+    (dict(timeout=-5), 'timeout must be more than 0 and at most 3600 seconds, got -5'),
+    (dict(timeout=86400), 'timeout must be more than 0 and at most 3600 seconds, got 86400'),
+    (dict(expiring_days=-1), 'expiring_days must be between 0 and 3650 days, got -1'),
+    (dict(email=dict(to=['a@example.test'], smtp_host='h', smtp_port=0)), 'email.smtp_port must be between 1 and 65535, got 0'),
+    (dict(email=dict(to=['a@example.test'], smtp_host='h', smtp_port=70000)), 'email.smtp_port must be between 1 and 65535, got 70000'),
+])
+def test_numbers_out_of_range_name_the_option(params, message):
+    with pytest.raises(ConfigurationError) as info:
+        check_options(params)
+    assert info.value.msg.startswith(message)
+
+
+def test_good_options_pass():
+    check_options(dict(timeout=30, expiring_days=14, title='nightly', slack=dict(webhook_url=WEBHOOK, channel='#pki'),
+                       email=dict(to=['a@example.test'], smtp_host='h', smtp_port=587, subject='[autotls]')))

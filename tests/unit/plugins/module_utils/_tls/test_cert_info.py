@@ -75,10 +75,62 @@ def test_chain_without_its_intermediate_does_not_verify(pki):
     assert result['chain_length'] == 1 and result['chain_verified'] is False
 
 
-def test_without_roots_the_chain_is_not_judged(pki):
+def test_without_roots_the_chain_is_unverified_never_ok(pki):
     result = _inspector().inspect_pem(pki.fullchain(pki.leaf()))
     assert result['chain_verified'] is None and 'no roots' in result['chain_error']
-    assert result['status'] == 'ok'
+    assert result['status'] == 'unverified'
+    # Even when due, an unverifiable chain is what the status says first.
+    old = pki.leaf(start=NOW - datetime.timedelta(days=80), end=NOW + datetime.timedelta(days=10))
+    assert _inspector().inspect_pem(pki.fullchain(old))['status'] == 'unverified'
+    assert _inspector([pki.root]).inspect_pem(pki.fullchain(old))['status'] == 'due'
+
+
+def test_system_roots_are_used_when_no_other_root_is_given(pki, tmp_path):
+    bundle = tmp_path / 'private-root.pem'
+    bundle.write_bytes(cert_pem(pki.root))
+    system = cert_info._system_bundle()  # pylint: disable=protected-access
+    assert system, 'this machine has a system CA bundle'
+    roots, sources = cert_info.load_roots()
+    assert sources == [system] and len(roots) > 10
+    # A private root given: only it, unless the system bundle is asked for too.
+    roots, sources = cert_info.load_roots(str(bundle))
+    assert sources == [str(bundle)] and len(roots) == 1
+    assert cert_info.load_roots(str(bundle), system_roots=True)[1] == [str(bundle), system]
+    assert cert_info.load_roots(system_roots=False) == ([], [])
+    # A private CA's chain against the system roots alone does not verify: chain_invalid, not ok.
+    result = cert_info.Inspector(RenewalPolicy(), cert_info.load_roots()[0], now=NOW).inspect_pem(
+        pki.fullchain(pki.leaf()))
+    assert result['chain_verified'] is False and result['status'] == 'chain_invalid'
+
+
+def test_a_key_that_does_not_belong_to_its_certificate_is_reported(pki, tmp_path):
+    good_dir, other_dir = tmp_path / 'good', tmp_path / 'other'
+    good_dir.mkdir()
+    other_dir.mkdir()
+    fullchain, key, leaf = pki.write(str(good_dir), ('a.example.test',))
+    _, other_key, _ = pki.write(str(other_dir), ('a.example.test',))
+    inspector = _inspector([pki.root])
+    ok = inspector.inspect_file(fullchain, key)
+    assert ok['key_matches'] is True and ok['key_error'] is None and ok['status'] == 'ok' and ok['key_path'] == key
+    # The key of another run beside this certificate: a new key with an old certificate.
+    bad = inspector.inspect_file(fullchain, other_key)
+    assert bad['key_matches'] is False and bad['status'] == 'key_mismatch'
+    assert 'does not belong to the certificate (serial %x)' % leaf.serial_number in bad['key_error']
+    with open(other_key) as handle:
+        key_body = handle.read().splitlines()[1]
+    assert key_body not in repr(bad)
+    missing = inspector.inspect_file(fullchain, str(tmp_path / 'nokey.pem'))
+    assert missing['status'] == 'key_mismatch' and 'No such file' in missing['key_error']
+    garbage = tmp_path / 'garbage.pem'
+    garbage.write_text('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n')
+    assert inspector.inspect_file(fullchain, str(garbage))['status'] == 'key_mismatch'
+    # Without a key, nothing is said about it.
+    assert inspector.inspect_file(fullchain)['key_matches'] is None
+    # Through run(): one key per file, in order; '' or None for none.
+    results = inspector.run(files=[fullchain, fullchain], private_keys=[None, other_key])
+    assert [r['status'] for r in results] == ['ok', 'key_mismatch']
+    with pytest.raises(ConfigurationError, match='private_keys has 2 entries but files only 1'):
+        inspector.run(files=[fullchain], private_keys=[key, key])
 
 
 def test_a_wildcard_only_certificate_verifies_for_a_name_it_covers(pki):
@@ -90,10 +142,10 @@ def test_a_wildcard_only_certificate_verifies_for_a_name_it_covers(pki):
 def test_due_by_days_by_fraction_and_expired(pki):
     # 90-day certificate with 20 days left: the 30-day rule says due.
     start = NOW - datetime.timedelta(days=70)
-    by_days = _inspector().inspect_pem(pki.fullchain(pki.leaf(start=start)))
+    by_days = _inspector([pki.root]).inspect_pem(pki.fullchain(pki.leaf(start=start)))
     assert by_days['due'] is True and by_days['status'] == 'due' and 'due since' in by_days['due_reason']
     # Same certificate, a 10-day rule and a small fraction: not due.
-    relaxed = _inspector(days=10, fraction=0.1).inspect_pem(pki.fullchain(pki.leaf(start=start)))
+    relaxed = cert_info.Inspector(RenewalPolicy(days=10, fraction=0.1), [pki.root], now=NOW).inspect_pem(pki.fullchain(pki.leaf(start=start)))
     assert relaxed['due'] is False and relaxed['status'] == 'ok'
     # 24-hour certificate 17 hours in: the days rule does not apply, the fraction one does.
     short = pki.leaf(start=NOW - datetime.timedelta(hours=17), end=NOW + datetime.timedelta(hours=7))
@@ -167,8 +219,20 @@ def test_endpoint_results_come_from_the_fetcher_in_order(pki):
     assert results[2]['matches_name'] is False and results[2]['chain_verified'] is False
 
 
-def test_bad_timeout_or_concurrency_is_a_configuration_error():
-    with pytest.raises(ConfigurationError):
-        cert_info.Inspector(RenewalPolicy(), timeout=0)
-    with pytest.raises(ConfigurationError):
-        cert_info.Inspector(RenewalPolicy(), concurrency=0)
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(timeout=0), 'timeout must be more than 0 and at most 600 seconds, got 0'),
+    (dict(timeout=-1.5), 'timeout must be more than 0 and at most 600 seconds, got -1.5'),
+    (dict(timeout=3600), 'timeout must be more than 0 and at most 600 seconds, got 3600'),
+    (dict(concurrency=0), 'concurrency must be between 1 and 1000, got 0'),
+    (dict(concurrency=100000), 'concurrency must be between 1 and 1000, got 100000'),
+])
+def test_bad_timeout_or_concurrency_is_a_configuration_error(kwargs, message):
+    with pytest.raises(ConfigurationError) as info:
+        cert_info.Inspector(RenewalPolicy(), **kwargs)
+    assert info.value.msg.startswith(message)
+
+
+@pytest.mark.parametrize('port', [0, 65536, -443])
+def test_an_endpoint_port_out_of_range_names_the_endpoint(port):
+    with pytest.raises(ConfigurationError, match=r'endpoints\[1\]\.port must be between 1 and 65535, got %d' % port):
+        _inspector().run(endpoints=[{'host': 'a', 'port': 443}, {'host': 'b', 'port': port}])

@@ -1,0 +1,179 @@
+# -*- coding: utf-8 -*-
+# Copyright: autotls.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What check.yml and the drift repair look at, and how they report it.
+
+* :func:`check_targets`: for every declared certificate, its file in the store (with its
+  private key) and each host that serves it, as a live endpoint.
+* :func:`check_report`: the rows of the expiry report (with their colour), the text table
+  the job output shows, and the problems check.yml fails on.
+* :func:`drift_targets` and :func:`drifted`: the endpoints to look at after a renewal, and
+  the hosts that still serve another certificate than the store's.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils._model.layout import file_path
+from ansible_collections.autotls.acme.plugins.module_utils._tls.cert_info import (
+    PROBLEM_STATUSES,
+    STATUSES,
+    WILDCARD_PROBE_LABEL,
+)
+
+STORE_HOST = '(store)'
+DEFAULT_TLS_PORT = 443
+COLUMNS = (('certificate', 'CERTIFICATE'), ('host', 'HOST'), ('source', 'SOURCE'), ('days_left', 'DAYS LEFT'),
+           ('not_after', 'NOT AFTER'), ('issuer', 'ISSUER'), ('status', 'STATUS'))
+
+
+def server_name_for(domains):
+    """The SNI name to ask a host for: the first plain domain, else a name the wildcard covers."""
+    domains = [str(d) for d in domains or []]
+    if not domains:
+        raise ConfigurationError('A certificate without domains cannot be checked')
+    plain = [d for d in domains if not d.startswith('*')]
+    return plain[0] if plain else WILDCARD_PROBE_LABEL + domains[0][1:]
+
+
+def _endpoint(hostvars, host, server_name, label):
+    variables = hostvars[host]
+    address = variables.get('ansible_host') or host
+    port = variables.get('autotls_tls_port') or DEFAULT_TLS_PORT
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        raise ConfigurationError('autotls_tls_port of host %s must be a port number, got %r' % (host, port))
+    return dict(host=str(address), port=port, server_name=server_name, name=label)
+
+
+def check_targets(declared, hostvars, store_path):
+    """One target per stored certificate (first, in declaration order), then one per host serving it.
+
+    Each target: ``certificate``, ``host``, ``source`` (``store`` or ``live``), ``where``
+    (for the report) and either ``path``/``key_path`` or ``endpoint`` (cert_info's form).
+    """
+    files, endpoints = [], []
+    store_path = str(store_path).rstrip('/')
+    for cert in declared or []:
+        name = cert['name']
+        directory = '%s/certs/%s' % (store_path, name)
+        path = file_path(directory, 'fullchain')
+        files.append(dict(certificate=name, host=STORE_HOST, source='store', where=path, path=path,
+                          key_path=file_path(directory, 'key')))
+        sni = server_name_for(cert.get('domains'))
+        for host in cert.get('hosts') or []:
+            endpoint = _endpoint(hostvars, host, sni, '%s@%s' % (name, host))
+            endpoints.append(dict(certificate=name, host=host, source='live',
+                                  where='%s:%d (SNI %s)' % (endpoint['host'], endpoint['port'], sni),
+                                  endpoint=endpoint))
+    return files + endpoints
+
+
+def _colour(result, warn_days):
+    if result.get('status') in PROBLEM_STATUSES:
+        return 'red'
+    if result.get('status') == 'due':
+        return 'orange'
+    if result.get('days_left') is not None and result['days_left'] < warn_days:
+        return 'yellow'
+    return 'green'
+
+
+def _detail(result):
+    status = result.get('status')
+    if status == 'name_mismatch':
+        return 'serves %s, not %s' % (', '.join(result.get('domains') or []), result.get('server_name'))
+    if status in ('chain_invalid', 'unverified'):
+        return result.get('chain_error') or ''
+    if status == 'key_mismatch':
+        return result.get('key_error') or ''
+    return result.get('error') or result.get('due_reason') or ''
+
+
+def check_rows(results, targets, warn_days=14):
+    """The report's rows, one per result (results and targets in the same order), by certificate."""
+    results, targets = list(results or []), list(targets or [])
+    if len(results) != len(targets):
+        raise ConfigurationError('check_report: %d results for %d targets; pass cert_info\'s results for exactly '
+                                 'the targets check_targets returned, in that order' % (len(results), len(targets)))
+    rows = []
+    for result, target in zip(results, targets):
+        days = result.get('days_left')
+        rows.append(dict(
+            certificate=target['certificate'], host=target['host'], source=target['source'], where=target['where'],
+            status=result.get('status'), colour=_colour(result, float(warn_days)),
+            days_left='%.1f' % days if days is not None else '-',
+            not_after=(result.get('not_after') or '-').replace('T', ' ').replace('Z', ' UTC'),
+            issuer=result.get('issuer') or '-', serial=result.get('serial') or '-',
+            domains=result.get('domains') or [], chain_verified=result.get('chain_verified'),
+            detail=_detail(result)))
+    return sorted(rows, key=lambda row: row['certificate'])
+
+
+def _table(rows):
+    widths = [max([len(title)] + [len(str(row[key])) for row in rows]) for key, title in COLUMNS]
+
+    def line(cells):
+        return '  '.join('%-*s' % (width, cell) for width, cell in zip(widths, cells)).rstrip()
+
+    return [line([title for _key, title in COLUMNS])] + [line([str(row[key]) for key, _title in COLUMNS])
+                                                         for row in rows]
+
+
+def check_report(results, targets, summary, warn_days=14, report_path=None):
+    """``rows``, ``lines`` (table, then the counts), ``problems`` (what check.yml fails on) and ``statuses``."""
+    rows = check_rows(results, targets, warn_days)
+    summary = summary or {}
+    counts = ['%s: %s' % (status, summary[status]) for status in STATUSES if summary.get(status)]
+    last = '%s checked' % summary.get('total', len(rows))
+    if counts:
+        last += ' - ' + ', '.join(counts)
+    if report_path:
+        last += '; report: %s' % report_path
+    problems = ['%s on %s (%s): %s%s' % (row['certificate'], row['host'], row['where'], row['status'],
+                                         (' - ' + row['detail']) if row['detail'] else '')
+                for row in rows if row['status'] in PROBLEM_STATUSES]
+    return dict(rows=rows, lines=_table(rows) + [last], problems=problems, statuses=list(STATUSES))
+
+
+def drift_targets(results, hostvars):
+    """After a renewal: the endpoints to look at, and what each should serve.
+
+    ``results``: the certificate results (``autotls_issue_results``); only those that
+    did not fail and have a serial are looked at, on each of their ``hosts``. Returns
+    ``{'endpoints': [...], 'expected': [...]}`` in the same order; ``expected`` items have
+    ``host`` (inventory name), ``certificate`` and ``serial``.
+    """
+    endpoints, expected = [], []
+    for cert in results or []:
+        if cert.get('failed') or not cert.get('serial'):
+            continue
+        sni = server_name_for(cert.get('domains'))
+        for host in cert.get('hosts') or []:
+            endpoints.append(_endpoint(hostvars, host, sni, '%s@%s' % (cert['name'], host)))
+            expected.append(dict(host=host, certificate=cert['name'], serial=cert['serial']))
+    return dict(endpoints=endpoints, expected=expected)
+
+
+def drifted(served, expected, host=None):
+    """The (host's) certificates served with another serial than the store's.
+
+    ``served``: cert_info's results for ``drift_targets``' endpoints, in that order.
+    Unreachable endpoints are left out (nothing to reload there). Items: ``host``,
+    ``certificate``, ``served_serial``, ``stored_serial``.
+    """
+    served, expected = list(served or []), list(expected or [])
+    if len(served) != len(expected):
+        raise ConfigurationError('drifted: %d results for %d endpoints; pass cert_info\'s results for exactly the '
+                                 'endpoints drift_targets returned' % (len(served), len(expected)))
+    found = []
+    for result, want in zip(served, expected):
+        if host is not None and want['host'] != host:
+            continue
+        if not result.get('reachable') or not result.get('serial'):
+            continue
+        if str(result['serial']).lower() != str(want['serial']).lower():
+            found.append(dict(host=want['host'], certificate=want['certificate'],
+                              served_serial=result['serial'], stored_serial=want['serial']))
+    return found

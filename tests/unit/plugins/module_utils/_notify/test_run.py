@@ -1,0 +1,107 @@
+"""What a run did on its hosts, and the summary and totals line the job output ends with."""
+
+from ansible_collections.autotls.acme.plugins.module_utils._notify.run import run_outcome, run_report
+
+RENEWED = dict(name='app1', action='renew', changed=True, not_after='2027-02-20T10:00:00Z', days_left=89.9)
+ISSUED = dict(name='api', action='issue', changed=True, days_left=90)
+FAILED = dict(name='broken', action='issue', changed=False, failed=True, msg='No Route53 hosted zone contains '
+              '_acme-challenge.www.nozone.test')
+VALID = dict(name='web', action='none', changed=False, days_left=60)
+
+FAILURE = '__renew_failure'
+REACHED = '__renew_reached'
+
+
+def _outcome(hostvars, active, run_errors=()):
+    return run_outcome(hostvars, list(hostvars), active, list(run_errors), FAILURE, REACHED)
+
+
+def test_deployed_hosts_and_nothing_wrong():
+    hostvars = {
+        'web1': {REACHED: True, 'autotls_cert_deploy_changed': ['app1', 'web']},
+        'web2': {REACHED: True, 'autotls_cert_deploy_changed': []},
+        'web3': {REACHED: True},
+    }
+    outcome = _outcome(hostvars, ['web1', 'web2', 'web3'], ['', None])
+    assert outcome == dict(deployed=[dict(host='web1', certificate='app1'), dict(host='web1', certificate='web')],
+                           hosts=[], run_errors=[])
+    report = run_report([RENEWED, VALID], outcome, title='nightly')
+    assert report['failures'] == []
+    assert report['lines'][0] == 'nightly'
+    assert report['lines'][-1] == report['totals_line'] == \
+        'Totals: 0 issued, 1 renewed, 1 unchanged, 0 failed; 1 host deployed, 0 hosts failed.'
+    assert 'app1: new expiry 2027-02-20 10:00 UTC, 89 days left; deployed to web1' in report['text']
+
+
+def test_unreachable_failed_and_rolled_back_hosts():
+    hostvars = {
+        'web1': {REACHED: True, 'autotls_cert_deploy_changed': ['app1']},
+        # Never reached: no fact from the always section, not active.
+        'web2': {},
+        # Its deploy failed and the previous files were put back.
+        'web3': {REACHED: True, FAILURE: dict(task='Fail the host, nothing reloaded', controller=False,
+                                               msg='nginx -t failed; the previous files are back'),
+                 'autotls_cert_deploy_rolled_back': ['app1']},
+        # A deploy step failed without a rollback.
+        'web4': {REACHED: True, FAILURE: dict(task='Create the certificate directory', controller=False,
+                                               msg='Permission denied')},
+        # One certificate failed its check; the host's others stayed (deploy isolation).
+        'web5': {REACHED: True, 'autotls_cert_deploy_changed': ['app1', 'shop'],
+                 'autotls_cert_deploy_failed': [dict(certificate='shop', msg='haproxy -c: bad crt')]},
+        # Failed outside the steps a rescue records (a handler), still reached.
+        'web6': {REACHED: True},
+    }
+    outcome = _outcome(hostvars, ['web1', 'web3', 'web4', 'web5'])
+    assert outcome['deployed'] == [dict(host='web1', certificate='app1'), dict(host='web5', certificate='app1')]
+    assert outcome['hosts'] == [
+        dict(host='web2', status='unreachable', msg='no connection (see the job output for the SSH error)'),
+        dict(host='web3', status='rolled_back', certificates=['app1'],
+             msg='step "Fail the host, nothing reloaded" failed: nginx -t failed; the previous files are back'),
+        dict(host='web4', status='failed', certificates=[],
+             msg='step "Create the certificate directory" failed: Permission denied'),
+        dict(host='web5', status='failed', certificates=['shop'], msg='shop: haproxy -c: bad crt'),
+        dict(host='web6', status='failed', certificates=[], msg='failed (see the job output)'),
+    ]
+    report = run_report([RENEWED, FAILED], outcome)
+    assert report['totals_line'] == 'Totals: 0 issued, 1 renewed, 0 unchanged, 1 failed; 1 host deployed, 5 hosts failed.'
+    assert report['failures'][0].startswith('certificate broken: No Route53 hosted zone')
+    assert 'host web2: unreachable: no connection' in report['failures'][1]
+    assert 'host web3: rolled back (app1): step "Fail the host' in report['failures'][2]
+    assert 'Hosts failed:' in report['text'] and '  - web2: unreachable' in report['text']
+
+
+def test_a_controller_step_is_a_run_failure_reported_once():
+    failure = dict(task='Pull the store into the working copy', controller=True,
+                   msg='Failed to list s3://b/prod/: AccessDenied')
+    hostvars = {'web1': {REACHED: True, FAILURE: failure}, 'web2': {REACHED: True, FAILURE: failure}}
+    # The playbook already names the pull; the rescue's record of it adds nothing.
+    outcome = _outcome(hostvars, ['web1', 'web2'], ['Could not pull the store: Failed to list s3://b/prod/: AccessDenied'])
+    assert outcome == dict(deployed=[], hosts=[],
+                           run_errors=['Could not pull the store: Failed to list s3://b/prod/: AccessDenied'])
+    declared = dict(task='Gather the certificates the play\'s hosts declare', controller=True,
+                    msg="Certificate 'web' is declared twice with different settings")
+    outcome = _outcome({'web1': {REACHED: True, FAILURE: declared}, 'web2': {REACHED: True, FAILURE: declared}},
+                       ['web1', 'web2'])
+    assert outcome['run_errors'] == ['Step "Gather the certificates the play\'s hosts declare" failed: '
+                                     "Certificate 'web' is declared twice with different settings"]
+    assert outcome['hosts'] == []
+    report = run_report([], outcome)
+    assert report['failures'] == outcome['run_errors']
+    assert 'Run failed:' in report['text']
+    assert report['totals_line'].endswith('0 hosts failed; 1 run failure.')
+
+
+def test_without_a_reached_fact_every_host_counts_as_reached():
+    outcome = run_outcome({'web1': {}}, ['web1'], [], [], None, None)
+    assert outcome['hosts'] == [dict(host='web1', status='failed', certificates=[], msg='failed (see the job output)')]
+
+
+def test_undefined_host_variables_are_tolerated():
+    class Vars(dict):
+        def get(self, key, default=None):
+            if key == 'autotls_cert_deploy_changed':
+                raise RuntimeError('undefined variable in a template')
+            return dict.get(self, key, default)
+    outcome = run_outcome({'web1': Vars({REACHED: True})}, ['web1'], ['web1'], [], FAILURE, REACHED)
+    assert outcome == dict(deployed=[], hosts=[], run_errors=[])
+    assert run_report([ISSUED], outcome)['totals_line'].startswith('Totals: 1 issued, 0 renewed')
