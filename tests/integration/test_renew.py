@@ -71,10 +71,12 @@ def test_nightly_renew_mixed_idempotent_drift_and_a_failure(
     wildcard = {'name': 'web', 'domains': ['*.web.qa1.example.test', 'web.qa1.example.test'],
                 'challenge': 'dns-01'}
 
-    def inventory(broken=False, gone=False, **extra):
+    def inventory(broken=False, gone=False, conflict=False, **extra):
         host_vars = {}
         for host in (app1, app2):
             own = [{'name': host.name, 'domains': [host.fqdn], 'challenge': 'http-01'}]
+            if conflict and host is app2:
+                own.append({'name': 'web', 'domains': ['other.qa1.example.test'], 'challenge': 'dns-01'})
             if broken and host is app1:
                 own.append({'name': 'broken', 'domains': ['www.nozone.test'], 'challenge': 'dns-01'})
             host_vars[host.name] = {'autotls_nginx_listen_address': host.address, 'autotls_nginx_ipv6': False,
@@ -164,3 +166,14 @@ def test_nightly_renew_mixed_idempotent_drift_and_a_failure(
         text = last_mail.get_body(preferencelist=('plain',)).get_content()
         assert 'broken' in text and 'gone: unreachable' in text
         assert inbox.messages[-1]['rcpt_tos'] == ['ops@example.test']
+
+        # 5. A run-level failure: two declarations of "web" disagree. Nothing is issued or
+        # deployed; the summary and the final totals line say why.
+        conflicting = run_playbook(RENEW, inventory=inventory(conflict=True), connection=None, expect_rc=2)
+        summed = conflicting.task('Sum up the run')['result']['msg']
+        assert summed[-1] == 'Totals: 0 issued, 0 renewed, 0 unchanged, 0 failed; 0 hosts deployed, 0 hosts failed; ' \
+                             '1 run failure.'
+        errors = [line for line in summed if line.startswith('  - error: ')]
+        assert len(errors) == 1 and "'web'" in errors[0] and 'declared' in errors[0], summed
+        assert 'Run failed' in slack.accepted[-1]['body']['text']
+        assert conflicting.tasks(ISSUED) == [] or conflicting.tasks(ISSUED)[0]['status'] == 'skipped'

@@ -66,10 +66,16 @@ def run_outcome(hostvars, hosts, active_hosts, run_errors=(), failure_var=None, 
     for error in run_errors or []:
         _add_once(errors, _one_line(error, 2000) if error else None)
     problems, deployed = [], []
+    # A controller step that failed fails every host, but Ansible runs the rescue only on
+    # the host that ran it: the others are stopped without a record of their own.
+    failures = {}
+    for host in hosts or []:
+        failure = _get(hostvars[host], failure_var)
+        failures[host] = failure if isinstance(failure, dict) else None
+    controller_failed = any(f and f.get('controller') for f in failures.values())
     for host in hosts or []:
         variables = hostvars[host]
-        failure = _get(variables, failure_var)
-        failure = failure if isinstance(failure, dict) else None
+        failure = failures[host]
         if failure and failure.get('controller'):
             msg = _one_line(failure.get('msg') or 'no message', 2000)
             # Already named (the store pull has its own line): once is enough.
@@ -83,6 +89,8 @@ def run_outcome(hostvars, hosts, active_hosts, run_errors=(), failure_var=None, 
             problems.append(dict(host=host, status='unreachable',
                                  msg='no connection (see the job output for the SSH error)'))
             continue
+        if host not in active and not failure and controller_failed:
+            continue  # stopped by the run-level failure, which is reported
         if failure or host not in active or rolled_back or deploy_failed:
             msg = ('step "%s" failed: %s' % (failure.get('task') or '?', failure.get('msg') or 'no message')
                    if failure else '')

@@ -80,15 +80,17 @@ def test_a_controller_step_is_a_run_failure_reported_once():
                            run_errors=['Could not pull the store: Failed to list s3://b/prod/: AccessDenied'])
     declared = dict(task='Gather the certificates the play\'s hosts declare', controller=True,
                     msg="Certificate 'web' is declared twice with different settings")
-    outcome = _outcome({'web1': {REACHED: True, FAILURE: declared}, 'web2': {REACHED: True, FAILURE: declared}},
-                       ['web1', 'web2'])
+    # Ansible rescues only the host that ran the step; the others just stop (web2), and
+    # an unreachable one is still named (web3).
+    outcome = _outcome({'web1': {REACHED: True, FAILURE: declared}, 'web2': {REACHED: True}, 'web3': {}},
+                       ['web1'])
     assert outcome['run_errors'] == ['Step "Gather the certificates the play\'s hosts declare" failed: '
                                      "Certificate 'web' is declared twice with different settings"]
-    assert outcome['hosts'] == []
+    assert [(p['host'], p['status']) for p in outcome['hosts']] == [('web3', 'unreachable')]
     report = run_report([], outcome)
-    assert report['failures'] == outcome['run_errors']
+    assert report['failures'][0] == outcome['run_errors'][0]
     assert 'Run failed:' in report['text']
-    assert report['totals_line'].endswith('0 hosts failed; 1 run failure.')
+    assert report['totals_line'].endswith('1 host failed; 1 run failure.')
 
 
 def test_without_a_reached_fact_every_host_counts_as_reached():
