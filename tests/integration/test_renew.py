@@ -172,7 +172,7 @@ def test_nightly_renew_mixed_idempotent_drift_and_a_failure(
         conflicting = run_playbook(RENEW, inventory=inventory(conflict=True), connection=None, expect_rc=2)
         summed = conflicting.task('Sum up the run')['result']['msg']
         assert summed[-1] == 'Totals: 0 issued, 0 renewed, 0 unchanged, 0 failed; 0 hosts deployed, 0 hosts failed; ' \
-                             '1 run failure.'
+                             '1 run failure.', (summed, conflicting.stdout[-6000:])
         errors = [line for line in summed if line.startswith('  - error: ')]
         assert len(errors) == 1 and "'web'" in errors[0] and 'declared' in errors[0], summed
         assert 'Run failed' in slack.accepted[-1]['body']['text']

@@ -13,6 +13,8 @@ sends), the totals line and the list of failures to fail the run with.
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.autotls.acme.plugins.module_utils._notify.notify import (
     DEFAULT_EXPIRING_DAYS,
     RunSummary,
@@ -46,6 +48,14 @@ def _names(value):
     return names
 
 
+# Ansible wraps a filter's error in its own words; the filter's message is what says what to change.
+_WRAPPED = re.compile(r"^Task failed: .*?The filter plugin '[^']+' failed: ", re.S)
+
+
+def _unwrap(msg):
+    return _WRAPPED.sub('', msg, count=1)
+
+
 def _add_once(items, item):
     if item and item not in items:
         items.append(item)
@@ -77,7 +87,7 @@ def run_outcome(hostvars, hosts, active_hosts, run_errors=(), failure_var=None, 
         variables = hostvars[host]
         failure = failures[host]
         if failure and failure.get('controller'):
-            msg = _one_line(failure.get('msg') or 'no message', 2000)
+            msg = _one_line(_unwrap(str(failure.get('msg') or 'no message')), 2000)
             # Already named (the store pull has its own line): once is enough.
             if not any(msg in error for error in errors):
                 _add_once(errors, _one_line('Step "%s" failed: %s' % (failure.get('task') or '?', msg), 2000))

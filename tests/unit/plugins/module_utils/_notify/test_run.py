@@ -79,7 +79,10 @@ def test_a_controller_step_is_a_run_failure_reported_once():
     assert outcome == dict(deployed=[], hosts=[],
                            run_errors=['Could not pull the store: Failed to list s3://b/prod/: AccessDenied'])
     declared = dict(task='Gather the certificates the play\'s hosts declare', controller=True,
-                    msg="Certificate 'web' is declared twice with different settings")
+                    msg="Task failed: Finalization of task args for 'ansible.builtin.set_fact' failed: Error while "
+                        "resolving value for '__issue_declared': The filter plugin "
+                        "'autotls.acme.declared_certificates' failed: Certificate 'web' is declared twice with "
+                        "different settings")
     # Ansible rescues only the host that ran the step; the others just stop (web2), and
     # an unreachable one is still named (web3).
     outcome = _outcome({'web1': {REACHED: True, FAILURE: declared}, 'web2': {REACHED: True}, 'web3': {}},
