@@ -123,7 +123,7 @@ options:
     suboptions:
       to:
         description:
-          - Recipients. Each one line (no CR or LF): header values with line breaks are refused.
+          - Recipients, each one line (no CR or LF) - header values with line breaks are refused.
         type: list
         elements: str
         required: true

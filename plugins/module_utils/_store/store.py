@@ -456,7 +456,7 @@ class S3Store:
                 downloads[relpath] = data
             elif copy.mode(relpath) != file_mode(relpath):
                 modes.append(relpath)
-        pulled = [rel for rel in _sync_order(list(downloads) + modes)]
+        pulled = _sync_order(list(downloads) + modes)
         if check_mode:
             return pulled, skipped
         for relpath in pulled:

@@ -40,11 +40,11 @@ def test_unreachable_failed_and_rolled_back_hosts():
         'web2': {},
         # Its deploy failed and the previous files were put back.
         'web3': {REACHED: True, FAILURE: dict(task='Fail the host, nothing reloaded', controller=False,
-                                               msg='nginx -t failed; the previous files are back'),
+                                              msg='nginx -t failed; the previous files are back'),
                  'autotls_cert_deploy_rolled_back': ['app1']},
         # A deploy step failed without a rollback.
         'web4': {REACHED: True, FAILURE: dict(task='Create the certificate directory', controller=False,
-                                               msg='Permission denied')},
+                                              msg='Permission denied')},
         # One certificate failed its check; the host's others stayed (deploy isolation).
         'web5': {REACHED: True, 'autotls_cert_deploy_changed': ['app1', 'shop'],
                  'autotls_cert_deploy_failed': [dict(certificate='shop', msg='haproxy -c: bad crt')]},

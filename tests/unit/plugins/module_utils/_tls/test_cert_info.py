@@ -108,7 +108,7 @@ def test_a_key_that_does_not_belong_to_its_certificate_is_reported(pki, tmp_path
     good_dir.mkdir()
     other_dir.mkdir()
     fullchain, key, leaf = pki.write(str(good_dir), ('a.example.test',))
-    _, other_key, _ = pki.write(str(other_dir), ('a.example.test',))
+    other_key = pki.write(str(other_dir), ('a.example.test',))[1]
     inspector = _inspector([pki.root])
     ok = inspector.inspect_file(fullchain, key)
     assert ok['key_matches'] is True and ok['key_error'] is None and ok['status'] == 'ok' and ok['key_path'] == key
