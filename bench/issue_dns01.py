@@ -411,7 +411,7 @@ def run_autotls(label, count, account_key, collections_path, workdir, nonce_reje
                acme_requests=(requests_after - requests_before)
                if None not in (requests_before, requests_after) else None,
                errors=[('%s: %s' % (c.get('name'), c.get('msg'))) for c in failed_entries],
-               module_msg=result.get('msg'), log=log, record=record)
+               module_msg=result.get('msg'), log=log, record=record, timings=result.get('timings') or {})
     if rc != 0 and not returned:
         row['errors'].append('ansible-playbook rc=%d, log tail:\n%s' % (rc, log_tail(log)))
     return row
@@ -578,6 +578,63 @@ ROW_TITLES = {
 }
 
 
+# The module's `timings` phases, in run order, with what the bench prints for them.
+PHASES = (
+    ('imports', 'module imports (acme, boto3, ...)'),
+    ('plan', 'plan (read the files)'),
+    ('ari', 'ARI'),
+    ('account', 'account'),
+    ('orders', 'orders'),
+    ('dns_zones', 'DNS zones and name servers'),
+    ('dns_write', 'DNS write'),
+    ('dns_insync', 'DNS INSYNC'),
+    ('dns_authoritative', 'DNS authoritative check'),
+    ('validation', 'validation'),
+    ('finalize', 'finalize (key, CSR, issue, download)'),
+    ('write', 'write files'),
+    ('cleanup', 'cleanup (remove TXT values)'),
+)
+
+
+def phase_rows(row):
+    """[(label, seconds)] for one run: Ansible's share first, then the module's own phases."""
+    timings = row.get('timings') or {}
+    task = row.get('task_seconds')
+    out = []
+    if task is not None:
+        out.append(('ansible-playbook start-up and end', row['wall'] - task))
+        if 'total' in timings:
+            out.append(('module start (AnsiballZ, python, ansible)', task - timings['total']))
+    for key, label in PHASES:
+        if key in timings:
+            out.append((label, timings[key]))
+    if 'total' in timings:
+        out.append(('module total (from imports to exit)', timings['total']))
+    return out
+
+
+def print_phases(rows):
+    """One column per autotls run: seconds per phase, as the module measured them."""
+    runs = [r for r in rows if r.get('timings')]
+    if not runs:
+        return
+    labels = []
+    values = {}
+    for row in runs:
+        for label, seconds in phase_rows(row):
+            if label not in labels:
+                labels.append(label)
+            values[(row['label'], label)] = seconds
+    print()
+    print('Per phase, seconds of wall time (parallel phases: time during which any certificate was in it;'
+          ' phases overlap):')
+    print('  %-44s %s' % ('phase', ' '.join('%12s' % r['label'] for r in runs)))
+    for label in labels:
+        print('  %-44s %s' % (label, ' '.join(
+            '%12s' % ('-' if (r['label'], label) not in values else '%.2f' % values[(r['label'], label)])
+            for r in runs)))
+
+
 def print_report(rows, versions):
     print()
     print('DNS-01 issuance benchmark: wildcard + apex per certificate, Pebble 2.4 on loopback')
@@ -602,6 +659,7 @@ def print_report(rows, versions):
                   % (ROW_TITLES[row['label']], row['task_seconds'], row['task_seconds'] / row['count']))
         for task, seconds, items, failed in row.get('steps', []):
             print('  %-62s %7.1f s  %3d items  %2d failed' % (task[:62], seconds or 0.0, items, failed))
+    print_phases(rows)
     print()
     print('Machine: %d CPUs. Test-bed DNS server (Pebble validates through it), one TXT query every'
           ' 0.25 s during each run:' % os.cpu_count())

@@ -91,6 +91,10 @@ def test_wildcard_and_apex_in_the_more_specific_zone(route53, issue, tmp_path):
     assert route53.txt_values('_acme-challenge.qa1.example.test') == {'not-ours'}
     # The parent zone was never written to.
     assert route53.txt_values('_acme-challenge.qa1.example.test.example.test') == set()
+    # Where the time went, phase by phase.
+    assert set(result['timings']) == {
+        'imports', 'plan', 'ari', 'account', 'orders', 'dns_zones', 'dns_write', 'dns_insync',
+        'dns_authoritative', 'validation', 'finalize', 'write', 'cleanup', 'total'}
 
 
 def test_names_spanning_two_zones_and_a_second_run_that_changes_nothing(route53, issue, tmp_path):
@@ -110,6 +114,8 @@ def test_names_spanning_two_zones_and_a_second_run_that_changes_nothing(route53,
     second = issue(certificates)
     assert second['changed'] is False
     assert 'account_uri' not in second          # not due: the CA was not contacted
+    assert {'imports', 'plan', 'total'} <= set(second['timings'])
+    assert not {'account', 'orders', 'dns_write', 'validation', 'finalize'} & set(second['timings'])
     assert {c['name']: c['serial'] for c in second['certificates']} == serials
     assert os.stat(tmp_path / 'certs' / 'span' / 'cert.pem').st_mtime_ns == mtime
     for name in ('_acme-challenge.www.example.test', '_acme-challenge.api.other.test'):

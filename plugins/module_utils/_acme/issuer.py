@@ -48,6 +48,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._x509.certificates im
     utcnow,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
+from ansible_collections.autotls.acme.plugins.module_utils._common.timings import NoTimings
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
     AcmeProtocolError,
     AutoTLSError,
@@ -194,10 +195,11 @@ class Outcome:
 
 class Issuer:
     def __init__(self, session, solvers, policy, dest, workers=8, timeout=300,
-                 account_options=None, file_mode=0o644, key_mode=0o600, ari_timeout=30):
+                 account_options=None, file_mode=0o644, key_mode=0o600, ari_timeout=30, timings=None):
         self.session = session
         self.ari_timeout = ari_timeout
         self.warnings = []          # about the run as a whole (a CA's ARI endpoint failing)
+        self.timings = timings or NoTimings()
         self.solvers = solvers
         self.policy = policy
         self.dest = dest
@@ -346,7 +348,8 @@ class Issuer:
         due = [o for o in outcomes if o.due and o.error is None]
         if due:
             try:
-                self.session.ensure_account(**self.account_options)
+                with self.timings.phase('account'):
+                    self.session.ensure_account(**self.account_options)
             except AutoTLSError as exc:
                 for outcome in due:
                     outcome.fail(exc)
@@ -359,8 +362,9 @@ class Issuer:
             live = [o for o in live if o.error is None]
             self._each(pool, live, lambda o: self._complete(o, orders[o.spec.name]))
         finally:
-            for solver in self.solvers.values():
-                solver.cleanup()
+            with self.timings.phase('cleanup'):
+                for solver in self.solvers.values():
+                    solver.cleanup()
 
     def _each(self, pool, outcomes, work):
         futures = {pool.submit(work, o): o for o in outcomes}
@@ -385,7 +389,8 @@ class Issuer:
         order = Order(self.session, spec.name, spec.domains, spec.challenge, Deadline(self.timeout),
                       profile=spec.profile, replaces=replaces)
         try:
-            order.create()
+            with self.timings.phase('orders'):
+                order.create()
         except AcmeProtocolError as exc:
             if not replaces or exc.status not in (400, 403, 409):
                 raise
@@ -425,18 +430,21 @@ class Issuer:
         # This certificate's own clock starts now, when a worker takes it up: not while
         # it queued behind others or waited for the shared DNS propagation.
         order.deadline = Deadline(self.timeout)
-        order.answer_and_wait()
-        key = None
-        if spec.reuse_key:
-            existing = outcome.files.read_key_pem()
-            if existing:
-                key = load_private_key(existing, 'existing private key of %s' % spec.name)
-                if key_type_of(key.public_key()) != spec.key_type:
-                    key = None
-        key = key or generate_private_key(spec.key_type)
-        fullchain = order.finalize(make_csr(key, spec.domains), spec.preferred_chain)
+        with self.timings.phase('validation'):
+            order.answer_and_wait()
+        with self.timings.phase('finalize'):
+            key = None
+            if spec.reuse_key:
+                existing = outcome.files.read_key_pem()
+                if existing:
+                    key = load_private_key(existing, 'existing private key of %s' % spec.name)
+                    if key_type_of(key.public_key()) != spec.key_type:
+                        key = None
+            key = key or generate_private_key(spec.key_type)
+            fullchain = order.finalize(make_csr(key, spec.domains), spec.preferred_chain)
         certs = split_pem_chain(fullchain)
-        outcome.files.write(fullchain, private_key_to_pem(key), self.file_mode, self.key_mode)
+        with self.timings.phase('write'):
+            outcome.files.write(fullchain, private_key_to_pem(key), self.file_mode, self.key_mode)
         outcome.facts = describe(load_certificate(certs[0]))
         outcome.changed = True
 

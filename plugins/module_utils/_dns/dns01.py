@@ -16,6 +16,7 @@ from __future__ import annotations
 from ansible_collections.autotls.acme.plugins.module_utils._common import aws
 from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError, ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils._common.timings import NoTimings
 from ansible_collections.autotls.acme.plugins.module_utils._dns import propagation
 from ansible_collections.autotls.acme.plugins.module_utils._dns.route53 import (
     Route53Zones,
@@ -45,8 +46,9 @@ class Route53Dns01Solver:
 
     challenge_type = 'dns-01'
 
-    def __init__(self, aws_params, ttl=60, propagation_timeout=300, nameservers=None):
+    def __init__(self, aws_params, ttl=60, propagation_timeout=300, nameservers=None, timings=None):
         self.aws_params = aws_params
+        self.timings = timings or NoTimings()
         self.ttl = ttl
         self.propagation_timeout = propagation_timeout
         self.nameservers = nameservers
@@ -87,6 +89,7 @@ class Route53Dns01Solver:
                 failures.setdefault(spec.name, exc)
             return failures
 
+        zones_started = self.timings.clock()
         work = self._by_zone(items, failures)
         # Everything that can be found out without writing is, before the first write.
         for item in list(work.values()):
@@ -95,9 +98,11 @@ class Route53Dns01Solver:
             except AutoTLSError as exc:
                 self._fail(failures, item.owners, exc)
                 del work[item.zone.id]
+        self.timings.add('dns_zones', zones_started)
 
         # 1. Every zone's change batch goes out before any wait begins.
         submitted = []
+        write_started = self.timings.clock()
         for item in work.values():
             before = len(self._handle.change_ids)
             try:
@@ -108,11 +113,13 @@ class Route53Dns01Solver:
                 continue
             item.change_ids = self._handle.change_ids[before:]
             submitted.append(item)
+        self.timings.add('dns_write', write_started)
 
         deadline = deadline or Deadline(self.propagation_timeout)
         # 2. All changes INSYNC, waited for at the same time.
-        outcome = self.records.wait_insync_each(
-            [cid for item in submitted for cid in item.change_ids], deadline)
+        with self.timings.phase('dns_insync'):
+            outcome = self.records.wait_insync_each(
+                [cid for item in submitted for cid in item.change_ids], deadline)
         insync = []
         for item in submitted:
             errors = [outcome[cid] for cid in item.change_ids if outcome.get(cid) is not None]
@@ -122,7 +129,8 @@ class Route53Dns01Solver:
                 insync.append(item)
 
         # 3. Every zone's authoritative servers, asked in one polling loop.
-        self._wait_authoritative(insync, deadline, failures)
+        with self.timings.phase('dns_authoritative'):
+            self._wait_authoritative(insync, deadline, failures)
         return failures
 
     def _by_zone(self, items, failures):

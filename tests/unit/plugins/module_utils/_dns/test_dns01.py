@@ -18,6 +18,7 @@ from botocore.awsrequest import AWSResponse
 from ansible_collections.autotls.acme.plugins.module_utils._acme.issuer import CertificateSpec
 from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
 from ansible_collections.autotls.acme.plugins.module_utils._common.signals import Terminated, terminate_as_interrupt
+from ansible_collections.autotls.acme.plugins.module_utils._common.timings import PhaseTimings
 from ansible_collections.autotls.acme.plugins.module_utils._dns import dns01, propagation
 from ansible_collections.autotls.acme.plugins.module_utils._dns.route53 import decode_txt_value, normalize_name
 
@@ -291,3 +292,16 @@ def test_sigterm_while_waiting_removes_what_was_written(admin, solver):
                        '_acme-challenge.www.b.test': {'value-b'}}
     assert all_txt(admin) == {'_acme-challenge.www.a.test': {'not-ours'}}
     assert dns.cleanup_errors == []
+
+
+def test_the_dns_wait_reports_its_phases(admin, solver):
+    make_zone(admin, 'a.test')
+    timings = PhaseTimings()
+    dns = solver(timings=timings)
+    try:
+        assert dns.present(items_for(('cert-a', 'www.a.test', 'value-a'))) == {}
+    finally:
+        dns.cleanup()
+    seconds = timings.as_dict()
+    assert list(seconds) == ['dns_zones', 'dns_write', 'dns_insync', 'dns_authoritative']
+    assert all(value >= 0 for value in seconds.values())
