@@ -25,6 +25,10 @@ description:
     names none of them puts all of them back. The certificates put back are listed in RV(rolled_back); the task
     itself does not fail for them, so that the others can be reloaded (the role C(autotls.acme.cert_deploy)
     fails the host afterwards, naming them).
+  - V(inspect) changes nothing: it lists what the host holds of the certificates in O(names) (path, SHA-1
+    checksum, mode, owner, group; never the content), as M(ansible.builtin.find) would, so that the filter
+    C(autotls.acme.cert_deploy_plan) can compare it with the store. A missing O(dest_dir) means no files; it is
+    not created.
   - V(put_back) undoes the last install of the listed certificates, each set back in one step; a certificate
     that had no previous version is removed.
   - "Hosts are hostile ground: nothing is read or written through a symbolic link, and O(dest_dir), its parent
@@ -50,9 +54,9 @@ attributes:
 options:
   step:
     description:
-      - V(install) or V(put_back), see the description.
+      - V(install), V(put_back) or V(inspect), see the description.
     type: str
-    choices: [install, put_back]
+    choices: [install, put_back, inspect]
     required: true
   dest_dir:
     description:
@@ -61,10 +65,10 @@ options:
     required: true
   files:
     description:
-      - The files, as the filter C(autotls.acme.cert_deploy_plan) lists them.
+      - The files, as the filter C(autotls.acme.cert_deploy_plan) lists them. Required with V(install) and
+        V(put_back).
     type: list
     elements: dict
-    required: true
     suboptions:
       path:
         description:
@@ -103,6 +107,12 @@ options:
     description:
       - With O(step=put_back), the paths that O(step=install) returned as RV(kept). Certificates none of whose files
         are in it had no previous version and are removed.
+    type: list
+    elements: str
+    default: []
+  names:
+    description:
+      - With O(step=inspect), the certificates to look at.
     type: list
     elements: str
     default: []
@@ -165,6 +175,13 @@ kept:
   type: list
   elements: str
   sample: [app1/cert.pem]
+files:
+  description:
+    - With O(step=inspect), the files the host holds of the certificates in O(names), as M(ansible.builtin.find)
+      lists them (C(path), C(checksum) SHA-1, C(mode), C(uid), C(gid), C(pw_name), C(gr_name)); never the content.
+  returned: when step is inspect
+  type: list
+  elements: dict
 '''
 
 import tarfile
@@ -172,7 +189,7 @@ import tarfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import (
-    CertFile, HostCertificates, Install, put_back,
+    CertFile, HostCertificates, Install, inspect, put_back,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 
@@ -181,6 +198,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.errors import
 FAILURE_MESSAGES = {
     'install': 'Could not install the new certificate files under %s; the previous ones are in place '
                '(check free space and permissions there): %s',
+    'inspect': 'Could not read the certificate files under %s: %s',
     'put_back': 'Could not put the previous certificate files back under %s; look at the host by hand '
                 '(the copies are in <name>/.previous/): %s',
 }
@@ -188,9 +206,10 @@ FAILURE_MESSAGES = {
 
 def argument_spec():
     return dict(
-        step=dict(type='str', required=True, choices=['install', 'put_back']),
+        step=dict(type='str', required=True, choices=['install', 'put_back', 'inspect']),
         dest_dir=dict(type='path', required=True),
-        files=dict(type='list', elements='dict', required=True, options=dict(
+        names=dict(type='list', elements='str', default=[]),
+        files=dict(type='list', elements='dict', options=dict(
             path=dict(type='str', required=True),
             owner=dict(type='str'),
             group=dict(type='str'),
@@ -245,12 +264,16 @@ def install(module, host, files):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[('step', 'install', ['staged'])])
+                           required_if=[('step', 'install', ['staged', 'files']), ('step', 'put_back', ['files']),
+                                        ('step', 'inspect', ['names'])])
     params = module.params
     result = dict(changed=False, changed_paths=[], deployed=[], rolled_back=[], kept=[])
     try:
-        files = [CertFile(entry) for entry in params['files']]
-        with HostCertificates(params['dest_dir'], params['previous_dir'], check_mode=module.check_mode) as host:
+        files = [CertFile(entry) for entry in params['files'] or []]
+        with HostCertificates(params['dest_dir'], params['previous_dir'],
+                              check_mode=module.check_mode or params['step'] == 'inspect') as host:
+            if params['step'] == 'inspect':
+                module.exit_json(changed=False, files=inspect(host, params['names']))
             if params['step'] == 'install':
                 result.update(install(module, host, files))
             else:

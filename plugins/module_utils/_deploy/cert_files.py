@@ -20,6 +20,7 @@ path and what to change, before a byte is written.
 from __future__ import annotations
 
 import grp
+import hashlib
 import os
 import pwd
 
@@ -164,6 +165,32 @@ class HostCertificates:
 
 def _root_owner():
     return (0, 0) if os.geteuid() == 0 else (None, None)
+
+
+def inspect(host, names):
+    """What the host holds of each certificate in names, as the find module lists files (no content).
+
+    path, checksum (SHA-1, as find and stat give it), mode ('0644'), uid, gid, pw_name,
+    gr_name: what the filter cert_deploy_plan compares with the store. A missing directory
+    is no files; a link or a foreign directory is refused as install would refuse it.
+    """
+    found = []
+    for name in names:
+        if not is_valid_name(name):
+            raise ConfigurationError('%r is not a certificate name (%s).' % (name, RULE))
+        for filename, entry in sorted(host.current(name).items()):
+            found.append({'path': host.where(name, filename),
+                          'checksum': hashlib.sha1(entry.data).hexdigest(),  # nosec: a checksum, as find's
+                          'mode': '%04o' % entry.mode, 'uid': entry.uid, 'gid': entry.gid,
+                          'pw_name': _name_of(pwd.getpwuid, entry.uid), 'gr_name': _name_of(grp.getgrgid, entry.gid)})
+    return found
+
+
+def _name_of(lookup, number):
+    try:
+        return lookup(number)[0]
+    except (KeyError, TypeError):
+        return ''
 
 
 def by_certificate(files):

@@ -285,3 +285,34 @@ def test_a_certificate_directory_writable_by_others_is_refused(hostile):
     with pytest.raises(UnsafePathError, match=r'web is writable by group and others'):
         install(dest, plan('web'), v2)
     assert on_host(dest, 'web') == v1
+
+
+def test_inspect_lists_the_files_as_find_does_and_plans_nothing_when_in_place(tmp_path, ca):
+    import hashlib
+    import pwd
+    from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import inspect
+    from ansible_collections.autotls.acme.plugins.module_utils._deploy.plan import deploy_plan
+    dest = tmp_path / 'certs'
+    # Nothing there yet: no files, and the directory is not created.
+    with HostCertificates(str(dest), check_mode=True) as host:
+        assert inspect(host, ['app1']) == []
+    assert not dest.exists()
+    new = issue(ca, 'app1')
+    install(dest, plan('app1'), new)
+    with HostCertificates(str(dest), check_mode=True) as host:
+        found = inspect(host, ['app1', 'absent'])
+    assert sorted(f['path'] for f in found) == sorted(str(dest / p) for p in new)
+    key = [f for f in found if f['path'].endswith('/privkey.pem')][0]
+    assert key['checksum'] == hashlib.sha1(new['app1/privkey.pem']).hexdigest()
+    assert key['mode'] == '0600' and key['uid'] == os.geteuid()
+    assert key['pw_name'] == pwd.getpwuid(os.geteuid())[0]
+    assert 'data' not in key and all(isinstance(v, (str, int)) for v in key.values())
+    # What the role's plan makes of it: the store's identical files need nothing.
+    store = [{'path': '/store/certs/%s' % p, 'checksum': hashlib.sha1(data).hexdigest()} for p, data in new.items()]
+    owner = pwd.getpwuid(os.geteuid())[0]
+    group = grp.getgrgid(os.getegid())[0]
+    defaults = {'owner': owner, 'group': group, 'mode': '0644', 'key_mode': '0600'}
+    assert deploy_plan(store, found, [{'name': 'app1'}], defaults) == []
+    with pytest.raises(ConfigurationError, match='not a certificate name'):
+        with HostCertificates(str(dest), check_mode=True) as host:
+            inspect(host, ['../etc'])
