@@ -11,6 +11,8 @@ One invocation, side by side:
   renew-quiet  playbooks/renew.yml on the same inventory, default policy: nothing due
   renew-quiet-baseline (with --baseline-ref REF) the same quiet run, right after, with the
                collection as it was at the git revision REF: before/after in one run
+  renew-quiet-hosts-K  the quiet run again over the first N/4 and N/2 hosts (--limit):
+               printed as the cost per extra host (unless --skip-host-cost)
   scan-module  autotls.acme.cert_info with every endpoint in one task (ansible-playbook)
   scan-openssl a bash loop of `openssl s_client | openssl x509 -enddate` over the same endpoints
 
@@ -27,7 +29,7 @@ Run with the project venv's Python (see bench/README.md):
 
     ${AUTOTLS_VENV:-.venv}/bin/python bench/renew_scale.py [--certs 100] [--hosts 10]
         [--endpoints 500] [--skip-renew] [--skip-scan] [--host-offset 150] [--forks N]
-        [--concurrency N] [--baseline-ref REF] [--keep-workdir]
+        [--concurrency N] [--baseline-ref REF] [--skip-host-cost] [--keep-workdir]
 
 Exit status: 0 when every run had no failure; 1 otherwise; 2 on a setup error.
 """
@@ -368,13 +370,28 @@ def write_bench_inventory(path, test_hosts, layout, bed, pebble, store, concurre
     return write_inventory(path, groups=groups, host_vars=host_vars, group_vars=group_vars)
 
 
-def playbook_row(label, playbook, inventory, extra_vars, env_args, rundir, layout, expect_action, timeout):
-    """Run one playbook over the inventory; returns the row (wall, failures, where the time went)."""
+def subset_layout(layout, hosts):
+    """The layout as a run limited to hosts sees it: only the certificates those hosts serve."""
+    names = {c['name'] for h in hosts for c in layout.served[h]}
+    return types.SimpleNamespace(hosts=list(hosts), names=[n for n in layout.names if n in names])
+
+
+def host_steps(host_count):
+    """Smaller host counts for the quiet night, to show the cost of each extra host: N/4 and N/2."""
+    return sorted({k for k in (host_count // 4, host_count // 2) if 0 < k < host_count})
+
+
+def playbook_row(label, playbook, inventory, extra_vars, env_args, rundir, layout, expect_action, timeout,
+                 limit=None):
+    """Run one playbook over the inventory (or --limit hosts); returns the row (wall, failures, where the time went)."""
     os.makedirs(rundir)
     record = os.path.join(rundir, 'tasks.jsonl')
     results_path = os.path.join(rundir, 'results.jsonl')
     log = os.path.join(rundir, 'ansible.log')
     argv = ['-i', inventory, playbook]
+    if limit:
+        argv += ['--limit', ','.join(limit)]
+        layout = subset_layout(layout, limit)
     if extra_vars:
         vars_file = os.path.join(rundir, 'extra_vars.json')
         with open(vars_file, 'w') as f:
@@ -460,13 +477,17 @@ def run_renew_bench(args, workdir, collections_path, rows):
             ('renew-due', RENEW, {'autotls_renew_before': {'fraction': 0.99999}}, 'renew', env_args),
             ('renew-quiet', RENEW, None, 'none', env_args),
         ]
+        if not args.skip_host_cost:
+            # The same quiet night over the first N/4 and N/2 hosts: the cost of each extra host.
+            for k in host_steps(len(layout.hosts)):
+                runs.append(('renew-quiet-hosts-%d' % k, RENEW, None, 'none', env_args, layout.hosts[:k]))
         if args.baseline_ref:
             baseline = export_collection(args.baseline_ref, os.path.join(workdir, 'baseline'))
             runs.append(('renew-quiet-baseline',
                          os.path.join(baseline, 'ansible_collections', 'autotls', 'acme', 'playbooks', 'renew.yml'),
                          None, 'none', dict(env_args, collections_path=baseline)))
         before = stored_serials(store, layout.names)
-        for label, playbook, extra, expect, run_env_args in runs:
+        for label, playbook, extra, expect, run_env_args, *limit in runs:
             stop_ssh_masters(control_dir)
             print('bench: %s (%s)...' % (label, os.path.basename(playbook)), file=sys.stderr, flush=True)
             probe = DnsProbe(bed.dns.address, '_acme-challenge.env1.%s' % ZONE)
@@ -475,7 +496,7 @@ def run_renew_bench(args, workdir, collections_path, rows):
             probe.start()
             try:
                 row = playbook_row(label, playbook, inventory, extra, run_env_args, os.path.join(workdir, label),
-                                   layout, expect, timeout)
+                                   layout, expect, timeout, limit=limit[0] if limit else None)
             finally:
                 probe.stop()
             requests_after = pebble_request_count(bed_view)
@@ -781,6 +802,19 @@ ROW_TITLES = {
 }
 
 
+def row_title(label):
+    if label.startswith('renew-quiet-hosts-'):
+        return '(b) same, first %s hosts only' % label.rsplit('-', 1)[1]
+    return ROW_TITLES.get(label, label)
+
+
+def host_cost(rows):
+    """[(hosts from, hosts to, seconds per extra host)] from the quiet-night rows, fewest hosts first."""
+    points = sorted((row['hosts'], row['wall']) for row in rows
+                    if row['label'] == 'renew-quiet' or row['label'].startswith('renew-quiet-hosts-'))
+    return [(a[0], b[0], (b[1] - a[1]) / (b[0] - a[0])) for a, b in zip(points, points[1:]) if b[0] > a[0]]
+
+
 def print_report(rows, args, command):
     print()
     print('Renewal at scale and expiry scan, on %d CPUs; %s' % (os.cpu_count(), command))
@@ -792,10 +826,10 @@ def print_report(rows, args, command):
     print(header)
     print('-' * len(header))
     for row in rows:
-        if row['label'] not in ROW_TITLES:
+        if row['label'] not in ROW_TITLES and not row['label'].startswith('renew-quiet-hosts-'):
             continue
         print('%-34s %6d %6s %9.1f %9.3f %9d %9s' % (
-            ROW_TITLES[row['label']], row['count'], row.get('hosts', '-'), row['wall'], row['wall'] / row['count'],
+            row_title(row['label']), row['count'], row.get('hosts', '-'), row['wall'], row['wall'] / row['count'],
             row['failures'] + row.get('failures_served', 0), row['rc']))
     print()
     print('wall s: the whole ansible-playbook run (or the whole bash loop), start-up included.')
@@ -804,10 +838,10 @@ def print_report(rows, args, command):
           ' scans - endpoints without a not-after.')
     for row in rows:
         label = row['label']
-        if label in ('onboard', 'renew-due', 'renew-quiet', 'renew-quiet-baseline'):
+        if label in ('onboard', 'renew-due', 'renew-quiet', 'renew-quiet-baseline') or label.startswith('renew-quiet-'):
             print()
             print('%s: actions %s; reissued %d; ACME requests %s; TXT left %d; served ok %d, stale %d, errors %d'
-                  % (ROW_TITLES[label], json.dumps(row['actions'], sort_keys=True), row['reissued'],
+                  % (row_title(label), json.dumps(row['actions'], sort_keys=True), row['reissued'],
                      row['acme_requests'], row['txt_left'], row['served']['ok'], len(row['served']['stale']),
                      len(row['served']['errors'])))
             phases = row['phases']
@@ -839,6 +873,11 @@ def print_report(rows, args, command):
                   '%d only openssl%s' % (row['both'], len(row['differ']), len(row['only_module']),
                                          len(row['only_openssl']),
                                          (': ' + ', '.join(row['differ'][:5])) if row['differ'] else ''))
+    costs = host_cost(rows)
+    if costs:
+        print()
+        print('cost per extra host, quiet night (wall s per host added): %s' % ', '.join(
+            '%d -> %d hosts %.2f' % cost for cost in costs))
     for row in rows:
         problems = list(row.get('errors') or [])
         served = row.get('served') or {}
@@ -847,7 +886,7 @@ def print_report(rows, args, command):
         if problems:
             print()
             where = '; log %s' % row['log'] if row.get('log') else ''
-            print('%s: %d problem(s)%s' % (ROW_TITLES.get(row['label'], row['label']), len(problems), where))
+            print('%s: %d problem(s)%s' % (row_title(row['label']), len(problems), where))
             for p in problems[:10]:
                 print('  - %s' % p)
             if len(problems) > 10:
@@ -878,6 +917,8 @@ def main(argv=None):
     parser.add_argument('--concurrency', type=int, help='autotls_concurrency (default: the role default, 10)')
     parser.add_argument('--baseline-ref', metavar='REF',
                         help='also run (b) with the collection as of this git revision, right after (before/after)')
+    parser.add_argument('--skip-host-cost', action='store_true',
+                        help='no quiet-night runs over N/4 and N/2 hosts (the cost per extra host)')
     parser.add_argument('--keep-workdir', action='store_true', help='keep inventory, logs, certificates')
     args = parser.parse_args(argv)
     if args.certs < 2 or args.hosts < 1 or args.endpoints < 1:
