@@ -4,18 +4,34 @@
 
 """Which certificate files a host needs, from one look at the store and one at the host.
 
-The role cert_deploy reads checksums and attributes of every file in one ``find`` on the
-controller and one on the host, and copies only what this plan lists. A quiet night then
-costs two module runs per host instead of one per file, whatever the number of
-certificates.
+The role cert_deploy reads the store's checksums on the controller (``store_checksums``,
+no module run) and the host's in one module run (``cert_files`` ``step=inspect``), and
+copies only what this plan lists. A quiet night then costs one module run per host,
+whatever the number of certificates.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from ansible_collections.autotls.acme.plugins.module_utils._model.layout import CERTIFICATE_FILES, KEY_FILE
 from ansible_collections.autotls.acme.plugins.module_utils._model.modes import normalize_mode
+
+
+def store_checksums(source, names, filenames=CERTIFICATE_FILES):
+    """[{'path', 'checksum'}] of <source>/<name>/<file> that exist (links followed), as find lists them."""
+    found = []
+    for name in names:
+        for filename in filenames:
+            path = os.path.join(source, name, filename)
+            try:
+                with open(path, 'rb') as handle:
+                    digest = hashlib.sha1(handle.read()).hexdigest()  # nosec: a checksum, as find's
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                continue
+            found.append({'path': path, 'checksum': digest})
+    return found
 
 
 def _same_owner(wanted, found, name_key, id_key):

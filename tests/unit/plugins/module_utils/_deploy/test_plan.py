@@ -92,3 +92,19 @@ def test_a_bad_mode_names_the_variable_or_the_certificate_to_change():
         deploy_plan(store('web'), [], [{'name': 'web'}], dict(DEFAULTS, key_mode='u=rw'))
     with pytest.raises(ConfigurationError, match="^mode of certificate 'alt' '0x644' .*quoted octal"):
         deploy_plan(store('alt'), [], [{'name': 'alt', 'mode': '0x644'}], DEFAULTS)
+
+
+def test_store_checksums_lists_what_exists_as_find_does(tmp_path):
+    import hashlib
+    from ansible_collections.autotls.acme.plugins.module_utils._deploy.plan import store_checksums
+    (tmp_path / 'web').mkdir()
+    (tmp_path / 'web' / 'cert.pem').write_bytes(b'cert')
+    (tmp_path / 'real-key').write_bytes(b'key')
+    (tmp_path / 'web' / 'privkey.pem').symlink_to(tmp_path / 'real-key')   # followed, as find follow=true
+    found = store_checksums(str(tmp_path), ['web', 'missing'])
+    assert found == [{'path': str(tmp_path / 'web' / 'cert.pem'), 'checksum': hashlib.sha1(b'cert').hexdigest()},
+                     {'path': str(tmp_path / 'web' / 'privkey.pem'), 'checksum': hashlib.sha1(b'key').hexdigest()}]
+    # The plan reads them like find's: web's chain and fullchain are missing in the store, so not planned.
+    plan = deploy_plan(found, [], [{'name': 'web'}], {'owner': 'root', 'group': 'root', 'mode': '0644',
+                                                       'key_mode': '0600'})
+    assert sorted(p['path'] for p in plan) == ['web/cert.pem', 'web/privkey.pem']
