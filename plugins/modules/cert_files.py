@@ -264,8 +264,7 @@ def install(module, host, files):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[('step', 'install', ['staged', 'files']), ('step', 'put_back', ['files']),
-                                        ('step', 'inspect', ['names'])])
+                           required_if=[('step', 'install', ['staged', 'files']), ('step', 'put_back', ['files'])])
     params = module.params
     result = dict(changed=False, changed_paths=[], deployed=[], rolled_back=[], kept=[])
     try:

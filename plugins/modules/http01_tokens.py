@@ -13,7 +13,7 @@ description:
   - Writes each token's key authorization to C(<webroot>/.well-known/acme-challenge/<token>) (files C(0644),
     directories C(0755), created when missing), or removes those files, for all the tokens of a host in one
     module run instead of one C(ansible.builtin.copy) per token. Used by the role C(autotls.acme.issue) with the
-    RV(autotls.acme.certificate#module:http01_tokens) of its order step.
+    C(http01_tokens) that M(autotls.acme.certificate) returns in its order step.
   - Each token and key authorization is checked (RFC 8555 form) before anything is written.
   - A key authorization is public by design (the CA fetches it over plain HTTP); no secret passes through here.
 author:
@@ -40,7 +40,7 @@ options:
     required: true
   tokens:
     description:
-      - The entries of RV(autotls.acme.certificate#module:http01_tokens) for this host, unchanged.
+      - The entries of the C(http01_tokens) of M(autotls.acme.certificate) for this host, unchanged.
     type: list
     elements: dict
     required: true
