@@ -2,7 +2,9 @@
 
 import errno
 import grp
+import hashlib
 import os
+import pwd
 import stat
 
 import pytest
@@ -13,8 +15,9 @@ from ansible_collections.autotls.acme.plugins.module_utils._common import filese
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
 from ansible_collections.autotls.acme.plugins.module_utils._common.fileset import UnsafePathError
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import (
-    CertFile, HostCertificates, Install, check_previous_dir, put_back,
+    CertFile, HostCertificates, Install, check_previous_dir, inspect, put_back,
 )
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.plan import deploy_plan
 from testbed.tls import cert_pem, key_pem, make_ca, make_server_cert
 
 NOGROUP = grp.getgrnam('nogroup').gr_gid if 'nogroup' in [g.gr_name for g in grp.getgrall()] else None
@@ -288,10 +291,6 @@ def test_a_certificate_directory_writable_by_others_is_refused(hostile):
 
 
 def test_inspect_lists_the_files_as_find_does_and_plans_nothing_when_in_place(tmp_path, ca):
-    import hashlib
-    import pwd
-    from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import inspect
-    from ansible_collections.autotls.acme.plugins.module_utils._deploy.plan import deploy_plan
     dest = tmp_path / 'certs'
     # Nothing there yet: no files, and the directory is not created.
     with HostCertificates(str(dest), check_mode=True) as host:

@@ -1,6 +1,8 @@
+import hashlib
+
 import pytest
 
-from ansible_collections.autotls.acme.plugins.module_utils._deploy.plan import deploy_plan
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.plan import deploy_plan, store_checksums
 from ansible_collections.autotls.acme.plugins.module_utils._model.modes import normalize_mode
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
 
@@ -95,8 +97,6 @@ def test_a_bad_mode_names_the_variable_or_the_certificate_to_change():
 
 
 def test_store_checksums_lists_what_exists_as_find_does(tmp_path):
-    import hashlib
-    from ansible_collections.autotls.acme.plugins.module_utils._deploy.plan import store_checksums
     (tmp_path / 'web').mkdir()
     (tmp_path / 'web' / 'cert.pem').write_bytes(b'cert')
     (tmp_path / 'real-key').write_bytes(b'key')

@@ -6,6 +6,7 @@ import stat
 import pytest
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils._deploy import servers as module
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.servers import ServerFiles, apply
 
 PREFIX = 'autotls-tls-'
@@ -59,7 +60,6 @@ def test_a_rejected_set_is_put_back_whole_and_nothing_is_pruned(tmp_path):
 
 def test_a_write_failure_puts_back_what_was_written(tmp_path, monkeypatch):
     apply(files(tmp_path, a='a1', b='b1'), Check())
-    from ansible_collections.autotls.acme.plugins.module_utils._deploy import servers as module
     real = module.atomic_write
     calls = []
 
