@@ -25,10 +25,10 @@ description:
     names none of them puts all of them back. The certificates put back are listed in RV(rolled_back); the task
     itself does not fail for them, so that the others can be reloaded (the role C(autotls.acme.cert_deploy)
     fails the host afterwards, naming them).
-  - V(inspect) changes nothing: it lists what the host holds of the certificates in O(names) (path, SHA-1
+  - "V(inspect) changes nothing: it lists what the host holds of the certificates in O(names) (path, SHA-1
     checksum, mode, owner, group; never the content), as M(ansible.builtin.find) would, so that the filter
     C(autotls.acme.cert_deploy_plan) can compare it with the store. A missing O(dest_dir) means no files; it is
-    not created.
+    not created."
   - V(put_back) undoes the last install of the listed certificates, each set back in one step; a certificate
     that had no previous version is removed.
   - "Hosts are hostile ground: nothing is read or written through a symbolic link, and O(dest_dir), its parent

@@ -21,8 +21,10 @@ author:
 attributes:
   check_mode:
     support: full
+    description: Reports the files that would be written or removed; changes nothing.
   diff_mode:
     support: none
+    description: No diff is shown.
   idempotent:
     support: full
     description: Tokens already in place, or already removed, are not written or removed again.
@@ -99,7 +101,7 @@ def main():
         argument_spec=dict(
             state=dict(type='str', default='present', choices=['present', 'absent']),
             webroot=dict(type='path', required=True),
-            tokens=dict(type='list', elements='dict', required=True, options=dict(
+            tokens=dict(type='list', elements='dict', required=True, no_log=False, options=dict(
                 token=dict(type='str', required=True, no_log=False),
                 key_authorization=dict(type='str', no_log=False),
                 path=dict(type='str'),

@@ -26,6 +26,7 @@ attributes:
     description: Reports the files that would be written or removed; writes nothing and runs no check.
   diff_mode:
     support: none
+    description: No diff is shown.
   idempotent:
     support: full
     description: Files already in place are not written again, and the check then does not run.

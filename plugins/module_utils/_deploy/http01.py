@@ -49,7 +49,7 @@ def place(webroot, tokens, check_mode=False):
     directory = os.path.join(webroot, CHALLENGE_DIR)
     if checked and not os.path.isdir(directory):
         if check_mode:
-            return [path for path, _ in checked]
+            return [path for path, _content in checked]
         os.makedirs(directory, mode=0o755, exist_ok=True)
         for part in (webroot, os.path.join(webroot, '.well-known'), directory):
             os.chmod(part, 0o755)
@@ -71,7 +71,7 @@ def place(webroot, tokens, check_mode=False):
 def remove(webroot, tokens, check_mode=False):
     """Remove the tokens' files under webroot; the paths that were there."""
     removed = []
-    for path, _ in check_tokens(tokens, need_content=False):
+    for path, _content in check_tokens(tokens, need_content=False):
         full = os.path.join(webroot, path)
         if not os.path.lexists(full):
             continue

@@ -68,11 +68,11 @@ class ServerFiles:
             previous = self._current(path)
             self.written.append((name, path, previous))
             atomic_write(path, data, mode=self.mode, uid=self.uid, gid=self.gid)
-        return [name for name, _, _ in self.written]
+        return [written[0] for written in self.written]
 
     def put_back(self):
         """Each written file gets its previous content back; one that was new is removed."""
-        for _, path, previous in reversed(self.written):
+        for _name, path, previous in reversed(self.written):
             if previous is None:
                 try:
                     os.unlink(path)
@@ -83,7 +83,7 @@ class ServerFiles:
 
     def stale(self):
         """Files <prefix>*.conf of servers no longer listed."""
-        wanted = {self.path(name) for name, _ in self.servers}
+        wanted = {self.path(server[0]) for server in self.servers}
         pattern = os.path.join(glob.escape(self.conf_dir), glob.escape(self.prefix) + '*.conf')
         return sorted(path for path in glob.glob(pattern) if path not in wanted)
 
@@ -102,7 +102,7 @@ def apply(files, check, prune=True, check_mode=False):
         return result
     try:
         result['written'] = files.write()
-        result['paths'] = [path for _, path, _ in files.written]
+        result['paths'] = [written[1] for written in files.written]
         if result['written'] and check is not None:
             rc, out, err = check()
             if rc != 0:

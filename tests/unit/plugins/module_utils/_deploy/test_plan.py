@@ -105,6 +105,5 @@ def test_store_checksums_lists_what_exists_as_find_does(tmp_path):
     assert found == [{'path': str(tmp_path / 'web' / 'cert.pem'), 'checksum': hashlib.sha1(b'cert').hexdigest()},
                      {'path': str(tmp_path / 'web' / 'privkey.pem'), 'checksum': hashlib.sha1(b'key').hexdigest()}]
     # The plan reads them like find's: web's chain and fullchain are missing in the store, so not planned.
-    plan = deploy_plan(found, [], [{'name': 'web'}], {'owner': 'root', 'group': 'root', 'mode': '0644',
-                                                       'key_mode': '0600'})
+    plan = deploy_plan(found, [], [{'name': 'web'}], DEFAULTS)
     assert sorted(p['path'] for p in plan) == ['web/cert.pem', 'web/privkey.pem']
