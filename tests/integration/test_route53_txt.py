@@ -110,8 +110,8 @@ def test_route53_txt_without_zone_fails_clearly(route53, zone, run_playbook):
     ('ttl', 0, 'ttl must be between 1 and 2147483647 seconds, got 0'),
     ('wait_timeout', -1, 'wait_timeout must be at least 1 seconds, got -1'),
 ])
-def test_route53_txt_refuses_numbers_out_of_range_naming_the_option(route53, zone, run_playbook, option, value,
-                                                                   message):
+def test_route53_txt_refuses_numbers_out_of_range_naming_the_option(
+        route53, zone, run_playbook, option, value, message):
     zone_name, _zone_id = zone
     record = '_acme-challenge.' + zone_name
     playbook = [{'hosts': 'localhost', 'gather_facts': False, 'tasks': [{

@@ -94,7 +94,7 @@ def test_nulls_mean_not_set():
 
 
 def test_numeric_owner_and_nginx_extra_text():
+    extra = 'client_max_body_size 2m;\nlocation /api/ { proxy_pass http://b; } # {'
     entry = validate_declared_certificate({'name': 'a', 'domains': ['a.example.com'], 'owner': 0, 'group': '33',
-                                           'nginx': {'root': '/srv/a', 'extra': 'client_max_body_size 2m;\n'
-                                                              'location /api/ { proxy_pass http://b; } # {'}})
+                                           'nginx': {'root': '/srv/a', 'extra': extra}})
     assert entry['owner'] == 0 and entry['group'] == '33'
