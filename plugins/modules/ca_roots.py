@@ -183,6 +183,7 @@ actual_fingerprints:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.autotls.acme.plugins.module_utils._common.ranges import POSITIVE, check_range
 from ansible_collections.autotls.acme.plugins.module_utils._x509.ca_roots import (
     FETCH_MODES,
     HAS_REQUESTS,
@@ -208,6 +209,7 @@ def main():
             module.fail_json(msg=missing_required_lib(lib))
     params = module.params
     try:
+        check_range('timeout', params['timeout'], *POSITIVE, unit='seconds')
         result = bootstrap(params['url'], params['fingerprint'], fetch=params['fetch'], dest=params['dest'],
                            timeout=params['timeout'], check_mode=module.check_mode)
     except AutoTLSError as exc:
