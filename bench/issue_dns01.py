@@ -585,6 +585,7 @@ PHASES = (
     ('ari', 'ARI'),
     ('account', 'account'),
     ('orders', 'orders'),
+    ('dns_zones_early', 'DNS zones (looked up while ordering)'),
     ('dns_zones', 'DNS zones and name servers'),
     ('dns_write', 'DNS write'),
     ('dns_insync', 'DNS INSYNC'),

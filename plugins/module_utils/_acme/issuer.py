@@ -30,6 +30,7 @@ shared DNS wait (which has its own deadline) is not charged to it.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 
 from ansible_collections.autotls.acme.plugins.module_utils._acme.ari import (
@@ -289,9 +290,34 @@ class Issuer:
         due = self._start(outcomes)
         orders = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
-            self._each(pool, due, lambda o: orders.__setitem__(o.spec.name, self._create_order(o)))
+            with self._preparing(due):
+                self._each(pool, due, lambda o: orders.__setitem__(o.spec.name, self._create_order(o)))
             self._finish(pool, [o for o in due if o.error is None], orders)
         return outcomes
+
+    @contextlib.contextmanager
+    def _preparing(self, due):
+        """Let each solver look up what it can from the names alone while the orders are made.
+
+        DNS-01 finds the hosted zone of every challenge name while the CA creates the
+        orders, instead of after. A solver's ``prepare`` never raises: what it could not
+        find, its ``present`` finds (and reports) again. The block's end waits for it.
+        """
+        jobs = []
+        for challenge_type, solver in self.solvers.items():
+            specs = [o.spec for o in due if o.spec.challenge == challenge_type]
+            if specs and hasattr(solver, 'prepare'):
+                jobs.append((solver.prepare, specs))
+        if not jobs:
+            yield
+            return
+        helper = concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs))
+        try:
+            futures = [helper.submit(prepare, specs) for prepare, specs in jobs]
+            yield
+            concurrent.futures.wait(futures)
+        finally:
+            helper.shutdown(wait=False, cancel_futures=True)
 
     def order(self, outcomes):
         """First half of a two-step run: create the orders; returns what was decided, per certificate.
@@ -340,7 +366,8 @@ class Issuer:
                 Deadline(self.timeout), domains=outcome.spec.domains)
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
-            self._each(pool, due, load)
+            with self._preparing(due):
+                self._each(pool, due, load)
             self._finish(pool, [o for o in due if o.error is None], orders)
         return outcomes
 

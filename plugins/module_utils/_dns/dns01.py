@@ -25,6 +25,12 @@ from ansible_collections.autotls.acme.plugins.module_utils._dns.route53 import (
 )
 
 
+def challenge_record_name(domain):
+    """The DNS-01 record name of ``domain`` (RFC 8555 8.4): ``*.example.com`` -> ``_acme-challenge.example.com``."""
+    domain = domain[2:] if domain.startswith('*.') else domain
+    return '_acme-challenge.' + domain
+
+
 class _ZoneWork:
     """The values of one hosted zone in this run, and whose they are."""
 
@@ -45,6 +51,9 @@ class Route53Dns01Solver:
     """
 
     challenge_type = 'dns-01'
+    # Threads that look up hosted zones and CNAMEs at once (Route53 allows an account
+    # five requests a second; botocore retries what it throttles).
+    LOOKUP_WORKERS = 4
 
     def __init__(self, aws_params, ttl=60, propagation_timeout=300, nameservers=None, timings=None):
         self.aws_params = aws_params
@@ -73,6 +82,23 @@ class Route53Dns01Solver:
                 'install them on the controller (or in the execution environment): pip install boto3',
                 exception=aws.BOTO3_IMPORT_ERROR)
         propagation.require_dnspython()
+
+    def prepare(self, specs):
+        """Find, ahead of :meth:`present`, the hosted zone of every challenge name of ``specs``.
+
+        The names are known from the certificates' domains before any order exists, so
+        the Route53 lookups (zone list, zone, CNAME delegation) can run while the CA
+        creates the orders. Lookups run in a few threads and are kept for this run;
+        nothing is written and nothing raises here: a name that fails is looked up again
+        by :meth:`present`, which reports it for its certificate.
+        """
+        try:
+            self.check_dependencies()
+            names = [(challenge_record_name(domain), spec.zone_id) for spec in specs for domain in spec.domains]
+            with self.timings.phase('dns_zones_early'):
+                self.records.zones.resolve_many(names, workers=self.LOOKUP_WORKERS)
+        except Exception:  # pylint: disable=broad-except
+            pass    # present() meets the same problem and reports it per certificate
 
     def present(self, items, deadline=None):
         """Publish the values of ``items`` ([(spec, PendingChallenge)]); return {cert name: error}.
@@ -135,6 +161,9 @@ class Route53Dns01Solver:
 
     def _by_zone(self, items, failures):
         work = {}
+        # Looked up together (a few threads); answers found by prepare() are reused.
+        self.records.zones.resolve_many([(c.record_name, spec.zone_id) for spec, c in items
+                                         if spec.name not in failures], workers=self.LOOKUP_WORKERS)
         for spec, challenge in items:
             if spec.name in failures:
                 continue

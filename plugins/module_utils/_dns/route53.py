@@ -184,6 +184,7 @@ class Route53Zones:
         self._zones = None
         self._by_id = {}
         self._found = {}
+        self._resolved = {}     # (fqdn, zone_id, private) -> (final fqdn, zone), this run
 
     # -- listing
 
@@ -287,9 +288,49 @@ class Route53Zones:
 
         With ``_acme-challenge.app.example.com CNAME app.acme.example.net`` the TXT value
         belongs at ``app.acme.example.net``, in that name's hosted zone. ``zone_id``
-        applies to the first name only; targets are found by longest suffix.
+        applies to the first name only; targets are found by longest suffix. Answers
+        are kept for the life of this instance (one run).
         """
-        name = normalize_name(fqdn)
+        key = (normalize_name(fqdn), normalize_zone_id(zone_id) if zone_id else None, private)
+        with self._lock:
+            found = self._resolved.get(key)
+        if found is not None:
+            return found
+        found = self._follow(key[0], zone_id, private)
+        with self._lock:
+            self._resolved[key] = found
+        return found
+
+    def resolve_many(self, names, workers=4):
+        """Resolve ``[(fqdn, zone_id)]`` in ``workers`` threads; return ``{(fqdn, zone_id): error}``.
+
+        The answers are kept for :meth:`resolve_challenge_name` (this instance only), so a
+        caller can look names up early, while it waits for something else; a name that
+        failed is looked up again (and fails with its message) when it is asked for.
+        """
+        pending = []
+        for entry in names:
+            if entry not in pending:
+                pending.append(entry)
+        errors = {}
+        if not pending:
+            return errors
+
+        def one(entry):
+            try:
+                self.resolve_challenge_name(entry[0], zone_id=entry[1])
+            except Exception as exc:  # pylint: disable=broad-except
+                errors[entry] = exc
+
+        if len(pending) == 1 or workers <= 1:
+            for entry in pending:
+                one(entry)
+            return errors
+        with ThreadPoolExecutor(max_workers=min(workers, len(pending))) as pool:
+            list(pool.map(one, pending))
+        return errors
+
+    def _follow(self, name, zone_id, private):
         zone = self.find_zone(name, zone_id=zone_id, private=private)
         chain = [name]
         for _depth in range(self.MAX_CNAME_DEPTH):

@@ -7,6 +7,7 @@ runs do, and the decisions pass between them as JSON, as they do through Ansible
 import datetime
 import json
 import os
+import time
 
 import pytest
 from testbed.fake_ca import FakeDnsSolver, FakeSession, now, write_store_cert
@@ -206,3 +207,41 @@ def test_fraction_one_renews_on_every_run():
     with pytest.raises(ConfigurationError) as err:
         RenewalPolicy(fraction=1.5)
     assert 'from 0 to 1' in str(err.value) and '1.5' in str(err.value)
+
+
+class PreparingDnsSolver(FakeDnsSolver):
+    """Looks names up from the specs, and notes whether the CA was taking orders meanwhile."""
+
+    def __init__(self, fake_ca):
+        super().__init__()
+        self.fake_ca = fake_ca
+        self.prepared = []
+        self.saw_orders_while_preparing = False
+        self.prepared_before_present = None
+
+    def prepare(self, specs):
+        self.prepared.extend(spec.name for spec in specs)
+        # Only an Issuer that creates orders while this runs lets this see one.
+        for _ in range(3000):
+            if self.fake_ca.orders:
+                self.saw_orders_while_preparing = True
+                break
+            time.sleep(0.01)
+
+    def present(self, items):
+        self.prepared_before_present = bool(self.prepared)
+        return super().present(items)
+
+
+def test_dns_names_are_looked_up_while_the_orders_are_created(fake_ca, tmp_path):
+    dest = str(tmp_path / 'certs')
+    specs = [CertificateSpec('c%d' % i, ['*.c%d.example.test' % i, 'c%d.example.test' % i]) for i in range(3)]
+    specs.append(CertificateSpec('web', ['web.example.test'], challenge='http-01', hosts=['app1']))
+    dns = PreparingDnsSolver(fake_ca)
+    issuer = Issuer(FakeSession(fake_ca), {'dns-01': dns, 'http-01': PlacedTokens()}, POLICY, dest,
+                    workers=2, timeout=60)
+    outcomes = issuer.run(issuer.plan(specs))
+    assert sorted(dns.prepared) == ['c0', 'c1', 'c2']      # the dns-01 certificates only
+    assert dns.saw_orders_while_preparing
+    assert dns.prepared_before_present
+    assert all(o.error is None for o in outcomes if o.spec.challenge == 'dns-01')

@@ -305,3 +305,77 @@ def test_the_dns_wait_reports_its_phases(admin, solver):
     seconds = timings.as_dict()
     assert list(seconds) == ['dns_zones', 'dns_write', 'dns_insync', 'dns_authoritative']
     assert all(value >= 0 for value in seconds.values())
+
+
+def count_calls(client):
+    """{operation name: calls}, counted as the solver's client sends them."""
+    counts = {}
+    lock = threading.Lock()
+
+    def before(model, **_kwargs):
+        with lock:
+            counts[model.name] = counts.get(model.name, 0) + 1
+
+    def params(params, **_kwargs):
+        if params.get('StartRecordType') == 'CNAME':
+            with lock:
+                counts['CNAME reads'] = counts.get('CNAME reads', 0) + 1
+
+    client.meta.events.register('before-call.route53', before)
+    client.meta.events.register('before-parameter-build.route53.ListResourceRecordSets', params)
+    return counts
+
+
+def test_zones_looked_up_ahead_are_not_asked_for_again(admin, solver):
+    zone_a = make_zone(admin, 'a.test')
+    zone_b = make_zone(admin, 'b.test')
+    # app.a.test hands its challenge to b.test (CNAME delegation).
+    admin.change_resource_record_sets(HostedZoneId=zone_a, ChangeBatch={'Changes': [{
+        'Action': 'CREATE', 'ResourceRecordSet': {
+            'Name': '_acme-challenge.app.a.test.', 'Type': 'CNAME', 'TTL': 60,
+            'ResourceRecords': [{'Value': 'app.acme.b.test.'}]}}]})
+    specs = [CertificateSpec('app', ['*.app.a.test', 'app.a.test']),
+             CertificateSpec('www', ['www.b.test']),
+             CertificateSpec('lost', ['www.nowhere.test'])]
+    dns = solver()
+    counts = count_calls(dns.records.client)
+    dns.prepare(specs)          # never raises, even for a name no zone holds
+    looked_up = dict(counts)
+    assert looked_up.get('ListHostedZones') == 1
+    items = [(specs[0], Challenge('_acme-challenge.app.a.test', 'v-wild')),
+             (specs[0], Challenge('_acme-challenge.app.a.test', 'v-apex')),
+             (specs[1], Challenge('_acme-challenge.www.b.test', 'v-www')),
+             (specs[2], Challenge('_acme-challenge.www.nowhere.test', 'v-lost'))]
+    try:
+        failures = dns.present(items)
+        assert all_txt(admin) == {'app.acme.b.test': {'v-wild', 'v-apex'}, '_acme-challenge.www.b.test': {'v-www'}}
+    finally:
+        dns.cleanup()
+    assert sorted(failures) == ['lost']
+    assert 'www.nowhere.test' in str(failures['lost'])
+    # present() asked for no zone and followed no CNAME again, except for the name that failed.
+    assert counts.get('ListHostedZones') == looked_up['ListHostedZones']
+    assert counts.get('GetHostedZone') == looked_up.get('GetHostedZone')
+    assert counts['CNAME reads'] == looked_up['CNAME reads']
+    assert all_txt(admin) == {}
+
+
+def test_prepare_and_present_need_one_zone_lookup_per_zone(admin, solver):
+    make_zone(admin, 'a.test')
+    specs = [CertificateSpec('c%d' % i, ['*.c%d.a.test' % i, 'c%d.a.test' % i]) for i in range(6)]
+    dns = solver()
+    counts = count_calls(dns.records.client)
+    dns.prepare(specs)
+    # Six names (a wildcard and its apex share one), one zone: one CNAME read per name.
+    assert counts.get('ListHostedZones') == 1
+    assert counts.get('GetHostedZone') == 1
+    assert counts.get('CNAME reads') == 6
+    items = [(spec, Challenge('_acme-challenge.%s' % spec.domains[1], 'v-%s-%d' % (spec.name, n)))
+             for spec in specs for n in range(2)]
+    try:
+        assert dns.present(items) == {}
+    finally:
+        dns.cleanup()
+    assert all_txt(admin) == {}
+    # present() and cleanup() looked up no zone and followed no CNAME again.
+    assert (counts['ListHostedZones'], counts['GetHostedZone'], counts['CNAME reads']) == (1, 1, 6)
