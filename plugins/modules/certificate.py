@@ -407,7 +407,8 @@ timings:
       ran for many certificates at once counts the time during which at least one was in it, so
       phases overlap and need not add up to C(total).
     - Phases, each present only when it ran - C(imports) (loading the libraries), C(plan), C(ari),
-      C(account), C(orders), C(dns_zones) (finding hosted zones and name servers), C(dns_write),
+      C(account), C(orders), C(dns_zones_early) (finding hosted zones while the orders are created),
+      C(dns_zones) (the hosted zones not found by then, and name servers), C(dns_write),
       C(dns_insync), C(dns_authoritative), C(validation), C(finalize) (key, CSR, issuance, download),
       C(write) (files), C(cleanup) (removing challenge records), C(total).
   returned: when the certificates were processed, also when some failed

@@ -93,7 +93,7 @@ def test_wildcard_and_apex_in_the_more_specific_zone(route53, issue, tmp_path):
     assert route53.txt_values('_acme-challenge.qa1.example.test.example.test') == set()
     # Where the time went, phase by phase.
     assert set(result['timings']) == {
-        'imports', 'plan', 'ari', 'account', 'orders', 'dns_zones', 'dns_write', 'dns_insync',
+        'imports', 'plan', 'ari', 'account', 'orders', 'dns_zones_early', 'dns_zones', 'dns_write', 'dns_insync',
         'dns_authoritative', 'validation', 'finalize', 'write', 'cleanup', 'total'}
 
 

@@ -19,7 +19,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.issuer import C
 from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
 from ansible_collections.autotls.acme.plugins.module_utils._common.signals import Terminated, terminate_as_interrupt
 from ansible_collections.autotls.acme.plugins.module_utils._common.timings import PhaseTimings
-from ansible_collections.autotls.acme.plugins.module_utils._dns import dns01, propagation
+from ansible_collections.autotls.acme.plugins.module_utils._dns import dns01, propagation, route53
 from ansible_collections.autotls.acme.plugins.module_utils._dns.route53 import decode_txt_value, normalize_name
 
 
@@ -360,22 +360,49 @@ def test_zones_looked_up_ahead_are_not_asked_for_again(admin, solver):
     assert all_txt(admin) == {}
 
 
-def test_prepare_and_present_need_one_zone_lookup_per_zone(admin, solver):
+def test_a_small_zone_is_listed_once_per_step_not_read_name_by_name(admin, solver):
     make_zone(admin, 'a.test')
     specs = [CertificateSpec('c%d' % i, ['*.c%d.a.test' % i, 'c%d.a.test' % i]) for i in range(6)]
     dns = solver()
     counts = count_calls(dns.records.client)
     dns.prepare(specs)
-    # Six names (a wildcard and its apex share one), one zone: one CNAME read per name.
-    assert counts.get('ListHostedZones') == 1
-    assert counts.get('GetHostedZone') == 1
-    assert counts.get('CNAME reads') == 6
+    # Six names (a wildcard and its apex share one) in one small zone: the zone list, the
+    # zone, and one listing of its records for all the CNAME lookups.
+    assert counts == {'ListHostedZones': 1, 'GetHostedZone': 1, 'ListResourceRecordSets': 1}
     items = [(spec, Challenge('_acme-challenge.%s' % spec.domains[1], 'v-%s-%d' % (spec.name, n)))
              for spec in specs for n in range(2)]
     try:
         assert dns.present(items) == {}
+        assert len(all_txt(admin)) == 6
     finally:
         dns.cleanup()
     assert all_txt(admin) == {}
-    # present() and cleanup() looked up no zone and followed no CNAME again.
-    assert (counts['ListHostedZones'], counts['GetHostedZone'], counts['CNAME reads']) == (1, 1, 6)
+    # Writing and removing: one listing (the re-read) and one change each; no zone lookup again.
+    assert (counts['ListHostedZones'], counts['GetHostedZone'], counts['ListResourceRecordSets'],
+            counts['ChangeResourceRecordSets']) == (1, 1, 3, 2)
+    assert 'CNAME reads' not in counts
+
+
+def test_a_large_zone_is_read_name_by_name(admin, solver, monkeypatch):
+    zone_id = make_zone(admin, 'a.test')
+    # Foreign values on one of our names: kept, whichever way the zone is read.
+    admin.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={'Changes': [{
+        'Action': 'CREATE', 'ResourceRecordSet': {
+            'Name': '_acme-challenge.c0.a.test.', 'Type': 'TXT', 'TTL': 300,
+            'ResourceRecords': [{'Value': '"theirs"'}]}}]})
+    # One record set a page: listing this zone would take more requests than three reads.
+    monkeypatch.setattr(route53, '_PAGE', 1)
+    specs = [CertificateSpec('c%d' % i, ['c%d.a.test' % i]) for i in range(3)]
+    dns = solver()
+    counts = count_calls(dns.records.client)
+    dns.prepare(specs)
+    assert counts.get('CNAME reads') == 3
+    items = [(spec, Challenge('_acme-challenge.%s' % spec.domains[0], 'v-' + spec.name)) for spec in specs]
+    try:
+        assert dns.present(items) == {}
+        assert all_txt(admin)['_acme-challenge.c0.a.test'] == {'theirs', 'v-c0'}
+    finally:
+        dns.cleanup()
+    assert all_txt(admin) == {'_acme-challenge.c0.a.test': {'theirs'}}
+    # 3 CNAME reads, then 3 TXT reads to write and 3 to remove.
+    assert counts['ListResourceRecordSets'] == 9
