@@ -70,7 +70,7 @@ class Route53Dns01Solver:
         # The client is made on first use: check mode and runs with nothing due never touch AWS.
         if self._records is None:
             client = aws.route53_client(self.aws_params)
-            self._records = TxtRecords(client, Route53Zones(client))
+            self._records = TxtRecords(client, Route53Zones(client, nameservers_needed=not self.nameservers))
         return self._records
 
     @staticmethod

@@ -183,8 +183,12 @@ class Route53Zones:
 
     MAX_CNAME_DEPTH = 8
 
-    def __init__(self, client):
+    def __init__(self, client, nameservers_needed=True):
         self.client = client
+        # False when the caller asks its own servers (a name server override): a zone
+        # found in the zone list is then used as listed, without a GetHostedZone for its
+        # name servers (one request less per zone).
+        self.nameservers_needed = nameservers_needed
         self._lock = threading.RLock()
         self._zones = None
         self._by_id = {}
@@ -254,7 +258,9 @@ class Route53Zones:
                         '%s is not inside Route53 hosted zone %s; set zone_id to the zone '
                         'that holds it' % (fqdn, zone.describe()), domain=fqdn, zone_id=zone.id)
             else:
-                zone = self.get_zone(self._choose(fqdn, private).id)
+                zone = self._choose(fqdn, private)
+                if self.nameservers_needed:
+                    zone = self.get_zone(zone.id)
             self._found[key] = zone
             return zone
 

@@ -366,9 +366,10 @@ def test_a_small_zone_is_listed_once_per_step_not_read_name_by_name(admin, solve
     dns = solver()
     counts = count_calls(dns.records.client)
     dns.prepare(specs)
-    # Six names (a wildcard and its apex share one) in one small zone: the zone list, the
-    # zone, and one listing of its records for all the CNAME lookups.
-    assert counts == {'ListHostedZones': 1, 'GetHostedZone': 1, 'ListResourceRecordSets': 1}
+    # Six names (a wildcard and its apex share one) in one small zone: the zone list and one
+    # listing of its records for all the CNAME lookups. The name servers to ask are given,
+    # so the zone's own (GetHostedZone) are not asked for.
+    assert counts == {'ListHostedZones': 1, 'ListResourceRecordSets': 1}
     items = [(spec, Challenge('_acme-challenge.%s' % spec.domains[1], 'v-%s-%d' % (spec.name, n)))
              for spec in specs for n in range(2)]
     try:
@@ -378,8 +379,8 @@ def test_a_small_zone_is_listed_once_per_step_not_read_name_by_name(admin, solve
         dns.cleanup()
     assert all_txt(admin) == {}
     # Writing and removing: one listing (the re-read) and one change each; no zone lookup again.
-    assert (counts['ListHostedZones'], counts['GetHostedZone'], counts['ListResourceRecordSets'],
-            counts['ChangeResourceRecordSets']) == (1, 1, 3, 2)
+    assert (counts['ListHostedZones'], counts.get('GetHostedZone'), counts['ListResourceRecordSets'],
+            counts['ChangeResourceRecordSets']) == (1, None, 3, 2)
     assert 'CNAME reads' not in counts
 
 
@@ -406,3 +407,13 @@ def test_a_large_zone_is_read_name_by_name(admin, solver, monkeypatch):
     assert all_txt(admin) == {'_acme-challenge.c0.a.test': {'theirs'}}
     # 3 CNAME reads, then 3 TXT reads to write and 3 to remove.
     assert counts['ListResourceRecordSets'] == 9
+
+
+def test_without_a_name_server_override_each_zone_is_asked_for_its_name_servers(admin, aws_options):
+    make_zone(admin, 'a.test')
+    make_zone(admin, 'b.test')
+    dns = dns01.Route53Dns01Solver(aws_options)
+    counts = count_calls(dns.records.client)
+    dns.prepare([CertificateSpec('a', ['x.a.test', 'y.a.test']), CertificateSpec('b', ['x.b.test'])])
+    assert counts['GetHostedZone'] == 2
+    assert all(zone.nameservers for zone in dns.records.zones._by_id.values())
