@@ -9,7 +9,8 @@ change per zone, one propagation wait for all names) rather than once per certif
   2. create the orders (in parallel) and collect their challenges;
   3. let each solver present its challenges at once (DNS records, webroot tokens);
   4. answer, wait for validation, finalize and write files (in parallel);
-  5. clean up every challenge, always, whatever happened before.
+  5. clean up every challenge, always, whatever happened before: as soon as every
+     authorization is settled (while certificates are still finalized), else at the end.
 
 When somebody else must place the challenges (HTTP-01 tokens travel to the hosts over
 Ansible's own connection), the run is cut in two: ``order`` decides and creates the orders
@@ -32,6 +33,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import os
+import threading
 
 from ansible_collections.autotls.acme.plugins.module_utils._acme.ari import (
     RenewalInfo,
@@ -384,14 +386,17 @@ class Issuer:
         return due
 
     def _finish(self, pool, live, orders):
+        cleanup = _Cleanup(self.solvers, self.timings)
         try:
             self._present(live, orders)
             live = [o for o in live if o.error is None]
-            self._each(pool, live, lambda o: self._complete(o, orders[o.spec.name]))
+            # Once every authorization is settled (valid, invalid or given up on), the
+            # challenges are no longer needed: they are removed while the certificates
+            # are still being finalized and written.
+            settled = _Countdown(len(live), cleanup.start)
+            self._each(pool, live, lambda o: self._complete(o, orders[o.spec.name], settled))
         finally:
-            with self.timings.phase('cleanup'):
-                for solver in self.solvers.values():
-                    solver.cleanup()
+            cleanup.finish()
 
     def _each(self, pool, outcomes, work):
         futures = {pool.submit(work, o): o for o in outcomes}
@@ -452,13 +457,17 @@ class Issuer:
                 if outcome.spec.name in failures:
                     outcome.fail(failures[outcome.spec.name])
 
-    def _complete(self, outcome, order):
+    def _complete(self, outcome, order, settled=None):
         spec = outcome.spec
         # This certificate's own clock starts now, when a worker takes it up: not while
         # it queued behind others or waited for the shared DNS propagation.
         order.deadline = Deadline(self.timeout)
-        with self.timings.phase('validation'):
-            order.answer_and_wait()
+        try:
+            with self.timings.phase('validation'):
+                order.answer_and_wait()
+        finally:
+            if settled is not None:
+                settled.done()
         with self.timings.phase('finalize'):
             key = None
             if spec.reuse_key:
@@ -474,6 +483,56 @@ class Issuer:
             outcome.files.write(fullchain, private_key_to_pem(key), self.file_mode, self.key_mode)
         outcome.facts = describe(load_certificate(certs[0]))
         outcome.changed = True
+
+
+class _Countdown:
+    """Calls ``then()`` once, when :meth:`done` was called ``count`` times (at once if 0)."""
+
+    def __init__(self, count, then):
+        self._left = count
+        self._then = then
+        self._lock = threading.Lock()
+        if count <= 0:
+            then()
+
+    def done(self):
+        with self._lock:
+            self._left -= 1
+            fire = self._left == 0
+        if fire:
+            self._then()
+
+
+class _Cleanup:
+    """Every solver's cleanup, started early in its own thread or run at the end; once."""
+
+    def __init__(self, solvers, timings):
+        self.solvers = solvers
+        self.timings = timings
+        self._thread = None
+        self._lock = threading.Lock()
+
+    def _run(self):
+        with self.timings.phase('cleanup'):
+            for solver in self.solvers.values():
+                solver.cleanup()
+
+    def start(self):
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name='challenge-cleanup')
+                self._thread.start()
+
+    def finish(self):
+        """Wait for the early cleanup, or run it now when it never started."""
+        with self._lock:
+            thread = self._thread
+            if thread is None:
+                self._thread = threading.current_thread()
+        if thread is None:
+            self._run()
+        else:
+            thread.join()
 
 
 def http01_tokens(outcomes, orders_data):

@@ -7,12 +7,14 @@ runs do, and the decisions pass between them as JSON, as they do through Ansible
 import datetime
 import json
 import os
+import threading
 import time
 
 import pytest
 from testbed.fake_ca import FakeDnsSolver, FakeSession, now, write_store_cert
 
 
+from ansible_collections.autotls.acme.plugins.module_utils._acme import issuer as issuer_module
 from ansible_collections.autotls.acme.plugins.module_utils._acme.ari import ari_cert_id
 from ansible_collections.autotls.acme.plugins.module_utils._acme.issuer import (
     CertificateSpec,
@@ -245,3 +247,35 @@ def test_dns_names_are_looked_up_while_the_orders_are_created(fake_ca, tmp_path)
     assert dns.saw_orders_while_preparing
     assert dns.prepared_before_present
     assert all(o.error is None for o in outcomes if o.spec.challenge == 'dns-01')
+
+
+def test_challenges_are_removed_once_every_authorization_is_settled_not_after_the_last_issue(
+        fake_ca, tmp_path, monkeypatch):
+    dest = str(tmp_path / 'certs')
+    specs = [CertificateSpec('c%d' % i, ['c%d.example.test' % i]) for i in range(4)]
+    specs.append(CertificateSpec('bad', ['invalid.example.test']))
+    fake_ca.fail_validation.add('invalid.example.test')
+    cleaned = threading.Event()
+    seen = []
+
+    class Solver(FakeDnsSolver):
+        def cleanup(self):
+            super().cleanup()
+            cleaned.set()
+
+    real_make_csr = issuer_module.make_csr
+
+    def make_csr(key, domains):
+        # Each certificate waits here, before it is issued, for the challenges to be gone:
+        # only a cleanup that starts before the last certificate is issued lets it through.
+        seen.append(cleaned.wait(10))
+        return real_make_csr(key, domains)
+
+    monkeypatch.setattr(issuer_module, 'make_csr', make_csr)
+    dns = Solver()
+    issuer = Issuer(FakeSession(fake_ca), {'dns-01': dns}, POLICY, dest, workers=5, timeout=60)
+    outcomes = {o.spec.name: o for o in issuer.run(issuer.plan(specs))}
+    assert outcomes['bad'].error is not None
+    assert all(outcomes['c%d' % i].error is None for i in range(4))
+    assert seen == [True] * 4
+    assert dns.cleaned
