@@ -87,47 +87,112 @@ _KEYS_TEXT = ('A certificate takes issuance keys %s; deploy keys %s; server keys
               % (', '.join(ISSUANCE_KEYS), ', '.join(DEPLOY_KEYS), ', '.join(SERVER_KEYS)))
 
 
-def _balanced(text):
-    """Whether every '}' closes a '{' of the same text (outside comments), and all are closed."""
+_SPACE = ' \t\r\n'
+
+
+def stays_in_block(text):
+    """Whether nginx, reading text inside a block, never leaves that block and closes all it opens.
+
+    Read as nginx reads a file: a brace counts only between tokens (not inside quotes,
+    after a backslash, inside a word such as ``a#b}``, nor as a variable's ``${...}``),
+    ``#`` starts a comment only where a token could start, and no quote or escape may stay
+    open (it would swallow the server block's own ``}``).
+    """
     depth = 0
-    for line in text.splitlines():
-        for char in line.split('#', 1)[0]:
-            if char == '{':
+    quote = None            # the quote character of an open quoted string
+    comment = escaped = word = variable = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif comment:
+            comment = char != '\n'
+        elif quote is not None:
+            if char == '\\':
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif word:
+            # Inside a word '}', '#' and quotes are its characters; '${' opens a variable name.
+            if char == '{' and variable:
+                variable = False
+                continue
+            variable = char == '$'
+            if char == '\\':
+                escaped = True
+            elif char in _SPACE or char == ';':
+                word = False
+            elif char == '{':
+                word = False
                 depth += 1
-            elif char == '}':
-                depth -= 1
-                if depth < 0:
-                    return False
-    return depth == 0
+        elif char == '{':
+            depth += 1
+        elif char == '}':
+            depth -= 1
+            if depth < 0:
+                return False
+        elif char == '#':
+            comment = True
+        elif char in '"\'':
+            quote = char
+        elif char not in _SPACE and char != ';':
+            word, variable, escaped = True, char == '$', char == '\\'
+    return depth == 0 and quote is None and not escaped
 
 
-def _nginx(value, prefix):
+def _nginx(value, prefix, label='nginx.'):
+    """A certificate's nginx dict, or (label '') autotls_nginx_server_defaults, checked."""
     if value is None:
         return None
+    what = label.rstrip('.') or prefix
     if not isinstance(value, dict):
-        raise ConfigurationError('%s: nginx must be a dict with %s, e.g. {proxy_pass: "http://127.0.0.1:8080"}, '
-                                 'not %r.' % (prefix, ', '.join(NGINX_KEYS), value))
-    _unknown(value, NGINX_KEYS, prefix + ', nginx', 'nginx takes %s.' % ', '.join(NGINX_KEYS))
+        raise ConfigurationError('%s: %s must be a dict with %s, e.g. {proxy_pass: "http://127.0.0.1:8080"}, '
+                                 'not %r.' % (prefix, what, ', '.join(NGINX_KEYS), value))
+    _unknown(value, NGINX_KEYS, prefix + (', nginx' if label else ''),
+             '%s takes %s.' % (what, ', '.join(NGINX_KEYS)))
     result = dict(value)
     if 'root' in value:
         root = value['root']
         if not isinstance(root, str) or not root.startswith('/') or _NGINX_UNSAFE.search(root):
-            raise ConfigurationError('%s: nginx.root %r must be an absolute directory without spaces, quotes, '
-                                     'braces or ";".' % (prefix, root))
+            raise ConfigurationError('%s: %sroot %r must be an absolute directory without spaces, quotes, '
+                                     'braces or ";".' % (prefix, label, root))
     if 'proxy_pass' in value:
         url = value['proxy_pass']
         if not isinstance(url, str) or _NGINX_UNSAFE.search(url) or not _URL.fullmatch(url):
-            raise ConfigurationError('%s: nginx.proxy_pass %r must be one URL such as "http://127.0.0.1:8080", '
-                                     'without spaces, quotes, braces or ";".' % (prefix, url))
+            raise ConfigurationError('%s: %sproxy_pass %r must be one URL such as "http://127.0.0.1:8080", '
+                                     'without spaces, quotes, braces or ";".' % (prefix, label, url))
     if 'extra' in value:
         extra = value['extra']
         if not (isinstance(extra, str) or (isinstance(extra, list) and all(isinstance(x, str) for x in extra))):
-            raise ConfigurationError('%s: nginx.extra must be nginx directives, a list of lines or text, not %r.'
-                                     % (prefix, extra))
-        if not _balanced(extra if isinstance(extra, str) else '\n'.join(extra)):
-            raise ConfigurationError('%s: nginx.extra %r has unbalanced braces: its directives must stay inside '
-                                     'the certificate\'s server block.' % (prefix, extra))
+            raise ConfigurationError('%s: %sextra must be nginx directives, a list of lines or text, not %r.'
+                                     % (prefix, label, extra))
+        if not stays_in_block(extra if isinstance(extra, str) else '\n'.join(extra)):
+            raise ConfigurationError('%s: %sextra %r has unbalanced braces or an open quote, as nginx reads it '
+                                     '(a "}" after a "#" inside a word or inside a quoted string counts, or not, '
+                                     'as nginx counts it): its directives must stay inside the certificate\'s '
+                                     'server block.' % (prefix, label, extra))
     return result
+
+
+def nginx_settings(settings):
+    """Role variables written into nginx's configuration, ``{variable: value}``, checked; the same dict.
+
+    A dict is what a TLS server serves (root, proxy_pass, extra, checked as a
+    certificate's ``nginx``); a string, or each string of a list, is one value of a
+    directive: no white space, quotes, braces, ``;``, ``#`` or backslash.
+    """
+    for variable, value in (settings or {}).items():
+        if value is None:
+            continue                # not set: nothing is written
+        if isinstance(value, dict):
+            _nginx(value, variable, label='')
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, str) or _NGINX_UNSAFE.search(item):
+                what = 'each value' if isinstance(value, list) else 'one value'
+                raise ConfigurationError(
+                    '%s: %r cannot be written into nginx\'s configuration: give %s without white space, quotes, '
+                    'braces, ";", "#" or "\\".' % (variable, item, what))
+    return settings
 
 
 def validate_declared_certificate(entry, where=None):

@@ -66,6 +66,21 @@ def test_nginx_tls_checks_extra_server_names(run_playbook):
 
 
 @pytest.mark.parametrize('variables, expected', [
+    ({'autotls_nginx_server_defaults': {'root': '/srv', 'extra': ['add_header X a#b; } server { listen 8443;']}},
+     "autotls_nginx_server_defaults: extra ['add_header X a#b; } server { listen 8443;'] has unbalanced braces"),
+    ({'autotls_nginx_server_defaults': {'proxypass': 'http://127.0.0.1:8080'}},
+     "unknown key 'proxypass' (did you mean 'proxy_pass'?)"),
+    ({'autotls_nginx_listen_address': '0.0.0.0:8080; include /tmp/evil.conf'},
+     "autotls_nginx_listen_address: '0.0.0.0:8080; include /tmp/evil.conf' cannot be written"),
+    ({'autotls_nginx_ssl_ciphers': 'HIGH; } server { listen 81'}, 'autotls_nginx_ssl_ciphers'),
+], ids=['defaults-extra', 'defaults-typo', 'listen', 'ciphers'])
+def test_nginx_tls_checks_its_own_settings_before_writing(run_playbook, variables, expected):
+    result = run_role(run_playbook, 'nginx_tls', variables)
+    assert expected in failure_msg(result)
+    assert result.stats['localhost']['changed'] == 0
+
+
+@pytest.mark.parametrize('variables, expected', [
     ({'autotls_key_mode': 660}, 'autotls_key_mode is the number 660, not a quoted string: quote it, e.g. "0640"'),
     ({'autotls_key_mode': '0644'}, "autotls_key_mode '0644' gives every user on the host access to the private key"),
     ({'autotls_cert_mode': '7777777'}, "autotls_cert_mode '7777777' is not an octal mode of at most 0777"),

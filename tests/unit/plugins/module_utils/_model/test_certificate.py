@@ -5,6 +5,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._model.certificate im
     ALL_KEYS,
     deploy_subset,
     issuance_subset,
+    nginx_settings,
     server_subset,
     validate_declared_certificate,
 )
@@ -98,3 +99,49 @@ def test_numeric_owner_and_nginx_extra_text():
     entry = validate_declared_certificate({'name': 'a', 'domains': ['a.example.com'], 'owner': 0, 'group': '33',
                                            'nginx': {'root': '/srv/a', 'extra': extra}})
     assert entry['owner'] == 0 and entry['group'] == '33'
+
+
+# The server block's end as nginx reads it: '#' inside a word and braces inside quotes are
+# literal, so they neither hide a '}' from the check nor count as one.
+@pytest.mark.parametrize('extra', [
+    ['add_header X a#b; } server { listen 8443; location / { alias /etc/autotls/certs/; autoindex on; }'],
+    ['return 200 "#"; } server { listen 8443; root /etc;'],
+    ['add_header X a}; }'],
+    ['return 200 "never closed;'],
+    ['return 200 \\'],
+], ids=['hash-in-word', 'hash-in-quotes', 'brace-after-word', 'open-quote', 'open-escape'])
+def test_extra_that_would_leave_the_server_block_is_refused(extra):
+    message = error({'name': 'app1', 'domains': ['a.example.com'], 'nginx': {'extra': extra}})
+    assert "nginx.extra %r has unbalanced braces or an open quote" % (extra,) in message
+
+
+@pytest.mark.parametrize('extra', [
+    'return 200 "}";',
+    "add_header X-Brace '{';",
+    'set $x ${host}a;',
+    'location /x { deny all; } # } a comment',
+    'return 200 \\};',
+])
+def test_extra_with_literal_braces_stays_in_its_block(extra):
+    entry = validate_declared_certificate({'name': 'a', 'domains': ['a.example.com'], 'nginx': {'extra': [extra]}})
+    assert entry['nginx']['extra'] == [extra]
+
+
+def test_nginx_settings_checks_the_role_variables_by_name():
+    good = {'autotls_nginx_server_defaults': {'proxy_pass': 'http://127.0.0.1:8080'},
+            'autotls_nginx_ssl_protocols': ['TLSv1.2', 'TLSv1.3'], 'autotls_nginx_listen_address': '',
+            'autotls_nginx_ssl_ciphers': None}
+    assert nginx_settings(good) is good
+    for settings, expected in [
+        ({'autotls_nginx_server_defaults': {'extra': ['a#b; } server {']}},
+         'autotls_nginx_server_defaults: extra'),
+        ({'autotls_nginx_server_defaults': {'proxypass': 'http://a'}},
+         "autotls_nginx_server_defaults: unknown key 'proxypass' (did you mean 'proxy_pass'?)"),
+        ({'autotls_nginx_server_defaults': {'root': 'relative'}}, "autotls_nginx_server_defaults: root 'relative'"),
+        ({'autotls_nginx_listen_address': '127.0.0.1:80; include /tmp/x.conf'},
+         "autotls_nginx_listen_address: '127.0.0.1:80; include /tmp/x.conf' cannot be written"),
+        ({'autotls_nginx_ssl_protocols': ['TLSv1.3;']}, 'give each value without'),
+    ]:
+        with pytest.raises(ConfigurationError) as info:
+            nginx_settings(settings)
+        assert expected in str(info.value)
