@@ -36,7 +36,9 @@ options:
     type: path
     required: true
   prefix:
-    description: The file name prefix of the servers this module manages.
+    description:
+      - The file name prefix of the servers this module manages (letters, digits, C(.), C(-), C(_); not empty).
+      - Every C(<prefix>*.conf) of O(conf_dir) counts as one of them, so an empty prefix or one with C(/) is refused.
     type: str
     required: true
   servers:

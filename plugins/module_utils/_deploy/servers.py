@@ -24,6 +24,11 @@ class ServerFiles:
 
     def __init__(self, conf_dir, prefix, servers, mode=0o644, uid=None, gid=None):
         self.conf_dir = conf_dir
+        # The prefix is what marks the files as ours: pruning removes every <prefix>*.conf.
+        if not isinstance(prefix, str) or not _NAME.match(prefix):
+            raise ConfigurationError('prefix %r must be a plain file name prefix such as "autotls-tls-" (letters, '
+                                     'digits, ., -, _; not empty, no "/"): every %s*.conf in %s is pruned as ours.'
+                                     % (prefix, prefix if isinstance(prefix, str) else '', conf_dir))
         self.prefix = prefix
         self.mode, self.uid, self.gid = mode, uid, gid
         self.servers = []

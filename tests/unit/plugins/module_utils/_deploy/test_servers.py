@@ -92,3 +92,12 @@ def test_bad_entries_are_refused(tmp_path, entry, words):
     with pytest.raises(ConfigurationError) as error:
         ServerFiles(str(tmp_path), PREFIX, [entry])
     assert words in error.value.msg
+
+
+@pytest.mark.parametrize('prefix', ['', '../', 'a/b-', None])
+def test_a_prefix_that_would_prune_others_files_is_refused(tmp_path, prefix):
+    (tmp_path / 'default.conf').write_text('not ours')
+    with pytest.raises(ConfigurationError) as info:
+        ServerFiles(str(tmp_path), prefix, servers(a='server a'))
+    assert 'prefix %r must be a plain file name prefix' % (prefix,) in str(info.value)
+    assert (tmp_path / 'default.conf').read_text() == 'not ours'
