@@ -351,7 +351,12 @@ def _swap(dir_fd, staged, name):
     except ExchangeUnsupported:
         old = _tmp_name(name, OLD_TOKEN)
         os.rename(name, old, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        os.rename(staged, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        try:
+            os.rename(staged, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException:
+            # The new set could not go in: the old one goes back at once, not at the next run.
+            os.rename(old, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            raise
         os.rename(old, staged, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
 
 

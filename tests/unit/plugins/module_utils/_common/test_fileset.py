@@ -94,6 +94,27 @@ def test_a_full_disk_on_the_third_write_leaves_the_old_set(parent, monkeypatch, 
     assert sorted(os.listdir(path)) == ['web']       # the staged set is gone
 
 
+def test_a_failed_rename_of_the_fallback_puts_the_old_set_straight_back(parent, monkeypatch):
+    """Without the kernel's exchange, a new set that cannot be renamed in leaves the old set in place."""
+    path, fd = parent
+    monkeypatch.setattr(fileset, '_renameat2', False)
+    replace_set(fd, 'web', entries(b'1')).commit()
+    real_rename = os.rename
+
+    def failing_rename(src, dst, **kwargs):
+        if src.startswith(fileset.TMP_PREFIX) and not src.startswith(fileset.TMP_PREFIX + fileset.OLD_TOKEN) \
+                and dst == 'web':
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_rename(src, dst, **kwargs)
+
+    monkeypatch.setattr(os, 'rename', failing_rename)
+    with pytest.raises(OSError) as failure:
+        replace_set(fd, 'web', entries(b'2'))
+    assert failure.value.errno == errno.EIO
+    assert contents(path / 'web') == {'cert.pem': b'CERT-1', 'privkey.pem': b'KEY-1'}
+    assert sorted(os.listdir(path)) == ['web']
+
+
 def test_the_paths_stay_valid_while_sets_are_swapped(parent):
     """A reader opening <name>/privkey.pem in a loop never finds it missing."""
     path, fd = parent
