@@ -335,6 +335,27 @@ def test_check_playbook_reports_and_fails_on_problems_changing_nothing(pki, scen
     assert only.changed == []
 
 
+def test_check_playbook_checks_group_certificates_on_inventory_hosts_only(pki, scene, run_playbook, tmp_path):
+    # Certificates of group all: the implicit localhost of check.yml's pattern inherits them,
+    # but serves nothing; only web1 is checked live.
+    store = tmp_path / 'store'
+    pki.write(str(store / 'certs' / 'app1'), ['app1.example.test', '*.qa1.example.test'])
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text(yaml.safe_dump({'all': {
+        'vars': {'autotls_certificates': [{'name': 'app1', 'domains': ['app1.example.test'],
+                                           'challenge': 'http-01'}]},
+        'hosts': {'web1': {'ansible_connection': 'local', 'ansible_host': '127.0.0.1',
+                           'autotls_tls_port': scene['good']}}}}))
+    root = tmp_path / 'root.pem'
+    root.write_bytes(cert_pem(pki.root))
+    result = run_playbook(CHECK_PLAYBOOK, inventory=str(inventory), connection=None, extra_vars={
+        'autotls_store': {'type': 'local', 'path': str(store)}, 'autotls_acme_ca_bundle': str(root)})
+    rows = result.task('Give each row its colour - red, orange (due), yellow (few days left) or green')
+    rows = rows['result']['ansible_facts']['autotls_check_report']['rows']
+    assert {(r['certificate'], r['host'], r['status']) for r in rows} == {
+        ('app1', '(store)', 'ok'), ('app1', 'web1', 'ok')}
+
+
 def test_check_playbook_runs_on_an_empty_inventory(run_playbook, tmp_path):
     empty = tmp_path / 'empty.yml'
     empty.write_text('')
