@@ -24,7 +24,6 @@ from ansible_collections.autotls.acme.plugins.module_utils._model.layout import 
 
 try:
     from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
 except ImportError:  # pragma: no cover - modules report missing_required_lib
     pass
 
@@ -173,7 +172,3 @@ class CertificateFiles:
             'fullchain': self.path(FULLCHAIN_FILE),
             'privkey': self.path(KEY_FILE),
         }
-
-
-def pem_of(cert):
-    return cert.public_bytes(serialization.Encoding.PEM)
