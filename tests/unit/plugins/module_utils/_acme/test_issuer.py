@@ -224,7 +224,7 @@ class PreparingDnsSolver(FakeDnsSolver):
     def prepare(self, specs):
         self.prepared.extend(spec.name for spec in specs)
         # Only an Issuer that creates orders while this runs lets this see one.
-        for _ in range(3000):
+        for _attempt in range(3000):
             if self.fake_ca.orders:
                 self.saw_orders_while_preparing = True
                 break
