@@ -531,8 +531,17 @@ class _Cleanup:
                 self._thread = threading.current_thread()
         if thread is None:
             self._run()
-        else:
-            thread.join()
+            return
+        # SIGTERM or Ctrl-C while waiting: the cleanup under way is let finish first, so that
+        # the module's own cleanup after the interrupt never removes the same values twice at once.
+        interrupted = None
+        while thread.is_alive():
+            try:
+                thread.join()
+            except KeyboardInterrupt as exc:
+                interrupted = interrupted or exc
+        if interrupted is not None:
+            raise interrupted
 
 
 def http01_tokens(outcomes, orders_data):

@@ -279,3 +279,33 @@ def test_challenges_are_removed_once_every_authorization_is_settled_not_after_th
     assert all(outcomes['c%d' % i].error is None for i in range(4))
     assert seen == [True] * 4
     assert dns.cleaned
+
+
+def test_an_interrupt_while_waiting_for_the_early_cleanup_lets_it_finish_first():
+    """SIGTERM (raised as KeyboardInterrupt in the main thread) during the wait for the
+    cleanup already under way: it ends before the interrupt goes on, never beside a second one."""
+    release, finished = threading.Event(), threading.Event()
+
+    class SlowSolver:
+        def cleanup(self):
+            release.wait(60)
+            finished.set()
+
+    cleanup = issuer_module._Cleanup({'dns-01': SlowSolver()}, issuer_module.NoTimings())
+    cleanup.start()
+    thread = cleanup._thread
+    real_join = thread.join
+    calls = []
+
+    def join_interrupted_once(timeout=None):
+        calls.append(timeout)
+        if len(calls) == 1:
+            release.set()
+            raise KeyboardInterrupt()
+        return real_join(timeout)
+
+    thread.join = join_interrupted_once
+    with pytest.raises(KeyboardInterrupt):
+        cleanup.finish()
+    assert finished.is_set()
+    assert len(calls) >= 2
