@@ -21,10 +21,10 @@ def test_make_demo_issues_then_has_nothing_to_do(tmp_path):
     proc = subprocess.Popen([sys.executable, os.path.join(REPO, 'scripts', 'demo.py')], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        output, _ = proc.communicate(timeout=300)
+        output = proc.communicate(timeout=300)[0]
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, 9)
-        output, _ = proc.communicate()
+        output = proc.communicate()[0]
         raise AssertionError('make demo did not finish in 300 s:\n' + output[-4000:])
     assert proc.returncode == 0, output[-4000:]
     first, second = output.split('(second run: nothing is due)', 1)
