@@ -36,6 +36,9 @@ _DIGITS = re.compile(r'[0-9]+')
 
 
 def _prefix(certificate, where=None):
+    # Names outside a certificate (autotls_nginx_server_names) are named by their setting alone.
+    if certificate is None and where:
+        return where
     label = 'Certificate %r' % (certificate,) if certificate is not None else 'A certificate'
     return label + (' in %s' % where if where else '')
 

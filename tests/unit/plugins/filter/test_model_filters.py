@@ -39,6 +39,9 @@ def test_dns_names_and_file_mode():
     assert dns_names(['A.example.com.', 'a.example.com']) == ['a.example.com']
     with pytest.raises(AnsibleFilterError, match='must be a list'):
         dns_names('a.example.com', 'autotls_nginx_server_names')
+    # A setting that is not a certificate is named as itself, not as "A certificate in ...".
+    with pytest.raises(AnsibleFilterError, match=r"^autotls_nginx_server_names: domain 'a b;' contains white space"):
+        dns_names(['a b;'], 'autotls_nginx_server_names')
     assert file_mode('640') == '0640'
     with pytest.raises(AnsibleFilterError, match='quote it'):
         file_mode(660, 'autotls_key_mode', key=True)

@@ -122,7 +122,8 @@ def test_a_key_that_does_not_belong_to_its_certificate_is_reported(pki, tmp_path
     missing = inspector.inspect_file(fullchain, str(tmp_path / 'nokey.pem'))
     assert missing['status'] == 'key_mismatch' and 'No such file' in missing['key_error']
     garbage = tmp_path / 'garbage.pem'
-    garbage.write_text('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n')
+    with open(other_key) as handle:
+        garbage.write_text(handle.read()[:80])  # a key file cut short: not a key any more
     assert inspector.inspect_file(fullchain, str(garbage))['status'] == 'key_mismatch'
     # Without a key, nothing is said about it.
     assert inspector.inspect_file(fullchain)['key_matches'] is None
