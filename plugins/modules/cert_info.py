@@ -126,6 +126,17 @@ options:
             contact the CA, so the CA's ARI window is not consulted here.
         type: bool
         default: true
+  run_interval:
+    description:
+      - Hours between the scheduled runs that renew the certificates, above 0. A certificate whose renewal point
+        comes less than this before its expiry is given RV(results[].schedule), with what to change.
+      - Left out, nothing is said about the schedule.
+    type: float
+  acme_directory:
+    description:
+      - The ACME directory that issues the certificates, so that the advice of RV(results[].schedule) names the
+        setting to change (for step-ca, its ACME provisioner's C(defaultTLSCertDuration)). Not contacted.
+    type: str
   concurrency:
     description:
       - How many endpoints are checked at the same time, 1 to 1000.
@@ -290,6 +301,12 @@ results:
     key_error:
       description: Why the key does not match or could not be read.
       type: str
+    schedule:
+      description:
+        - With O(run_interval), when the certificate's lifetime does not fit it - C(interval_hours),
+          C(lifetime_hours), C(renew_after_hours), C(window_hours) (from the renewal point to expiry), C(advice)
+          and C(changes) (what to change). Null when it fits.
+      type: dict
 summary:
   description: How many results have each status (each counted once, under its most urgent status), and C(total).
   returned: always
@@ -341,6 +358,8 @@ def argument_spec():
             fraction=dict(type='float', default=0.33),
             ari=dict(type='bool', default=True),
         )),
+        run_interval=dict(type='float'),
+        acme_directory=dict(type='str'),
         concurrency=dict(type='int', default=50),
         timeout=dict(type='float', default=5),
     )
@@ -354,7 +373,8 @@ def main():
     try:
         roots, sources = load_roots(params['ca_bundle'], params['root_pem'], params['system_roots'])
         inspector = Inspector(RenewalPolicy.from_option(params['renew_before']), roots,
-                              timeout=params['timeout'], concurrency=params['concurrency'])
+                              timeout=params['timeout'], concurrency=params['concurrency'],
+                              run_interval=params['run_interval'], directory_url=params['acme_directory'])
         results = inspector.run(params['files'], params['contents'], params['endpoints'],
                                 [p or None for p in params['private_keys']])
     except AutoTLSError as exc:

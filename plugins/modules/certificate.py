@@ -159,6 +159,15 @@ options:
       - Used by O(phase=all) and O(phase=order); O(phase=finish) finishes what the order step decided.
     type: raw
     default: false
+  run_interval:
+    description:
+      - Hours between the scheduled runs that renew these certificates (24 for a nightly job), above 0.
+      - A certificate whose renewal point comes less than this before its expiry can be missed by every run
+        (a 24-hour certificate renewed with a third of its lifetime left, run nightly). It is reported in
+        RV(certificates[].schedule) and as a warning, with what to change (run more often, a longer lifetime
+        from the CA - for step-ca its ACME provisioner's C(defaultTLSCertDuration) - or renewing earlier).
+    type: float
+    default: 24
   ari_timeout:
     description:
       - Overall seconds for asking the CA's renewal information (ARI) about every certificate of the run (at least 1);
@@ -339,6 +348,13 @@ certificates:
       description: The moment (UTC) within the CA's suggested renewal window chosen for this certificate.
       type: str
       returned: when the CA's renewal information was read
+    schedule:
+      description:
+        - Present when the certificate's lifetime does not fit O(run_interval) - C(interval_hours),
+          C(lifetime_hours), C(renew_after_hours) (from issuance to the renewal point), C(window_hours) (from the
+          renewal point to expiry), C(advice) (what to change, one sentence) and C(changes) (the same, as a list).
+      type: dict
+      returned: when the lifetime does not fit the schedule
 account_uri:
   description: URL of the ACME account used; absent when the CA was not contacted.
   returned: when the CA was contacted
@@ -446,6 +462,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.issuer import (
 )
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import HAS_CRYPTOGRAPHY, KEY_TYPES
 from ansible_collections.autotls.acme.plugins.module_utils._acme.renewal import RenewalPolicy, forced_names
+from ansible_collections.autotls.acme.plugins.module_utils._acme.schedule import check_run_interval, schedule_of_facts
 from ansible_collections.autotls.acme.plugins.module_utils._model.modes import parse_mode
 
 
@@ -475,6 +492,7 @@ def argument_spec():
         )),
         force=dict(type='raw', default=False),
         ari_timeout=dict(type='int', default=30),
+        run_interval=dict(type='float', default=24),
         profile=dict(type='str'),
         preferred_chain=dict(type='str'),
         concurrency=dict(type='int', default=10),
@@ -528,6 +546,15 @@ def _cleanup(solvers):
     return _cleanup_errors(solvers)
 
 
+def _note_schedule(results, policy, run_interval, directory_url, module):
+    """Each certificate whose lifetime does not fit the run interval: its result says what to change."""
+    for item in results:
+        fit = schedule_of_facts(policy, item, run_interval, directory_url, item['name'])
+        if fit is not None:
+            item['schedule'] = fit
+            module.warn(fit['advice'])
+
+
 def main():
     timings = _timings.PhaseTimings()
     timings.add('imports', _timings.IMPORTED_AT)
@@ -546,6 +573,7 @@ def main():
     try:
         check_ranges(params, DNS_LIMITS)
         check_nameserver_entries(params.get('dns_servers'))
+        run_interval = check_run_interval(params['run_interval'])
         specs = _specs(params)
         # Checked before anything is contacted: quoted octal strings, no key readable by others.
         file_mode = parse_mode(params['file_mode'], 'file_mode')
@@ -611,6 +639,7 @@ def main():
             else 'the challenge records it had written were removed')
         module.fail_json(**result)
     result['certificates'] = [o.as_result() for o in outcomes]
+    _note_schedule(result['certificates'], issuer.policy, run_interval, session.directory_url, module)
     for warning in issuer.warnings:
         module.warn(warning)
     timings.add('total', _timings.IMPORTED_AT)

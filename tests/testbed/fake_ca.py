@@ -166,7 +166,8 @@ class FakeCA:
             authz_urls.append(authz_url)
         self.orders[order_url] = {'status': 'pending', 'identifiers': [{'type': 'dns', 'value': d} for d in domains],
                                   'authorizations': authz_urls, 'finalize': order_url + '/finalize',
-                                  '_replaces': getattr(obj, 'replaces', None)}
+                                  '_replaces': getattr(obj, 'replaces', None),
+                                  '_profile': getattr(obj, 'profile', None)}
         return Response(self._public(self.orders[order_url]), headers={'Location': order_url})
 
     def _answer(self, url, net):

@@ -159,6 +159,9 @@ class _Entry:
         self.fraction_left = _number(result.get('lifetime_fraction_left'))
         hosts = result.get('hosts') or []
         self.hosts = [str(h) for h in hosts] if isinstance(hosts, (list, tuple)) else [str(hosts)]
+        # Set when the lifetime does not fit the run interval: what to change.
+        schedule = result.get('schedule')
+        self.schedule_advice = _one_line(schedule.get('advice') or '', 600) if isinstance(schedule, dict) else ''
 
     @property
     def renewed(self):
@@ -239,6 +242,7 @@ class RunSummary:
         self.failed = [e for e in self.entries if e.failed]
         self.expiring = sorted((e for e in self.entries if e.expiring(expiring_days)),
                                key=lambda e: e.days_left)
+        self.unscheduled = [e for e in self.entries if e.schedule_advice and not e.failed]
         renewed_names = set(e.name for e in self.renewed)
         self.redeployed = [(name, hosts_of) for name, hosts_of in sorted(self.deployed.items())
                            if name not in renewed_names]
@@ -247,7 +251,7 @@ class RunSummary:
     @property
     def nothing_to_do(self):
         return not (self.renewed or self.failed or self.expiring or self.redeployed or self.run_errors
-                    or self.host_problems)
+                    or self.host_problems or self.unscheduled)
 
     def counts(self):
         valid = len(self.entries) - len(self.renewed) - len(self.failed) - len(self.expiring)
@@ -288,6 +292,9 @@ class RunSummary:
             words.append('%d host%s failed' % (counts['hosts_failed'], '' if counts['hosts_failed'] == 1 else 's'))
         if self.redeployed and not words:
             words.append('%d redeployed' % len(self.redeployed))
+        if self.unscheduled and not words:
+            words.append('%d lifetime%s shorter than the run interval allows'
+                         % (len(self.unscheduled), '' if len(self.unscheduled) == 1 else 's'))
         return ', '.join(words)
 
     def count_line(self):
@@ -338,6 +345,9 @@ class RunSummary:
             sections.append(('Failed', lines))
         if self.expiring:
             sections.append(('Expiring soon', [(e.name, e.expiry_text()) for e in self.expiring]))
+        if self.unscheduled:
+            sections.append(('Lifetime shorter than the run interval allows',
+                             [(e.name, e.schedule_advice) for e in self.unscheduled]))
         if self.redeployed:
             sections.append(('Redeployed', [(name, 'to %s' % ', '.join(hosts_of))
                                             for name, hosts_of in self.redeployed]))

@@ -31,6 +31,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._x509.certificates im
 )
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import load_private_key
 from ansible_collections.autotls.acme.plugins.module_utils._common.ranges import PORT_RANGE, check_range
+from ansible_collections.autotls.acme.plugins.module_utils._acme.schedule import check_run_interval, schedule_fit
 from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
     AutoTLSError,
@@ -396,7 +397,7 @@ def fetch_chain(host, port, server_name, timeout, backend=None):
 
 _EMPTY = ('expired', 'serial', 'domains', 'not_before', 'not_after', 'days_left', 'lifetime_fraction_left',
           'issuer', 'key_type', 'chain_verified', 'chain_error', 'chain_length', 'due', 'due_reason',
-          'matches_name', 'key_path', 'key_matches', 'key_error', 'error')
+          'matches_name', 'key_path', 'key_matches', 'key_error', 'error', 'schedule')
 
 
 def _base(source, name, path=None, host=None, port=None, server_name=None):
@@ -432,12 +433,16 @@ class Inspector:
     ``fetch`` is ``fetch_chain`` unless a caller (a test) passes another.
     """
 
-    def __init__(self, policy, roots=(), timeout=5.0, concurrency=50, now=None, backend=None, fetch=None):
+    def __init__(self, policy, roots=(), timeout=5.0, concurrency=50, now=None, backend=None, fetch=None,
+                 run_interval=None, directory_url=None):
         if timeout is None or concurrency is None:
             raise ConfigurationError('timeout and concurrency must be numbers, got %r and %r' % (timeout, concurrency))
         check_range('timeout', timeout, 0, MAX_TIMEOUT, 'seconds', exclusive_minimum=True)
         check_range('concurrency', concurrency, 1, MAX_CONCURRENCY)
         self.policy = policy
+        # Hours between scheduled runs: a lifetime that does not fit them is reported (see _acme/schedule.py).
+        self.run_interval = None if run_interval is None else check_run_interval(run_interval)
+        self.directory_url = directory_url
         self.now = now or utcnow()
         self.verifier = ChainVerifier(roots, self.now)
         self.timeout = float(timeout)
@@ -457,6 +462,9 @@ class Inspector:
         result['chain_verified'], result['chain_error'] = verified, error
         due, reason = self.policy.decide(leaf.not_valid_before_utc, leaf.not_valid_after_utc, self.now)
         result['due'], result['due_reason'] = due, reason
+        if self.run_interval is not None:
+            result['schedule'] = schedule_fit(self.policy, leaf.not_valid_before_utc, leaf.not_valid_after_utc,
+                                              self.run_interval, self.directory_url)
         return result
 
     def inspect_pem(self, pem, source='content', name=None, path=None):

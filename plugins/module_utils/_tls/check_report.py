@@ -107,7 +107,7 @@ def check_rows(results, targets, warn_days=14):
             not_after=(result.get('not_after') or '-').replace('T', ' ').replace('Z', ' UTC'),
             issuer=result.get('issuer') or '-', serial=result.get('serial') or '-',
             domains=result.get('domains') or [], chain_verified=result.get('chain_verified'),
-            detail=_detail(result)))
+            detail=_detail(result), schedule=(result.get('schedule') or {}).get('advice')))
     return sorted(rows, key=lambda row: row['certificate'])
 
 
@@ -122,7 +122,8 @@ def _table(rows):
 
 
 def check_report(results, targets, summary, warn_days=14, report_path=None):
-    """``rows``, ``lines`` (table, then the counts), ``problems`` (what check.yml fails on) and ``statuses``."""
+    """``rows``, ``lines`` (table, schedule advice, then the counts), ``problems`` (what check.yml fails on),
+    ``statuses`` and ``schedule`` (certificates whose lifetime the run interval does not fit, with advice)."""
     rows = check_rows(results, targets, warn_days)
     summary = summary or {}
     counts = ['%s: %s' % (status, summary[status]) for status in STATUSES if summary.get(status)]
@@ -134,7 +135,16 @@ def check_report(results, targets, summary, warn_days=14, report_path=None):
     problems = ['%s on %s (%s): %s%s' % (row['certificate'], row['host'], row['where'], row['status'],
                                          (' - ' + row['detail']) if row['detail'] else '')
                 for row in rows if row['status'] in PROBLEM_STATUSES]
-    return dict(rows=rows, lines=_table(rows) + [last], problems=problems, statuses=list(STATUSES))
+    # A lifetime the run interval does not fit: once per certificate (the store's copy, else a host's).
+    schedule = []
+    for row in sorted(rows, key=lambda r: r['source'] != 'store'):
+        if row['schedule'] and row['certificate'] not in [item['certificate'] for item in schedule]:
+            schedule.append(dict(certificate=row['certificate'], advice=row['schedule']))
+    lines = _table(rows)
+    if schedule:
+        lines += ['Lifetime shorter than the run interval allows:'] + [
+            '  - %s: %s' % (item['certificate'], item['advice']) for item in schedule]
+    return dict(rows=rows, lines=lines + [last], problems=problems, statuses=list(STATUSES), schedule=schedule)
 
 
 def drift_targets(results, hostvars):

@@ -110,3 +110,15 @@ def test_undefined_host_variables_are_tolerated():
     outcome = run_outcome({'web1': Vars({REACHED: True})}, ['web1'], ['web1'], [], FAILURE, REACHED)
     assert outcome == dict(deployed=[], hosts=[], run_errors=[])
     assert run_report([ISSUED], outcome)['totals_line'].startswith('Totals: 1 issued, 0 renewed')
+
+
+def test_a_lifetime_the_run_interval_does_not_fit_has_its_own_section():
+    results = [{'name': 'app1', 'changed': False, 'action': 'none', 'days_left': 0.6,
+                'lifetime_fraction_left': 0.6,
+                'schedule': {'advice': 'Certificate app1 lives 24 h ... run at least every 7.9 h'}},
+               {'name': 'app2', 'changed': False, 'action': 'none', 'days_left': 80, 'lifetime_fraction_left': 0.9}]
+    report = run_report(results, {})
+    assert 'Lifetime shorter than the run interval allows:' in report['lines']
+    assert '  - app1: Certificate app1 lives 24 h ... run at least every 7.9 h' in report['lines']
+    assert not any('app2' in line for line in report['lines'])
+    assert report['failures'] == []

@@ -117,3 +117,16 @@ def test_drift_targets_and_drifted_hosts():
     assert report.drifted(served, drift['expected'], 'web2')[0]['certificate'] == 'app1'
     with pytest.raises(ConfigurationError, match='2 results for 3 endpoints'):
         report.drifted(served[:2], drift['expected'])
+
+
+def test_a_lifetime_the_run_interval_does_not_fit_is_listed_once_and_fails_nothing():
+    targets = report.check_targets(DECLARED[:1], HOSTVARS, '/srv/autotls')
+    advice = {'advice': 'Certificate lives 24 h ... run at least every 7.9 h'}
+    results = [_result('ok', schedule=advice), _result('ok', schedule=advice), _result('ok')]
+    built = report.check_report(results, targets, {'ok': 3, 'total': 3})
+    assert built['schedule'] == [{'certificate': 'app1', 'advice': advice['advice']}]
+    assert built['lines'][-3:-1] == ['Lifetime shorter than the run interval allows:',
+                                     '  - app1: ' + advice['advice']]
+    assert built['problems'] == []
+    fits = report.check_report([_result('ok')] * 3, targets, {'ok': 3, 'total': 3})
+    assert fits['schedule'] == [] and not any('run interval' in line for line in fits['lines'])
