@@ -69,3 +69,14 @@ options:
     type: int
     default: 30
 '''
+
+    # Modules of the acme action group document it with this fragment as well, so that
+    # module_defaults: {group/autotls.acme.acme: ...} is listed on their pages.
+    ACTIONGROUP_ACME = r'''
+attributes:
+  action_group:
+    description: Use C(group/autotls.acme.acme) in C(module_defaults) to set the ACME account and CA options once for every module of the group.
+    support: full
+    membership:
+      - autotls.acme.acme
+'''

@@ -63,3 +63,14 @@ notes:
   - AWS calls are retried by botocore's C(standard) retry mode (throttling, transient
     errors, C(PriorRequestNotComplete)) with bounded attempts and connect/read timeouts.
 '''
+
+    # Modules of the aws action group document it with this fragment as well, so that
+    # module_defaults: {group/autotls.acme.aws: ...} is listed on their pages.
+    ACTIONGROUP_AWS = r'''
+attributes:
+  action_group:
+    description: Use C(group/autotls.acme.aws) in C(module_defaults) to set AWS access options once for every module of the group.
+    support: full
+    membership:
+      - autotls.acme.aws
+'''

@@ -30,6 +30,14 @@ extends_documentation_fragment:
   - autotls.acme.acme
   - autotls.acme.aws
 attributes:
+  action_group:
+    description:
+      - Use C(group/autotls.acme.acme) or C(group/autotls.acme.aws) in C(module_defaults) to set the
+        ACME account and CA options, or the AWS access options, once for every module of the group.
+    support: full
+    membership:
+      - autotls.acme.acme
+      - autotls.acme.aws
   check_mode:
     support: full
     description: Reports which certificates would be issued or renewed; contacts neither the CA nor AWS.

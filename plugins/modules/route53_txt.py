@@ -23,6 +23,7 @@ description:
     the module removes the values it added before it ends, and fails.
 extends_documentation_fragment:
   - autotls.acme.aws
+  - autotls.acme.aws.actiongroup_aws
 attributes:
   check_mode:
     support: full

@@ -42,6 +42,7 @@ author:
   - autotls.acme maintainers (@autotls)
 extends_documentation_fragment:
   - autotls.acme.aws
+  - autotls.acme.aws.actiongroup_aws
 attributes:
   check_mode:
     support: full

@@ -9,6 +9,7 @@ import dataclasses
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from .pebble import Pebble
 VENV_BIN = os.path.dirname(sys.executable)
 CALLBACK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'callback_plugins')
 RESULTS_ENV = 'AUTOTLS_RESULTS_FILE'
+PLAYBOOK_FQCN = re.compile(r'[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*')
 
 
 # ---- test bed ---------------------------------------------------------------------------
@@ -124,6 +126,9 @@ def _write_playbook(playbook, workdir):
         text = json.dumps(playbook if isinstance(playbook, list) else [playbook], indent=2)
     elif isinstance(playbook, os.PathLike) or ('\n' not in playbook and os.path.exists(playbook)):
         return os.fspath(playbook)
+    elif PLAYBOOK_FQCN.fullmatch(playbook):
+        # A collection's playbook by name (autotls.acme.renew), as users run an installed one.
+        return playbook
     else:
         text = playbook
     path = os.path.join(workdir, 'playbook.yml')

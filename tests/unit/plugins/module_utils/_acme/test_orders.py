@@ -2,7 +2,7 @@
 
 The finalize step is where the versions of certbot's ``acme`` and ``josepy`` must agree
 (the CSR is a cryptography object that josepy has to encode): this test is what the
-declared-minimums check (tests/unit/test_declared_minimums.py) relies on to catch a
+declared-minimums check (tests/versions/test_declared_minimums.py) relies on to catch a
 pair that cannot finalize.
 """
 
