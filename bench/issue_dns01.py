@@ -1,4 +1,7 @@
 #!/usr/bin/env python
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark: many wildcard + apex certificates over ACME DNS-01 through Route53.
 
 Three runs, each against its own fresh test bed (moto Route53, a DNS server answering

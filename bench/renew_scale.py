@@ -1,4 +1,7 @@
 #!/usr/bin/env python
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark: the nightly job at scale, and an expiry scan of many TLS endpoints.
 
 One invocation, side by side:

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Install everything the tests and the demo need: Debian packages (as root), then a
 # Python venv with requirements-dev.txt. Safe to run again: each step is skipped when
 # its work is already done, so a warm run takes about a second.

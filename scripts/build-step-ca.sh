@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Build step-ca (Smallstep's private CA, 0.19 on Debian 12) offline from Debian's Go
 # sources and print the binary's path on stdout, last.
 #

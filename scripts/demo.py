@@ -1,4 +1,7 @@
 #!/usr/bin/env python
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """`make demo`: the nightly job, end to end, on an embedded default.
 
 Starts a local ACME CA (Pebble), a Route53 API (moto) and a DNS server answering from

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark helper: one JSON line per finished task, with its duration and result.
 
 Enabled by bench/issue_dns01.py for both the autotls.acme run (project venv) and the

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Copyright: autotls.acme contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Action for autotls.acme.cert_files: the planned files go to the host in one transfer.
 
 With step=install, the files <src_dir>/<name>/<file> of the plan are packed into one

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Copyright: autotls.acme contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """AWX runs the playbooks unchanged: ansible-runner (the runner AWX uses) in a fresh
 private data dir laid out as AWX lays it out, credentials injected the way AWX injects
 them, and the S3 store carrying the certificates from one job's container to the next.

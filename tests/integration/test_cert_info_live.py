@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """autotls.acme.cert_info and playbooks/check.yml against real TLS servers on loopback.
 
 The servers are Python ``ssl`` listeners started here, on free 127.0.0.1 ports, each

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """autotls.acme.certificate with DNS-01 through Route53, run by ansible-playbook against
 real Pebble, moto (Route53 API) and a DNS server answering from moto's zones."""
 

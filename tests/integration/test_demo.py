@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """README's first command, `make demo`, works as the README says: the nightly job twice
 on the embedded default (Pebble, moto, a DNS server on loopback), the second run has
 nothing to do, the chain verifies against the CA's root and no TXT value is left."""

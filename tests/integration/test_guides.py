@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The guides' inventories, as written, run end to end against the test bed.
 
 The inventory files are taken from the YAML blocks of docs/private-ca-http01.md and

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Behind the firewall, end to end: a private step-ca, HTTP-01 to each host's nginx over
 real SSH test hosts, the CA root in every host's trust store, deploy and reload."""
 

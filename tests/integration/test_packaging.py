@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# Copyright (c) autotls.acme contributors
+# Copyright (c) 2026 autotls.acme contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The collection as users get it: built with ``ansible-galaxy collection build``,
@@ -82,6 +82,13 @@ def test_installed_playbook_runs_by_its_fqcn(installed, route53, tmp_path):
             challenge: dns-01
         """ % (route53.pebble.directory_url, route53.pebble.ca_bundle, store,
                route53.moto.endpoint_url, route53.dns.address)))
+    # README: --check is a dry run all the way through (no order, no TXT record, no file).
+    dry = run_ansible_playbook('autotls.acme.renew', str(tmp_path / 'dry'), env=_env(collections),
+                               inventory=str(inventory / 'hosts.ini'), connection=None, check=True,
+                               args=['--diff'])
+    assert not (store / 'certs' / 'pkg-wildcard').exists(), dry.stdout[-3000:]
+    assert 'pkg-wildcard' in dry.stdout
+    assert not route53.txt_values('_acme-challenge.pkg.example.test')
     result = run_ansible_playbook('autotls.acme.renew', str(tmp_path / 'run'), env=_env(collections),
                                   inventory=str(inventory / 'hosts.ini'), connection=None)
     assert 'Totals: 1 issued, 0 renewed, 0 unchanged, 0 failed' in result.stdout, result.stdout[-3000:]

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The nightly job, end to end on the real testbed: Pebble validating HTTP-01 against the
 test hosts' nginx on port 80 and DNS-01 against the Route53 state in moto, in one run."""
 

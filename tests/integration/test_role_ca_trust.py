@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Role ca_trust on real SSH test hosts: a root installed by the role is what makes
 curl and Python on one host trust the nginx of another, and removing it takes that away.
 

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Role cert_deploy on a real SSH test host, with nginx_tls serving what it deploys.
 
 The store is a directory on the controller (this process) laid out as the issuer leaves

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Every AWS and DNS option an operator needs is an inventory variable, and reaches the module.
 
 The runs have no AWS credentials in the environment and no AWS config files: the keys

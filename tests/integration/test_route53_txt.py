@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """autotls.acme.route53_txt through ansible-playbook, against the test bed's moto server.
 
 Credentials come from the environment (the dummy AWS_* keys of the test bed), so the

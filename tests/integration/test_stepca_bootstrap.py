@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A real step-ca 0.19 (built from Debian's sources) on the session test bed: its own
 endpoints, an ACME account through certbot's library, then autotls.acme.ca_roots and
 autotls.acme.certificate against it through ansible-playbook."""

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """autotls.acme.store through ansible-playbook, against a real moto server (S3 API).
 
 The AWX story: a job pushes its working copy at the end; the next job starts in a fresh

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The whole test bed in one object: moto (Route53), the DNS server on top, Pebble.
 
 No pytest here: the integration tests and the demo script both use it.

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The checkout as the collection autotls.acme, where Ansible looks for collections.
 
 Ansible finds a collection only under ``ansible_collections/<namespace>/<name>``; the

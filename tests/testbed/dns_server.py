@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """An authoritative DNS server that answers from the live Route53 state in moto.
 
 Every query reads the hosted zones and record sets over the Route53 API (no cache), so

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The YAML examples of the documentation, and what each of them must agree with.
 
 Examples come from README.md, docs/*.md, roles/*/README.md (fenced ``yaml``/``yml``

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """An in-process CA for the unit tests of the issuance orchestration: RFC 8555 objects, no network.
 
 It stands in for the transport only (what a ClientV2 would POST and read back); the

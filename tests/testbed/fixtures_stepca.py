@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """pytest fixture for a step-ca on the session test bed's DNS server.
 
 The first use in a process builds step-ca when the cache has none yet (about a minute

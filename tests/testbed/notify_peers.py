@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Local stand-ins for the team's chat and mail: a Slack-style webhook receiver that
 records every POST (and can answer from a script, e.g. a 429 first), and an aiosmtpd
 handler that records every message."""

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The SSH test hosts themselves, through ansible-playbook: reachable, separate, web servers.
 
 Each host is a mount + UTS namespace with its own sshd on 127.0.0.(10+N):22 (see

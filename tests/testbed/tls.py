@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A throwaway CA and a server certificate for test listeners (Pebble's HTTPS, nginx).
 
 Clients trust `ca_cert` as their CA bundle. The extensions are those strict verifiers

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Unit-test fixtures: a real moto server (Route53 API) and a DNS server over its state.
 
 One moto server per test module (started on first use, stopped at the module's end);

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# Copyright (c) autotls.acme contributors
+# Copyright (c) 2026 autotls.acme contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The unit tests pass with the newest ansible-core the package index offers.

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Copyright: autotls.acme contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Has a TXT value reached every authoritative server? Ask each one directly.
 
 Route53 reports a change INSYNC once its own servers have it; a CA may still ask a

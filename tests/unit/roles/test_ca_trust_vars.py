@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """ca_trust picks its trust store settings from vars/ files by OS: rendered for faked facts.
 
 Runs the role's tasks/set_vars.yml on localhost (connection local) with `ansible_facts`

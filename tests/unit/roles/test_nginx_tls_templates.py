@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """nginx_tls's templates rendered on the controller for several settings (no nginx needed).
 
 The role's defaults and vars files are loaded as play vars, the settings under test come

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """autotls.acme.ca_roots refuses a timeout that is not a positive number of seconds, by name.
 
 Run as a direct user would, in a playbook on localhost; the URL points nowhere, so a

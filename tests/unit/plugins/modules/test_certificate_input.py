@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """autotls.acme.certificate refuses bad names, domains and modes before contacting anyone.
 
 Run as a direct user would, in a playbook on localhost; the CA URL points nowhere, so

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Asking the CA's renewal information (ARI) for a whole run: concurrently, briefly, once per failure.
 
 The ARI endpoint is a small scripted HTTP server (Pebble 2.4 has none) reached through

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The issuance orchestration, order step then finishing step, against an in-process CA.
 
 The two steps run with separate sessions and separate Issuer objects, as two module

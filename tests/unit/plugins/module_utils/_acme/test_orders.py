@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One order from account to downloaded chain, against a small scripted ACME server.
 
 The finalize step is where the versions of certbot's ``acme`` and ``josepy`` must agree

@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """ca_roots against a small real HTTPS server that answers like step-ca 0.19 does.
 
 The server's TLS certificate is signed by root A; root B is a second root it can also
