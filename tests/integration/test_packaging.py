@@ -50,7 +50,7 @@ def _env(collections):
 
 
 def test_the_build_holds_what_users_need_and_nothing_of_the_workbench(installed):
-    _, names = installed
+    names = installed[1]
     for needed in ('LICENSE', 'README.md', 'MANIFEST.json', 'meta/runtime.yml', 'playbooks/renew.yml',
                    'playbooks/check.yml', 'roles/cert_deploy/meta/argument_specs.yml',
                    'plugins/modules/certificate.py'):
@@ -61,7 +61,7 @@ def test_the_build_holds_what_users_need_and_nothing_of_the_workbench(installed)
 
 
 def test_installed_playbook_runs_by_its_fqcn(installed, route53, tmp_path):
-    collections, _ = installed
+    collections = installed[0]
     route53.create_zone('pkg.example.test')
     inventory = tmp_path / 'inventory'
     (inventory / 'group_vars').mkdir(parents=True)
@@ -102,7 +102,7 @@ def test_action_groups_set_shared_options_once(installed, route53, tmp_path):
     """module_defaults for group/autotls.acme.acme and group/autotls.acme.aws reach the
     certificate module: the CA, the account and moto's endpoint come only from there, so a
     group that did not apply would leave a required option out or send Route53 calls to AWS."""
-    collections, _ = installed
+    collections = installed[0]
     route53.create_zone('groups.example.test')
     playbook = textwrap.dedent("""\
         - hosts: localhost

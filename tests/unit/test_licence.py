@@ -44,7 +44,7 @@ def test_every_source_file_names_its_licence():
     missing = []
     for name in sources:
         with open(os.path.join(REPO, name), encoding='utf-8') as handle:
-            top = ''.join(handle.readline() for _ in range(8))
+            top = ''.join(handle.readline() for line_number in range(8))
         if SPDX not in top:
             missing.append(name)
     assert not missing, 'no licence header in:\n  %s\n%s' % ('\n  '.join(missing), HEADER)
