@@ -21,7 +21,7 @@ description:
     Servers reading C(<name>/fullchain.pem) and C(<name>/privkey.pem) see the old set or the new one, never a new
     key beside an old certificate, even after a crash or on a full disk. The replaced set is kept in
     C(<dest_dir>/<name>/<previous_dir>/) (root, C(0600), directory C(0700))."
-  - With O(validate), V(install) runs the check right after the swap. When it fails, the certificates whose
+  - With O(validate) (or O(servers)), V(install) runs the check right after the swap. When it fails, the certificates whose
     directory the check's error names are put back and the check runs again, until it passes; a failure that
     names none of them puts all of them back. The certificates put back are listed in RV(rolled_back); the task
     itself does not fail for them, so that the others can be reloaded (the role C(autotls.acme.cert_deploy)
@@ -30,6 +30,12 @@ description:
     checksum, mode, owner, group; never the content), as M(ansible.builtin.find) would, so that the filter
     C(autotls.acme.cert_deploy_plan) can compare it with the store. A missing O(dest_dir) means no files; it is
     not created."
+  - "V(deploy) (through the action plugin) does all of it in one task: it reads the store on the controller, works
+    out the files each server in O(servers) reads (the set C(<dest_dir>/<name>/), and each kind's own forms such as
+    HAProxy's fullchain + key in one PEM), runs V(inspect) once, and only when something differs sends it and runs
+    V(install), which writes each form file by rename and checks every server whose files changed with its
+    C(validate) command. The certificates a failing check names are put back, for every server, and the checks run
+    again until they pass. RV(servers) tells, per server, the certificates that changed and passed (to reload)."
   - V(put_back) undoes the last install of the listed certificates, each set back in one step; a certificate
     that had no previous version is removed.
   - "Hosts are hostile ground: nothing is read or written through a symbolic link, and O(dest_dir), its parent
@@ -55,9 +61,9 @@ attributes:
 options:
   step:
     description:
-      - V(install), V(put_back) or V(inspect), see the description.
+      - V(deploy), V(install), V(put_back) or V(inspect), see the description.
     type: str
-    choices: [install, put_back, inspect]
+    choices: [deploy, install, put_back, inspect]
     required: true
   dest_dir:
     description:
@@ -121,6 +127,35 @@ options:
     description:
       - Set by the action plugin (the transferred files on the host). Do not set it.
     type: path
+  certificates:
+    description:
+      - With O(step=deploy), the certificates to deploy (validated entries, as the filter
+        C(autotls.acme.host_certificates) gives them): C(name) and optional C(owner), C(group), C(mode), C(key_mode).
+    type: list
+    elements: dict
+  defaults:
+    description:
+      - With O(step=deploy), C(owner), C(group), C(mode) and C(key_mode) of the files where a certificate sets none.
+    type: dict
+  servers:
+    description:
+      - With O(step=deploy), the host's servers as the filter C(autotls.acme.servers) gives them. With O(step=install)
+        (set by the action plugin), each server's C(name), C(kind) and C(validate) argv; a server is checked when
+        files it reads changed. Unset with O(step=install) checks with O(validate) alone.
+    type: list
+    elements: dict
+  forms:
+    description:
+      - With O(step=install), set by the action plugin, the form files to write (absolute C(path), certificate
+        C(name), C(owner), C(group), C(mode), C(key), C(member) in the transfer, C(servers) that read it).
+    type: list
+    elements: dict
+  paths:
+    description:
+      - With O(step=inspect), absolute paths of form files to look at too (returned in RV(forms)).
+    type: list
+    elements: str
+    default: []
 notes:
   - Owner and group must exist on the host; an unknown one fails the task before anything is written.
   - Where the file system cannot exchange two directories in one step (not Linux, NFS), the swap is two renames;
@@ -165,11 +200,23 @@ deployed:
 rolled_back:
   description:
     - With O(step=install), the certificates put back because the check failed, each with C(name), C(paths)
-      (its changed files), C(rc) and C(error) (the check's output).
+      (its changed files), C(rc), C(error) (the check's output) and, with O(servers), C(server) and C(kind) (whose check refused it).
   returned: success
   type: list
   elements: dict
   sample: [{name: app2, paths: [app2/privkey.pem], rc: 1, error: "nginx: [emerg] ... key values mismatch"}]
+servers:
+  description:
+    - With O(step=deploy) or O(step=install), per server name, the certificates whose files changed for it and passed
+      its check (the servers with any are the ones to reload).
+  returned: success
+  type: dict
+  sample: {nginx: [app1], haproxy: [app1]}
+forms:
+  description: With O(step=inspect), the form files of O(paths) that exist, as RV(files) lists them.
+  returned: when step is inspect
+  type: list
+  elements: dict
 kept:
   description: With O(step=install), the planned paths that had a previous version (kept in C(<previous_dir>/)).
   returned: success
@@ -190,7 +237,7 @@ import tarfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import (
-    CertFile, HostCertificates, Install, inspect, put_back,
+    CertFile, FormFile, FormFiles, HostCertificates, Install, inspect, inspect_forms, put_back, validate_servers,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 
@@ -200,6 +247,7 @@ FAILURE_MESSAGES = {
     'install': 'Could not install the new certificate files under %s; the previous ones are in place '
                '(check free space and permissions there): %s',
     'inspect': 'Could not read the certificate files under %s: %s',
+    'deploy': 'Could not deploy the certificate files under %s: %s',
     'put_back': 'Could not put the previous certificate files back under %s; look at the host by hand '
                 '(the copies are in <name>/.previous/): %s',
 }
@@ -207,7 +255,7 @@ FAILURE_MESSAGES = {
 
 def argument_spec():
     return dict(
-        step=dict(type='str', required=True, choices=['install', 'put_back', 'inspect']),
+        step=dict(type='str', required=True, choices=['deploy', 'install', 'put_back', 'inspect']),
         dest_dir=dict(type='path', required=True),
         names=dict(type='list', elements='str', default=[]),
         files=dict(type='list', elements='dict', options=dict(
@@ -222,6 +270,11 @@ def argument_spec():
         previous_dir=dict(type='str', default='.previous'),
         kept=dict(type='list', elements='str', default=[]),
         staged=dict(type='path'),
+        certificates=dict(type='list', elements='dict'),
+        defaults=dict(type='dict'),
+        servers=dict(type='list', elements='dict'),
+        forms=dict(type='list', elements='dict'),
+        paths=dict(type='list', elements='str', default=[]),
     )
 
 
@@ -245,22 +298,41 @@ def install(module, host, files):
                 raise AutoTLSError('%s is missing from the transferred files.' % path)
             return member.read()
         job = Install(host, files, read_new).run()
+        try:
+            forms = FormFiles([FormFile(entry) for entry in params['forms'] or []], read_new,
+                              check_mode=host.check_mode).run()
+        except BaseException:
+            job.undo(list(job.replacements))
+            raise
     try:
-        command = validate_command(params['validate'])
-        rolled_back = []
-        if command and job.replacements:
-            def run():
+        servers = params['servers']
+        if servers is None:
+            command = validate_command(params['validate'])
+            servers = [dict(name='check', kind='check', validate=command)] if command else []
+        rolled_back, changed = [], {server['name']: [] for server in servers}
+        if not host.check_mode:
+            def run(command):
                 try:
                     return module.run_command(command, handle_exceptions=False)
                 except OSError as exc:
                     return 127, '', 'Cannot run the check %s: %s' % (command, exc)
-            rolled_back = job.validate(run)
+            rolled_back, changed = validate_servers(job, forms, servers, run)
+        else:
+            changed = {server['name']: list(job.changed) + [n for n in forms.names(server['name'])
+                                                            if n not in job.changed] for server in servers}
         job.commit()
     except BaseException:
         job.undo(list(job.replacements))
+        forms.undo()
         raise
-    return dict(changed_paths=job.changed_paths, deployed=list(job.changed), rolled_back=rolled_back,
-                kept=job.kept)
+    deployed = list(job.changed) + [name for name in forms.names() if name not in job.changed]
+    form_paths = [item.path for item, _previous in forms.written]
+    if params['servers'] is None:
+        for item in rolled_back:
+            item.pop('server', None)
+            item.pop('kind', None)
+    return dict(changed_paths=job.changed_paths + form_paths, deployed=deployed, rolled_back=rolled_back,
+                kept=job.kept, servers=changed)
 
 
 def main():
@@ -273,7 +345,11 @@ def main():
         with HostCertificates(params['dest_dir'], params['previous_dir'],
                               check_mode=module.check_mode or params['step'] == 'inspect') as host:
             if params['step'] == 'inspect':
-                module.exit_json(changed=False, files=inspect(host, params['names']))
+                module.exit_json(changed=False, files=inspect(host, params['names']),
+                                 forms=inspect_forms(params['paths']))
+            if params['step'] == 'deploy':
+                raise AutoTLSError('step=deploy runs through the action plugin autotls.acme.cert_files, which '
+                                   'plans and calls the module with inspect and install.')
             if params['step'] == 'install':
                 result.update(install(module, host, files))
             else:

@@ -104,9 +104,10 @@ def reloads(result, host):
 
 
 def copies(result, host):
-    """The role's per-file tasks that ran on host (a run with nothing to change runs none)."""
+    """The role's install runs that wrote something on host (a run with nothing to change writes nothing)."""
     return [r['task'] for r in result.tasks(host=host.name)
-            if 'Install the new files' in r['task'] and r['status'] != 'skipped']
+            if 'Install the new files' in r['task'] and r['status'] != 'skipped'
+            and r['result'].get('changed_paths')]
 
 
 def assert_no_key_in(result, *key_files):
@@ -188,7 +189,7 @@ def test_deploy_check_and_roll_back(host, run_playbook, ansible_env, tmp_path):
     assert 'key values mismatch' in message                  # nginx's own error
     assert "'nginx -t'" in message and 'Deployed and reloaded: alt.' in message
     noted = [r['result'] for r in bad.tasks(host=host.name)
-             if r['task'].endswith('Note the certificates deployed and those put back')]
+             if r['task'].endswith('Note the servers to reload, the certificates deployed and those put back')]
     assert [r['ansible_facts']['autotls_cert_deploy_rolled_back'] for r in noted] == [['web']]
     # web: the old files are back byte for byte and still served; alt: renewed, reloaded, served.
     assert host_files(host, 'web') == web1_files

@@ -24,10 +24,12 @@ import grp
 import hashlib
 import os
 import pwd
+import secrets
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError, ConfigurationError
 from ansible_collections.autotls.acme.plugins.module_utils._common.fileset import (
-    Entry, open_directory, open_subdirectory, read_set, recover, remove_tree, replace_set,
+    TMP_PREFIX, Entry, open_directory, open_subdirectory, read_entry, read_set, recover, remove_tree, replace_set,
+    write_entry,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._model.layout import CERTIFICATE_FILES, KEY_FILE
 from ansible_collections.autotls.acme.plugins.module_utils._model.modes import parse_mode
@@ -325,3 +327,180 @@ def put_back(host, files, kept):
 
 def _attrs_of(current, previous):
     return current or Entry(previous.data, 0o644, None, None)
+
+
+# -- the files a server kind reads beyond the standard set (one file per certificate) -------
+
+class FormFile:
+    """One planned file of a server kind: an absolute path, the certificate it belongs to, attributes."""
+
+    def __init__(self, entry):
+        path = entry.get('path') or ''
+        name = entry.get('name')
+        directory, _sep, filename = path.rpartition('/')
+        if (not path.startswith('/') or not filename or filename in ('.', '..') or '\0' in path
+                or '..' in path.split('/')):
+            raise ConfigurationError('%r is not an absolute file path (no "..").' % (path,))
+        if not is_valid_name(name):
+            raise ConfigurationError('The file %s names no certificate (%r is not a name of %s).' % (path, name, RULE))
+        self.path = path
+        self.directory = directory or '/'
+        self.filename = filename
+        self.name = name
+        self.member = entry.get('member') or path
+        self.servers = list(entry.get('servers') or [])
+        self.uid = resolve_user(entry.get('owner'))
+        self.gid = resolve_group(entry.get('group'))
+        self.mode = parse_mode(entry.get('mode'), 'mode of %s' % path, key=bool(entry.get('key')))
+
+    def differs_from(self, current, data):
+        return CertFile.differs_from(self, current, data)
+
+
+class FormFiles:
+    """Write form files one by one (each atomically, by rename), keep what they held to put back."""
+
+    def __init__(self, files, read_new, owners=None, check_mode=False):
+        self.files = files
+        self.read_new = read_new
+        self.owners = trusted_owners() if owners is None else owners
+        self.check_mode = check_mode
+        self.written = []       # (FormFile, previous Entry or None)
+
+    def _open(self, directory, create):
+        try:
+            return open_directory(directory, self.owners, create_mode=DEST_DIR_MODE if create else None)
+        except FileNotFoundError:
+            if create:
+                raise
+            return None
+
+    def current(self, item):
+        fd = self._open(item.directory, create=False)
+        if fd is None:
+            return None
+        try:
+            return read_entry(fd, item.filename, item.path)
+        finally:
+            os.close(fd)
+
+    def run(self):
+        try:
+            for item in self.files:
+                data = self.read_new(item.member)
+                current = self.current(item)
+                if not item.differs_from(current, data):
+                    continue
+                self.written.append((item, current))
+                if not self.check_mode:
+                    self._write(item, Entry(data, item.mode, item.uid, item.gid))
+        except BaseException:
+            self.undo()
+            raise
+        return self
+
+    def _write(self, item, entry):
+        fd = self._open(item.directory, create=True)
+        try:
+            staged = '%s%s.%s' % (TMP_PREFIX, secrets.token_hex(6), item.filename)
+            write_entry(fd, staged, entry)
+            try:
+                os.rename(staged, item.filename, src_dir_fd=fd, dst_dir_fd=fd)
+            except BaseException:
+                os.unlink(staged, dir_fd=fd)
+                raise
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _remove(self, item):
+        fd = self._open(item.directory, create=False)
+        if fd is None:
+            return
+        try:
+            os.unlink(item.filename, dir_fd=fd)
+            os.fsync(fd)
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(fd)
+
+    def names(self, server=None):
+        """The certificates with a file written (for server, when given)."""
+        return [item.name for item, _prev in self.written if server is None or server in item.servers]
+
+    def paths(self, name):
+        return [item.path for item, _prev in self.written if item.name == name]
+
+    def undo(self, names=None):
+        """Put back what the files of names (all when None) held; a new file is removed."""
+        keep = []
+        for item, previous in reversed(self.written):
+            if names is not None and item.name not in names:
+                keep.append((item, previous))
+                continue
+            if self.check_mode:
+                continue
+            if previous is None:
+                self._remove(item)
+            else:
+                self._write(item, previous)
+        self.written = list(reversed(keep))
+
+
+def inspect_forms(paths, owners=None):
+    """As inspect(), for form files given by absolute path: those that exist."""
+    found = []
+    reader = FormFiles([], None, owners, check_mode=True)
+    for path in paths:
+        item = FormFile({'path': path, 'name': 'x', 'mode': '0600', 'key': True})
+        entry = reader.current(item)
+        if entry is None:
+            continue
+        found.append({'path': path, 'checksum': hashlib.sha1(entry.data).hexdigest(),  # nosec: a checksum
+                      'mode': '%04o' % entry.mode, 'uid': entry.uid, 'gid': entry.gid,
+                      'pw_name': _name_of(pwd.getpwuid, entry.uid), 'gr_name': _name_of(grp.getgrgid, entry.gid)})
+    return found
+
+
+def validate_servers(job, forms, servers, run):
+    """Check each server whose files changed; put back the certificates a failing check names.
+
+    ``job`` is the Install of the standard sets (shared by every server), ``forms`` the
+    FormFiles, ``servers`` [{name, kind, validate}], ``run(argv)`` -> (rc, out, err). A
+    failing check puts back the certificates whose directory or file its error names (all
+    of this run's when it names none), then every check runs again, until all pass.
+    Returns (rolled_back [{name, server, kind, paths, rc, error}], {server: [names still changed]}).
+    """
+    rolled_back = []
+
+    def changed_for(server):
+        names = list(job.changed) + [n for n in forms.names(server['name']) if n not in job.changed]
+        return names
+
+    for _attempt in range(len(set(job.changed) | set(forms.names())) + 1):
+        failed = False
+        for server in servers:
+            names = changed_for(server)
+            if not names or not server.get('validate'):
+                continue
+            rc, out, err = run(server['validate'])
+            if rc == 0:
+                continue
+            error = ((err or '') + ('\n' if err and out else '') + (out or '')).strip() or 'exit %d' % rc
+            named = [name for name in names
+                     if job.host.where(name) + '/' in error or any(path in error for path in forms.paths(name))]
+            blamed = named or names
+            for name in blamed:
+                rolled_back.append(dict(
+                    name=name, server=server['name'], kind=server.get('kind', server['name']), rc=rc,
+                    paths=job.changed.get(name, []) + forms.paths(name),
+                    error=error if named else 'the check failed and named no certificate of this run, so all of '
+                    'them were put back: %s' % error))
+            job.undo([name for name in blamed if name in job.changed])
+            forms.undo(blamed)
+            failed = True
+            break
+        if not failed:
+            break
+    return rolled_back, {server['name']: changed_for(server) for server in servers}

@@ -88,6 +88,11 @@ def _mode_of(certificate, option, defaults):
     return normalize_mode(certificate.get(option, defaults[option]), where, key=option == 'key_mode')
 
 
+def file_reason(source, found, wanted):
+    """Why a file is to be written: 'new', 'content', 'attributes', or None when it is in place."""
+    return _reason(source, found, wanted)
+
+
 def _reason(source, found, wanted):
     if found is None:
         return 'new'
