@@ -9,6 +9,8 @@ Fixtures:
   a running nginx) stays for later tests: call `host.reset()` for a fresh one.
 - new_test_host (function): new_test_host(name, fqdn=None) -> an extra fresh host on the
   next free address from 127.0.0.14 on, stopped when the test ends.
+- host_traefik (function): host_traefik(host, **kwargs) -> a started HostTraefik (traefik.py)
+  reading the host's /etc/traefik/traefik.yml; every one is stopped when the test ends.
 - host_dns (function): the Route53 zone qa1.example.test (made if absent) with
   appN.qa1.example.test A 127.0.0.(10+N) for the session hosts; `host_dns.add(host)` for more.
 
@@ -28,6 +30,7 @@ import pytest
 import yaml
 
 from .hosts import AddressBusy, TestHost, link_hosts, start_hosts, stop_hosts
+from .traefik import HostTraefik
 
 ZONE = 'qa1.example.test'
 SESSION_HOSTS = ('app1', 'app2', 'app3')
@@ -206,6 +209,23 @@ def new_test_host(request, tmp_path):
         finally:
             if session_hosts:
                 link_hosts([h for h in session_hosts if h.running])
+
+
+@pytest.fixture
+def host_traefik():
+    """host_traefik(host, config=..., env=...) -> a started HostTraefik; all stopped after the test."""
+    started = []
+
+    def start(host, **kwargs):
+        traefik = HostTraefik(host, **kwargs)
+        started.append(traefik)
+        return traefik.start()
+
+    try:
+        yield start
+    finally:
+        for traefik in reversed(started):
+            traefik.stop()
 
 
 class HostDns:
