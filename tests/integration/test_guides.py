@@ -18,12 +18,15 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from testbed.doc_examples import guide_inventory
+from testbed.doc_examples import REPO_ROOT, guide_inventory, markdown_examples
+from testbed.processes import wait_until
 from testbed.tls import served_serial
+from testbed.traefik import verified_serial_inside
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ONBOARD = os.path.join(REPO, 'playbooks', 'onboard.yml')
 RENEW = os.path.join(REPO, 'playbooks', 'renew.yml')
+TRAEFIK_ACME = os.path.join(REPO, 'playbooks', 'traefik_acme.yml')
 ISSUED = 'autotls.acme.issue : Answer the challenges, finalize and store the certificates'
 ORDERED = 'autotls.acme.issue : Create the orders of the certificates that are due'
 
@@ -61,6 +64,21 @@ def TESTBED(guide, **bed):  # pylint: disable=invalid-name
                         # the operator's vault
                         'vault_acme_account_key': key,
                         'vault_acme_dns_external_id': 'autotls-testbed'},
+            },
+        }
+    if guide == 'docs/traefik.md':
+        stepca, host, store = bed['stepca'], bed['host'], bed['store']
+        return {
+            'hosts.yml': {'hosts': {'edge1': _host_vars(host)}},
+            'group_vars/traefik.yml': {
+                'replace': {'autotls_acme_directory': stepca.directory_url,
+                            'autotls_ca_root_fingerprint': stepca.root_fingerprint,
+                            'autotls_store': {'type': 'local', 'path': store}},
+            },
+            'host_vars/edge1.yml': {
+                'replace': {'autotls_traefik_listen_address': host.address},
+                # A test host has no service manager: the test starts Traefik itself.
+                'add': {'autotls_traefik_restart': False},
             },
         }
     raise AssertionError('no test bed mapping for %s' % guide)
@@ -155,3 +173,47 @@ def test_dns01_guide_renews_through_route53(pebble_factory, test_hosts, route53,
     again = run_playbook(RENEW, inventory=inventory, connection=None)
     assert {c['action'] for c in again.task(ORDERED)['result']['certificates']} == {'none'}
     assert _changes(again, [app3.name]) == {app3.name: 0}, [(r['host'], r['task']) for r in again.changed]
+
+
+def _guide_file(guide, prefix):
+    """(path, text) of the guide's YAML block whose first line is the comment '# <prefix>...'."""
+    for example in markdown_examples(os.path.join(REPO_ROOT, guide)):
+        first = example.text.splitlines()[0]
+        if first.startswith('# ' + prefix):
+            return first[2:].split()[0], example.text
+    raise AssertionError('%s has no block starting with "# %s"' % (guide, prefix))
+
+
+@pytest.mark.timeout(600)
+def test_traefik_guide_lets_traefik_issue_from_step_ca(stepca, test_hosts, route53, run_playbook, host_traefik,
+                                                       tmp_path):
+    edge = test_hosts['app2']
+    edge.reset()
+    name = 'app1.internal.example.com'
+    # The guide's DNS: the name Traefik serves resolves, for the CA, to the Traefik host.
+    zone = route53.create_zone('internal.example.com')
+    route53.upsert_record(zone, name, 'A', [edge.address])
+    inventory = write_guide_inventory('docs/traefik.md', str(tmp_path / 'inventory'),
+                                      TESTBED('docs/traefik.md', stepca=stepca, host=edge,
+                                              store=str(tmp_path / 'srv-autotls')))
+
+    first = run_playbook(TRAEFIK_ACME, inventory=inventory, connection=None)
+    assert first.stats['edge1']['changed'] > 0
+    acme = yaml.safe_load(edge.read_file('/etc/traefik/traefik.yml'))['certificatesResolvers']['autotls']['acme']
+    assert acme['caServer'] == stepca.directory_url and 'caCertificates' not in acme  # trust: the host's store
+
+    # The guide's router, as the operator writes it; Traefik started as its service would.
+    path, router = _guide_file('docs/traefik.md', '/etc/traefik/dynamic/')
+    edge.write_file(path, router)
+    traefik = host_traefik(edge)
+    traefik.wait_listening(443)
+    # From inside the host: the served chain verifies against step-ca's root alone, and
+    # against the host's own trust store (ca_trust put the root there).
+    serial = wait_until(lambda: verified_serial_inside(edge, name, cafile=stepca.root_path)[0], 60,
+                        'Traefik to serve a certificate from step-ca for %s' % name, process=traefik.process)
+    assert verified_serial_inside(edge, name) == (serial, '')
+    assert served_serial(edge.address, name) == serial
+    assert oct(os.stat(edge.path('/etc/traefik/acme.json')).st_mode & 0o777) == '0o600'
+
+    again = run_playbook(TRAEFIK_ACME, inventory=inventory, connection=None)
+    assert _changes(again, ['edge1']) == {'edge1': 0}, [(r['host'], r['task']) for r in again.changed]

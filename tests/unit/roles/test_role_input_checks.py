@@ -173,3 +173,12 @@ def test_every_tasks_from_names_an_entry_point():
     assert uses, 'no tasks_from found: the pattern is out of date'
     missing = [u for u in uses if u[2] not in specs[u[1]]]
     assert not missing, 'tasks_from without an entry point of that name in meta/argument_specs.yml: %s' % missing
+
+
+def test_traefik_acme_writes_nothing_for_a_bad_setting(run_playbook, tmp_path):
+    static = tmp_path / 'traefik' / 'traefik.yml'
+    result = run_role(run_playbook, 'traefik_acme', {
+        'autotls_acme_directory': 'https://ca.internal:9443/acme/acme/directory',
+        'autotls_traefik_listen_address': 'edge1.internal', 'autotls_traefik_static_config': str(static)})
+    assert "autotls_traefik_listen_address is 'edge1.internal': use one IP address" in failure_msg(result)
+    assert result.stats['localhost']['changed'] == 0 and not static.parent.exists()
