@@ -1,0 +1,281 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: autotls.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: revoke
+short_description: Revoke a stored certificate at its ACME CA, check that the CA holds it as revoked, set it aside
+version_added: 0.1.0
+description:
+  - Revokes the certificate the store holds as C(<dest>/<name>/cert.pem) with an RFC 8555 revocation request,
+    signed by the ACME account (O(revoke_with=account)) or by the certificate's own key
+    (O(revoke_with=certificate_key), for when the account key is lost).
+  - Then asks the CA whether it holds the certificate as revoked, the first way the CA offers that answers -
+    its OCSP responder (named in the certificate), its CRL (named in the certificate, signature checked with
+    the issuer's key), else the ACME endpoint itself, which answers a second request with C(alreadyRevoked).
+    RV(check) says which way answered.
+  - With O(set_aside=true) (the default), the certificate's files then move from C(<dest>/<name>/) to
+    C(<store>/revoked/<name>/<serial>/) (the store being the parent of O(dest)), so that the next issuance makes
+    a new key and nothing deploys or renews the revoked certificate again.
+  - Used by C(playbooks/revoke.yml), which then issues a replacement, deploys it and reloads.
+  - 'Runs on the controller (or the AWX execution environment): use C(delegate_to: localhost) or a localhost play.'
+author:
+  - autotls.acme maintainers (@autotls)
+requirements:
+  - acme >= 2.0 (certbot's ACME library)
+  - cryptography
+extends_documentation_fragment:
+  - autotls.acme.acme
+attributes:
+  check_mode:
+    support: full
+    description: Reports the certificate that would be revoked; contacts nothing and moves nothing.
+  diff_mode:
+    support: none
+    description: Nothing to show as a diff.
+  idempotent:
+    support: none
+    description: A revoked certificate is set aside; running again finds no certificate to revoke and fails, naming where it went.
+options:
+  name:
+    description:
+      - Name of the certificate in the store.
+    type: str
+    required: true
+  dest:
+    description:
+      - The store's certificate directory, holding C(<name>/cert.pem), C(<name>/chain.pem) and C(<name>/privkey.pem).
+    type: path
+    required: true
+  reason:
+    description:
+      - Why, as RFC 5280 names it. C(keyCompromise) when the key leaked, C(cessationOfOperation) when the names
+        are no longer served, C(superseded) when it was replaced, C(affiliationChanged) when the names changed hands.
+      - Some CAs take only some reasons (Let's Encrypt refuses C(certificateHold)); the CA's refusal is reported.
+    type: str
+    choices: [unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation,
+              certificateHold, privilegeWithdrawn, aACompromise]
+    default: keyCompromise
+  revoke_with:
+    description:
+      - C(account) signs the request with the account key (the account that ordered the certificate, or one that
+        holds valid authorizations for all its names). C(certificate_key) signs it with the certificate's own
+        private key from the store; no account is needed.
+    type: str
+    choices: [account, certificate_key]
+    default: account
+  set_aside:
+    description:
+      - Move the revoked certificate's files to C(<store>/revoked/<name>/<serial>/) once the CA revoked it.
+    type: bool
+    default: true
+notes:
+  - The private keys are never returned or logged.
+seealso:
+  - module: autotls.acme.certificate
+'''
+
+EXAMPLES = r'''
+- name: Revoke app1's certificate, its key leaked
+  autotls.acme.revoke:
+    acme_directory: https://ca.internal:9443/acme/acme/directory
+    acme_ca_bundle: /srv/autotls/ca-root.pem
+    account_key_src: /srv/autotls/account.pem
+    dest: /srv/autotls/certs
+    name: app1
+    reason: keyCompromise
+  delegate_to: localhost
+  run_once: true
+'''
+
+RETURN = r'''
+name:
+  description: The certificate's name.
+  returned: always
+  type: str
+serial:
+  description: Serial number (hex) of the revoked certificate.
+  returned: always
+  type: str
+  sample: 3a9f1c0d
+domains:
+  description: Its names.
+  returned: always
+  type: list
+  elements: str
+not_after:
+  description: Its expiry (UTC, ISO 8601).
+  returned: always
+  type: str
+reason:
+  description: The reason given.
+  returned: always
+  type: str
+  sample: keyCompromise
+revoked_with:
+  description: C(account) or C(certificate_key).
+  returned: always
+  type: str
+already_revoked:
+  description: True when the CA answered that it had been revoked already.
+  returned: unless in check mode
+  type: bool
+check:
+  description:
+    - What the CA said afterwards - C(revoked) (true, false or null when it could not tell), C(method) (C(ocsp),
+      C(crl) or C(acme)), C(detail) and C(tried) (the ways asked first that did not decide).
+  returned: unless in check mode
+  type: dict
+  sample: {revoked: true, method: acme, detail: the CA answered a second revocation request with alreadyRevoked, tried: []}
+set_aside_to:
+  description: Where the certificate's files went (or would go, in check mode).
+  returned: with O(set_aside)
+  type: str
+  sample: /srv/autotls/revoked/app1/3a9f1c0d
+account_uri:
+  description: URL of the account that signed, with O(revoke_with=account).
+  returned: when the account signed
+  type: str
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.autotls.acme.plugins.module_utils._acme.network import HAS_ACME
+from ansible_collections.autotls.acme.plugins.module_utils._acme.revocation import (
+    REASONS,
+    REVOKE_WITH,
+    Revoker,
+    check_revoked,
+    reason_code,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._acme.session import (
+    account_options_from_params,
+    acme_argument_spec,
+    acme_mutually_exclusive,
+    acme_required_one_of,
+    session_from_params,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._model.names import validate_name
+from ansible_collections.autotls.acme.plugins.module_utils._store.aside import set_aside
+from ansible_collections.autotls.acme.plugins.module_utils._x509.certificates import (
+    CertificateFiles,
+    describe,
+    load_certificate,
+    split_pem_chain,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import HAS_CRYPTOGRAPHY
+
+try:
+    import requests
+except ImportError:  # pragma: no cover - acme brings requests
+    pass
+
+
+def argument_spec():
+    spec = acme_argument_spec()
+    spec.update(
+        name=dict(type='str', required=True),
+        dest=dict(type='path', required=True),
+        reason=dict(type='str', default='keyCompromise', choices=list(REASONS)),
+        revoke_with=dict(type='str', default='account', choices=list(REVOKE_WITH)),
+        set_aside=dict(type='bool', default=True),
+    )
+    return spec
+
+
+class _Http:
+    """GET and POST for OCSP responders and CRLs, with the module's timeout."""
+
+    def __init__(self, timeout):
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def get(self, url):
+        return self.session.get(url, timeout=self.timeout)
+
+    def post(self, url, **kwargs):
+        return self.session.post(url, timeout=self.timeout, **kwargs)
+
+
+def _read_stored(files, name):
+    cert = files.read_certificate()
+    if cert is None:
+        aside = os.path.join(os.path.dirname(os.path.abspath(os.path.dirname(files.directory))), 'revoked', name)
+        hint = (' A revoked one was set aside in %s: run renew.yml to issue its replacement.' % aside
+                if os.path.isdir(aside) else '')
+        raise AutoTLSError('There is no certificate %s in the store (%s).%s' % (name, files.path('cert.pem'), hint))
+    issuer = None
+    try:
+        with open(files.path('chain.pem'), 'rb') as handle:
+            chain = split_pem_chain(handle.read())
+        issuer = load_certificate(chain[0]) if chain else None
+    except (OSError, AutoTLSError):
+        pass
+    return cert, issuer
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=acme_mutually_exclusive(),
+        required_one_of=acme_required_one_of(),
+        supports_check_mode=True,
+    )
+    for has, lib in ((HAS_ACME, 'acme'), (HAS_CRYPTOGRAPHY, 'cryptography')):
+        if not has:
+            module.fail_json(msg=missing_required_lib(lib))
+    params = module.params
+    result = dict(changed=False, name=params['name'], reason=params['reason'], revoked_with=params['revoke_with'])
+    try:
+        validate_name(params['name'])
+        reason_code(params['reason'])
+        files = CertificateFiles(os.path.join(params['dest'], params['name']))
+        cert, issuer = _read_stored(files, params['name'])
+        facts = describe(cert)
+        result.update(serial=facts['serial'], domains=facts['domains'], not_after=facts['not_after'])
+        key_pem = None
+        if params['revoke_with'] == 'certificate_key':
+            key_pem = files.read_key_pem()
+            if not key_pem:
+                raise AutoTLSError('Certificate %s: no private key in the store (%s) to sign the revocation with; '
+                                   'use revoke_with: account' % (params['name'], files.path('privkey.pem')))
+        if module.check_mode:
+            result['changed'] = True
+            if params['set_aside']:
+                result['set_aside_to'] = set_aside(params['dest'], params['name'], 'revoked', facts['serial'],
+                                                   check_mode=True)
+            module.exit_json(**result)
+        # The account key is only read (never made) when the certificate's key signs.
+        session = session_from_params(params, check_mode=params['revoke_with'] == 'certificate_key')
+        try:
+            revoker = Revoker(session, account_options_from_params(params))
+            revoked_now = revoker.revoke(cert, params['reason'], key_pem)
+            result['already_revoked'] = not revoked_now
+            result['changed'] = revoked_now
+            if session.account is not None:
+                result['account_uri'] = session.account.uri
+            result['check'] = check_revoked(revoker, _Http(params['request_timeout']), cert, issuer,
+                                            params['reason'], key_pem)
+        finally:
+            session.close()
+        if params['set_aside']:
+            result['set_aside_to'] = set_aside(params['dest'], params['name'], 'revoked', facts['serial'])
+            result['changed'] = True
+    except AutoTLSError as exc:
+        result['msg'] = str(exc)
+        result.update(exc.details)
+        module.fail_json(**result)
+    if result['check']['revoked'] is not True:
+        module.warn('Certificate %s (serial %s) was revoked, but the CA does not confirm it yet: %s' % (
+            params['name'], result['serial'], '; '.join(result['check']['tried'] + [result['check']['detail']])))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,88 @@
+"""The rest of a certificate's and an account's life, through the playbooks, on real CAs:
+revoke and replace (revoke.yml), account key rollover, contact and deactivation
+(account.yml), and retirement of what no host declares any more."""
+
+import os
+import time
+
+import requests
+from cryptography import x509
+
+from testbed.fixtures_hosts import write_inventory
+from testbed.tls import served_serial
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ONBOARD = os.path.join(REPO, 'playbooks', 'onboard.yml')
+REVOKE = os.path.join(REPO, 'playbooks', 'revoke.yml')
+ISSUED = 'autotls.acme.issue : Answer the challenges, finalize and store the certificates'
+
+
+def _stored(store, name):
+    with open(os.path.join(store, 'certs', name, 'cert.pem'), 'rb') as handle:
+        return x509.load_pem_x509_certificate(handle.read())
+
+
+def _wait_served(host, name, serial, seconds=10):
+    deadline = time.monotonic() + seconds
+    while served_serial(host.address, name) != serial:
+        assert time.monotonic() < deadline, '%s did not start serving %s' % (host.name, serial)
+        time.sleep(0.1)
+
+
+def _pebble_status(pebble, serial_hex):
+    """What Pebble itself holds about a serial (its management API), independent of the collection."""
+    response = requests.get('%s/cert-status-by-serial/%s' % (pebble.management_url, serial_hex),
+                            verify=pebble.ca_bundle, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def _inventory(tmp_path, hosts, pebble, testbed, store, **extra):
+    host_vars = {host.name: {'autotls_nginx_listen_address': host.address, 'autotls_nginx_ipv6': False,
+                             'autotls_ca_trust_java': False,
+                             'autotls_host_certificates': [{'name': host.name, 'domains': [host.fqdn],
+                                                            'challenge': 'http-01'}]}
+                 for host in hosts}
+    all_vars = {'autotls_acme_directory': pebble.directory_url, 'autotls_acme_ca_bundle': pebble.ca_bundle,
+                'autotls_terms_agreed': True, 'autotls_store': {'type': 'local', 'path': store},
+                'autotls_dns_servers': [testbed.dns.address]}
+    all_vars.update(extra)
+    return write_inventory(tmp_path / 'inventory.yml', hosts=hosts, host_vars=host_vars, group_vars={'all': all_vars})
+
+
+def test_revoke_replaces_deploys_and_the_ca_holds_the_old_one_revoked(
+        pebble_factory, test_hosts, host_dns, testbed, run_playbook, tmp_path):
+    app3 = test_hosts['app3']
+    app3.reset()
+    pebble = pebble_factory(http_port=80)
+    store = str(tmp_path / 'store')
+    inventory = _inventory(tmp_path, [app3], pebble, testbed, store)
+    run_playbook(ONBOARD, inventory=inventory, connection=None)
+    old = _stored(store, 'app3')
+    old_serial = '%x' % old.serial_number
+    _wait_served(app3, app3.fqdn, old_serial)
+
+    # Bad input is refused before anything is contacted: the certificate stays valid at the CA.
+    refused = run_playbook(REVOKE, inventory=inventory, connection=None, expect_rc=2,
+                           extra_vars={'autotls_revoke': 'app3', 'autotls_revoke_reason': 'compromised'})
+    assert 'autotls_revoke_reason must be one of unspecified, keyCompromise' in refused.stdout
+    assert _pebble_status(pebble, old_serial)['Status'] == 'Valid'
+
+    result = run_playbook(REVOKE, inventory=inventory, connection=None, extra_vars={'autotls_revoke': 'app3'})
+    revoked = result.task('Revoke the current certificate and check it at the CA')['result']
+    assert (revoked['serial'], revoked['reason'], revoked['revoked_with']) == (old_serial, 'keyCompromise', 'account')
+    # Pebble publishes neither OCSP nor a CRL: the ACME endpoint's own answer confirmed it.
+    assert revoked['check']['revoked'] is True and revoked['check']['method'] == 'acme'
+    status = _pebble_status(pebble, old_serial)
+    assert status['Status'] == 'Revoked' and status['Reason'] == 1          # keyCompromise, at the CA itself
+    # The old set is out of the store, the new certificate has a new key and is served.
+    assert os.path.isfile(os.path.join(store, 'revoked', 'app3', old_serial, 'cert.pem'))
+    new = _stored(store, 'app3')
+    new_serial = '%x' % new.serial_number
+    assert new_serial != old_serial and new.public_key() != old.public_key()
+    _wait_served(app3, app3.fqdn, new_serial)
+    assert _pebble_status(pebble, new_serial)['Status'] == 'Valid'
+    report = result.task('Report both serials')['result']['msg']
+    assert report[0].startswith('Revoked app3 serial %s (keyCompromise, signed by the account)' % old_serial)
+    assert report[1].startswith('New certificate app3 serial %s' % new_serial) and report[1].endswith(
+        'deployed to app3.')
