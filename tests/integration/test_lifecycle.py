@@ -86,3 +86,93 @@ def test_revoke_replaces_deploys_and_the_ca_holds_the_old_one_revoked(
     assert report[0].startswith('Revoked app3 serial %s (keyCompromise, signed by the account)' % old_serial)
     assert report[1].startswith('New certificate app3 serial %s' % new_serial) and report[1].endswith(
         'deployed to app3.')
+
+
+ACCOUNT = os.path.join(REPO, 'playbooks', 'account.yml')
+ORDER = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: issue
+      autotls.acme.certificate:
+        acme_directory: "{{ autotls_acme_directory }}"
+        acme_ca_bundle: "{{ autotls_acme_ca_bundle }}"
+        account_key_src: "{{ autotls_store.path }}/account.pem"
+        account_email: ops@example.test
+        terms_agreed: true
+        aws_endpoint_url: "{{ aws_endpoint }}"
+        dns_servers: ["{{ dns_server }}"]
+        dest: "{{ autotls_store.path }}/certs"
+        force: true
+        certificates: [{name: acct, domains: [acct.example.test]}]
+"""
+
+
+def _account_of(pebble, key_pem):
+    """What Pebble answers a newAccount with onlyReturnExisting for this key: (status code, Location or problem)."""
+    import josepy as jose
+    from acme import client as acme_client, errors as acme_errors, messages
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(key_pem, None)
+    net = acme_client.ClientNetwork(jose.JWKEC(key=key), alg=jose.ES256, verify_ssl=pebble.ca_bundle)
+    client = acme_client.ClientV2(acme_client.ClientV2.get_directory(pebble.directory_url, net), net)
+    try:
+        client.new_account(messages.NewRegistration.from_data(only_return_existing=True))
+    except acme_errors.ConflictError as found:
+        return 'found', found.location
+    except messages.Error as problem:
+        return 'refused', problem.typ
+    return 'created', None
+
+
+def test_account_key_rollover_contact_and_deactivation_against_pebble(route53, run_playbook, tmp_path):
+    pebble = route53.pebble
+    route53.create_zone('acct.example.test')
+    store = str(tmp_path / 'store')
+    settings = {'autotls_acme_directory': pebble.directory_url, 'autotls_acme_ca_bundle': pebble.ca_bundle,
+                'autotls_terms_agreed': True, 'autotls_store': {'type': 'local', 'path': store},
+                'aws_endpoint': route53.moto.endpoint_url, 'dns_server': route53.dns.address}
+    key_file = os.path.join(store, 'account.pem')
+
+    first = run_playbook(ORDER, extra_vars=settings).task('issue')['result']
+    account = first['account_uri']
+    old_key = open(key_file, 'rb').read()
+
+    # Roll the key over (in the store) and change the contact, in one run.
+    rolled = run_playbook(ACCOUNT, extra_vars=dict(settings, autotls_account_rollover=True,
+                                                   autotls_account_email='pki@example.test'))
+    result = rolled.task('Bring the account to what is asked')['result']
+    assert (result['account_uri'], result['rolled_over'], result['contact_changed'], result['new_key_path']) == (
+        account, True, True, key_file)
+    assert result['contact'] == ['mailto:pki@example.test'] and result['status'] == 'valid'
+    new_key = open(key_file, 'rb').read()
+    assert new_key != old_key and oct(os.stat(key_file).st_mode & 0o777) == '0o600'
+    assert not os.path.exists(key_file + '.new')
+    # At the CA itself: the old key has no account any more, the new one has the same account.
+    assert _account_of(pebble, old_key) == ('refused', 'urn:ietf:params:acme:error:accountDoesNotExist')
+    assert _account_of(pebble, new_key) == ('found', account)
+
+    # An order with the new key, from the same account.
+    second = run_playbook(ORDER, extra_vars=settings).task('issue')['result']
+    assert (second['account_uri'], second['account_created'], second['certificates'][0]['action']) == (
+        account, False, 'renew')
+
+    # A key kept in a vault: the new key is left in a file, and the output says what to update.
+    vaulted = run_playbook(ACCOUNT, extra_vars=dict(settings, autotls_account_rollover=True,
+                                                    autotls_account_key_content=new_key.decode()))
+    result = vaulted.task('Bring the account to what is asked')['result']
+    pending = os.path.join(store, 'account-new.pem')
+    assert result['new_key_path'] == pending and 'AWX credential' in result['next_steps']
+    assert open(key_file, 'rb').read() == new_key                  # the store's file is not the vault's
+    vault_key = open(pending, 'rb').read()
+    assert _account_of(pebble, vault_key) == ('found', account)
+    shown = vaulted.task('Report the account')['result']['msg']
+    assert any(pending in line and 'then delete the file' in line for line in shown)
+
+    # Close it: the CA refuses the key from then on.
+    closed = run_playbook(ACCOUNT, extra_vars=dict(settings, autotls_account_deactivate=True,
+                                                   autotls_account_key_content=vault_key.decode()))
+    result = closed.task('Bring the account to what is asked')['result']
+    assert result['deactivated'] and result['status'] == 'deactivated'
+    assert _account_of(pebble, vault_key)[0] == 'refused'

@@ -1,0 +1,285 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: autotls.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: account
+short_description: Keep an ACME account - its contact, its key (RFC 8555 key rollover), or close it
+version_added: 0.1.0
+description:
+  - Finds the ACME account of the account key (creating it with O(state=present), as M(autotls.acme.certificate)
+    would), and brings it to what is asked.
+  - With O(account_email), the account's contact becomes that address (or those, comma-separated); the CA is only
+    asked to change it when it differs.
+  - With O(rollover=true), a new account key is made and the account moved to it with the RFC 8555 key-change
+    request. The new key is written first (C(0600), atomically) to O(new_account_key_dest), then the CA is asked,
+    then the new key must find the same account. Only then, for a key kept in a file (O(account_key_src)), does
+    the new key replace that file; the old key stays in place until the CA confirmed. For a key given as
+    O(account_key_content) (a vault variable, an AWX credential), the new key stays in O(new_account_key_dest) and
+    RV(next_steps) says what to update.
+  - A run that stopped after the CA took the new key but before the key file was replaced is finished by the next
+    run, which asks the CA which key the account has.
+  - With O(state=deactivated), the account is closed. This cannot be undone; its certificates stay valid, and
+    nothing can be ordered or revoked with it any more.
+  - 'Runs on the controller (or the AWX execution environment): use C(delegate_to: localhost) or a localhost play.'
+author:
+  - autotls.acme maintainers (@autotls)
+requirements:
+  - acme >= 2.0 (certbot's ACME library)
+  - cryptography
+extends_documentation_fragment:
+  - autotls.acme.acme
+attributes:
+  check_mode:
+    support: full
+    description: Reads the account and reports what would change; changes nothing at the CA and writes no key.
+  diff_mode:
+    support: none
+    description: Keys are never shown as diffs.
+  idempotent:
+    support: partial
+    description: The contact and the state are changed only when they differ; O(rollover=true) rolls the key over on every run.
+options:
+  state:
+    description:
+      - C(present) finds (or creates) the account; C(deactivated) closes it, for good.
+    type: str
+    choices: [present, deactivated]
+    default: present
+  rollover:
+    description:
+      - Move the account to a new key (RFC 8555 key change).
+    type: bool
+    default: false
+  new_key_type:
+    description:
+      - Type of the new account key.
+    type: str
+    choices: [ec256, ec384, rsa2048, rsa3072, rsa4096]
+    default: ec256
+  new_account_key_dest:
+    description:
+      - Where the new key is written before the CA is asked.
+      - Default with O(account_key_src) - C(<account_key_src>.new), which replaces O(account_key_src) once the CA confirmed.
+      - Required with O(account_key_content) and O(rollover=true) - the new key stays there for you to move into the
+        vault or the AWX credential (then delete the file).
+    type: path
+notes:
+  - No key is ever returned or logged.
+seealso:
+  - module: autotls.acme.certificate
+'''
+
+EXAMPLES = r'''
+- name: Roll the account key over, the key in the store
+  autotls.acme.account:
+    acme_directory: letsencrypt
+    account_key_src: /srv/autotls/account.pem
+    account_email: pki@example.com
+    terms_agreed: true
+    rollover: true
+  delegate_to: localhost
+  run_once: true
+
+- name: Close the account
+  autotls.acme.account:
+    acme_directory: letsencrypt
+    account_key_content: "{{ vault_acme_account_key }}"
+    state: deactivated
+  delegate_to: localhost
+  run_once: true
+'''
+
+RETURN = r'''
+account_uri:
+  description: URL of the account.
+  returned: when the account was found or created
+  type: str
+status:
+  description: The account's status at the CA afterwards (C(valid), C(deactivated)).
+  returned: when the account was found or created
+  type: str
+contact:
+  description: The account's contact URIs afterwards.
+  returned: when the account was found or created
+  type: list
+  elements: str
+created:
+  description: Whether the account was created by this run.
+  returned: always
+  type: bool
+contact_changed:
+  description: Whether the contact was (or would be) changed.
+  returned: always
+  type: bool
+rolled_over:
+  description: Whether the key was (or would be) rolled over; also true when this run finished a rollover an earlier run began.
+  returned: always
+  type: bool
+deactivated:
+  description: Whether the account was (or would be) deactivated by this run.
+  returned: always
+  type: bool
+new_key_path:
+  description: Where the account's key now is, after a rollover.
+  returned: after a rollover
+  type: str
+next_steps:
+  description: What the operator must do after a rollover of a key kept outside a file (vault, AWX credential).
+  returned: when there is something to do
+  type: str
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.autotls.acme.plugins.module_utils._acme import account as acme_account
+from ansible_collections.autotls.acme.plugins.module_utils._acme.network import HAS_ACME
+from ansible_collections.autotls.acme.plugins.module_utils._acme.session import (
+    AcmeSession,
+    acme_argument_spec,
+    acme_mutually_exclusive,
+    acme_required_one_of,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError, ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import HAS_CRYPTOGRAPHY
+
+
+def argument_spec():
+    spec = acme_argument_spec()
+    spec.update(
+        state=dict(type='str', default='present', choices=['present', 'deactivated']),
+        rollover=dict(type='bool', default=False),
+        new_key_type=dict(type='str', default='ec256', choices=list(acme_account.ACCOUNT_KEY_TYPES)),
+        new_account_key_dest=dict(type='path', no_log=False),
+    )
+    return spec
+
+
+def _account_key(params):
+    if params.get('account_key_content'):
+        return params['account_key_content'].encode('utf-8')
+    try:
+        with open(params['account_key_src'], 'rb') as handle:
+            return handle.read()
+    except OSError as exc:
+        raise ConfigurationError('Could not read the account key account_key_src %s: %s (this module changes an '
+                                 'existing account; the certificate module makes the key on first use)'
+                                 % (params['account_key_src'], exc.strerror or exc))
+
+
+def _pending_path(params):
+    if params.get('new_account_key_dest'):
+        return params['new_account_key_dest']
+    if params.get('account_key_src'):
+        return params['account_key_src'] + '.new'
+    return None
+
+
+def _session(params, key_pem):
+    return AcmeSession(params['acme_directory'], key_pem, account_key_passphrase=params.get('account_key_passphrase'),
+                       ca_bundle=params.get('acme_ca_bundle'), validate_certs=params['validate_certs'],
+                       request_timeout=params['request_timeout'])
+
+
+def _finish_earlier_rollover(module, params, session, pending, key_path, result):
+    """A new key left by a run that stopped after the CA took it: the session of that key, else None."""
+    try:
+        with open(pending, 'rb') as handle:
+            pending_pem = handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigurationError('Could not read %s: %s' % (pending, exc.strerror or exc))
+    other = acme_account.session_like(session, pending_pem)
+    if acme_account.find_account(other) is None:
+        other.close()
+        return None
+    if key_path and not module.check_mode:
+        os.replace(pending, key_path)
+    result.update(rolled_over=True, changed=True, new_key_path=key_path or pending)
+    return other
+
+
+def _run(module, params, result):
+    contact = acme_account.contact_of(params.get('account_email'))
+    pending = _pending_path(params)
+    key_path = None if params.get('account_key_content') else params.get('account_key_src')
+    if params['rollover'] and pending is None:
+        raise ConfigurationError('rollover with account_key_content needs new_account_key_dest: the file the new key '
+                                 'is written to, for you to move into the vault or AWX credential')
+    if params['rollover'] and params['state'] == 'deactivated':
+        raise ConfigurationError('rollover and state=deactivated exclude each other: a closed account needs no new key')
+    session = _session(params, _account_key(params))
+    try:
+        uri = acme_account.find_account(session)
+        if uri is None and pending:
+            finished = _finish_earlier_rollover(module, params, session, pending, key_path, result)
+            if finished is not None:
+                session.close()
+                session = finished
+                uri = acme_account.find_account(session)
+        if uri is None:
+            if params['state'] == 'deactivated':
+                raise AutoTLSError('The key has no account at %s: nothing to deactivate' % session.directory_url)
+            result['created'] = result['changed'] = True
+            if module.check_mode:
+                result.update(contact_changed=bool(contact), rolled_over=params['rollover'])
+                return
+            uri = session.ensure_account(email=params.get('account_email'), terms_agreed=params['terms_agreed'],
+                                         eab_kid=params.get('eab_kid'), eab_hmac_key=params.get('eab_hmac_key'),
+                                         eab_alg=params['eab_alg'])
+        regr = acme_account.read_account(session, uri)
+        result['account_uri'] = uri
+        if params['state'] == 'deactivated':
+            result['deactivated'] = result['changed'] = acme_account.status_of(regr) != acme_account.STATUS_DEACTIVATED
+            if result['deactivated'] and not module.check_mode:
+                regr = acme_account.deactivate(session, regr)
+        else:
+            if contact is not None and sorted(regr.body.contact or ()) != sorted(contact):
+                result['contact_changed'] = result['changed'] = True
+                if not module.check_mode:
+                    regr = acme_account.update_contact(session, regr, contact)
+            if params['rollover'] and not result['rolled_over']:
+                result['rolled_over'] = result['changed'] = True
+                if not module.check_mode:
+                    rollover = acme_account.Rollover(session, pending, key_path, params['new_key_type'])
+                    result['new_key_path'] = rollover.run()
+        result['status'] = acme_account.STATUS_DEACTIVATED if result['deactivated'] else acme_account.status_of(regr)
+        result['contact'] = [str(c) for c in (regr.body.contact or ())]
+        if result.get('new_key_path') and not key_path:
+            result['next_steps'] = (
+                'The account now has the key in %s. Put its content where account_key_content comes from (the vault '
+                'variable, or the AWX credential of type "ACME account"), then delete the file: the old key no longer '
+                'works.' % result['new_key_path'])
+    finally:
+        session.close()
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=acme_mutually_exclusive(),
+        required_one_of=acme_required_one_of(),
+        supports_check_mode=True,
+    )
+    for has, lib in ((HAS_ACME, 'acme'), (HAS_CRYPTOGRAPHY, 'cryptography')):
+        if not has:
+            module.fail_json(msg=missing_required_lib(lib))
+    params = module.params
+    result = dict(changed=False, created=False, contact_changed=False, rolled_over=False, deactivated=False)
+    try:
+        _run(module, params, result)
+    except AutoTLSError as exc:
+        result['msg'] = str(exc)
+        result.update(exc.details)
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
