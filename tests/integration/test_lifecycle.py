@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The rest of a certificate's and an account's life, through the playbooks, on real CAs:
 revoke and replace (revoke.yml), account key rollover, contact and deactivation
 (account.yml), and retirement of what no host declares any more."""
