@@ -290,6 +290,12 @@ results:
       description: A sentence saying why (not) due.
       type: str
       sample: due since 2027-01-19 10:00 UTC (expires 2027-02-18 10:00 UTC)
+    renew_at:
+      description:
+        - When O(renew_before)'s days and fraction rules make the certificate due (the start of its renewal window),
+          UTC. The CA's ARI window may start earlier.
+      type: str
+      sample: "2027-01-19T10:00:00Z"
     matches_name:
       description: For endpoints, whether the SNI name is covered by the certificate's names.
       type: bool

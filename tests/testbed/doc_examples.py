@@ -208,8 +208,15 @@ def _renewal_policy(value):
     RenewalPolicy.from_option(value)
 
 
+def _metrics_settings(value):
+    from ansible_collections.autotls.acme.plugins.module_utils._metrics.settings import metrics_settings
+    metrics_settings(value)
+
+
 # Variables whose values the collection's own code checks beyond their argument spec.
-VALUE_CHECKS = {'autotls_renew_before': _renewal_policy}
+VALUE_CHECKS = {'autotls_renew_before': _renewal_policy, 'autotls_metrics': _metrics_settings}
+# Dict variables whose keys that check covers whole (a filter reads them, not the playbooks key by key).
+KEYS_CHECKED_WHOLE = {'autotls_metrics'}
 
 
 def certificate_validator():
@@ -349,6 +356,12 @@ class Checker:
                 if name not in self.playbook_vars:
                     self.problem(where, 'variable %s is read by no role and no playbook of the collection' % name)
                 self.dict_variable(where, name, value)
+                if name in VALUE_CHECKS and not (isinstance(value, str) and TEMPLATE.search(value)):
+                    try:
+                        VALUE_CHECKS[name](value)
+                    except Exception as exc:  # the collection's own error type, whatever it is
+                        self.problem(where, '%s: %s' % (name, exc))
+                    self.checked += 1
                 continue
             self.validate(where, {name: spec}, {name: value})
             self.dict_variable(where, name, value)
@@ -370,7 +383,7 @@ class Checker:
         if not isinstance(value, dict):
             return
         known = self.dict_keys.get(name)
-        if known is not None:
+        if known is not None and name not in KEYS_CHECKED_WHOLE:
             unknown = sorted(set(value) - known)
             if unknown:
                 self.problem(where, '%s: no role or playbook reads %s (they read %s)'

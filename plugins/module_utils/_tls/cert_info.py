@@ -397,7 +397,7 @@ def fetch_chain(host, port, server_name, timeout, backend=None):
 # ---- inspection --------------------------------------------------------------------------
 
 _EMPTY = ('expired', 'serial', 'domains', 'not_before', 'not_after', 'days_left', 'lifetime_fraction_left',
-          'issuer', 'key_type', 'chain_verified', 'chain_error', 'chain_length', 'due', 'due_reason',
+          'issuer', 'key_type', 'chain_verified', 'chain_error', 'chain_length', 'due', 'due_reason', 'renew_at',
           'matches_name', 'key_path', 'key_matches', 'key_error', 'error', 'schedule')
 
 
@@ -463,6 +463,8 @@ class Inspector:
         result['chain_verified'], result['chain_error'] = verified, error
         due, reason = self.policy.decide(leaf.not_valid_before_utc, leaf.not_valid_after_utc, self.now)
         result['due'], result['due_reason'] = due, reason
+        result['renew_at'] = self.policy.renew_at(leaf.not_valid_before_utc, leaf.not_valid_after_utc).strftime(
+            '%Y-%m-%dT%H:%M:%SZ')
         if self.run_interval is not None:
             result['schedule'] = schedule_fit(self.policy, leaf.not_valid_before_utc, leaf.not_valid_after_utc,
                                               self.run_interval, self.directory_url)

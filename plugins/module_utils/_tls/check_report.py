@@ -188,3 +188,35 @@ def drifted(served, expected, host=None):
             found.append(dict(host=want['host'], certificate=want['certificate'],
                               served_serial=result['serial'], stored_serial=want['serial']))
     return found
+
+
+def served_certificates(results, targets, host):
+    """What ``host`` serves, one item per certificate and endpoint, for its metrics file.
+
+    ``results`` and ``targets`` as for :func:`check_report` (cert_info's results for
+    check_targets' targets, in that order). Items: ``certificate``, ``server_name``,
+    ``port``, ``reachable``, ``serial``, ``issuer``, ``not_before``, ``not_after``,
+    ``renew_at`` and ``store_serial`` (the serial of the store's file; empty when the
+    store has none), as the metrics_textfile module takes them.
+    """
+    results, targets = list(results or []), list(targets or [])
+    if len(results) != len(targets):
+        raise ConfigurationError('served_certificates: %d results for %d targets; pass cert_info\'s results for '
+                                 'exactly the targets check_targets returned, in that order'
+                                 % (len(results), len(targets)))
+    stored = {}
+    for result, target in zip(results, targets):
+        if target['source'] == 'store' and result.get('serial'):
+            stored[target['certificate']] = result['serial']
+    served = []
+    for result, target in zip(results, targets):
+        if target['source'] != 'live' or target['host'] != host:
+            continue
+        endpoint = target['endpoint']
+        reachable = bool(result.get('reachable')) and bool(result.get('serial'))
+        item = dict(certificate=target['certificate'], server_name=endpoint['server_name'], port=endpoint['port'],
+                    reachable=reachable, store_serial=stored.get(target['certificate'], ''))
+        if reachable:
+            item.update((key, result.get(key)) for key in ('serial', 'issuer', 'not_before', 'not_after', 'renew_at'))
+        served.append(item)
+    return served

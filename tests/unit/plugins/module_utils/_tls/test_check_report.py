@@ -133,3 +133,22 @@ def test_a_lifetime_the_run_interval_does_not_fit_is_listed_once_and_fails_nothi
     assert built['problems'] == []
     fits = report.check_report([_result('ok')] * 3, targets, {'ok': 3, 'total': 3})
     assert fits['schedule'] == [] and not any('run interval' in line for line in fits['lines'])
+
+
+def test_served_certificates_pair_each_endpoint_of_the_host_with_the_store_serial():
+    targets = report.check_targets(DECLARED, HOSTVARS, '/srv/autotls')
+    facts = dict(issuer='CA', not_before='2027-01-01T00:00:00Z', not_after='2027-04-01T00:00:00Z',
+                 renew_at='2027-03-02T00:00:00Z')
+    results = [_result('ok', serial='aa', **facts), _result('missing'),
+               _result('ok', serial='bb', reachable=True, **facts),          # app1 on web1: an old one
+               _result('unreachable', reachable=False),                      # app1 on web2
+               _result('ok', serial='cc', reachable=True, **facts)]          # qa1 on web3
+    assert report.served_certificates(results, targets, 'web1') == [dict(
+        certificate='app1', server_name='app1.example.test', port=443, reachable=True, store_serial='aa',
+        serial='bb', **facts)]
+    assert report.served_certificates(results, targets, 'web2') == [dict(
+        certificate='app1', server_name='app1.example.test', port=8443, reachable=False, store_serial='aa')]
+    served = report.served_certificates(results, targets, 'web3')
+    assert served[0]['store_serial'] == '' and served[0]['server_name'] == 'www.qa1.example.test'
+    with pytest.raises(ConfigurationError, match='2 results for 5 targets'):
+        report.served_certificates(results[:2], targets, 'web1')
