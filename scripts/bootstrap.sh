@@ -16,11 +16,13 @@ trap 'rm -f "$LOG"' EXIT
 # pebble: ACME test CA; nginx-light, openssh-server: test hosts; golang + smallstep
 # sources: step-ca, built offline; python3: the interpreter Ansible uses on test hosts;
 # prometheus (promtool), prometheus-node-exporter, prometheus-pushgateway: the metrics
-# tests and `promtool test rules`; chromium: the report's headless-browser test.
+# tests and `promtool test rules`; chromium: the report's headless-browser test;
+# haproxy, apache2: the server kinds beyond nginx (started only inside test hosts).
 PACKAGES=(
     pebble nginx-light openssh-server openssl curl git make ca-certificates python3
     shellcheck golang-go golang-github-smallstep-certificates-dev golang-github-urfave-cli-dev
     prometheus prometheus-node-exporter prometheus-pushgateway chromium
+    haproxy apache2
 )
 
 say() { printf 'bootstrap: %s\n' "$*"; }
