@@ -28,7 +28,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
-from ansible_collections.autotls.acme.plugins.module_utils._deploy.kinds import KINDS
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.kinds import KINDS, SHARED
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.plan import (
     deploy_plan, file_reason, store_checksums,
 )
@@ -79,7 +79,7 @@ class ActionModule(ActionBase):
         names = [cert['name'] for cert in certificates]
         common = {key: args[key] for key in ('dest_dir', 'previous_dir') if key in args}
         try:
-            forms = plan_forms(src_dir, certificates, defaults, servers)
+            forms = plan_forms(src_dir, certificates, defaults, servers, args.get('dest_dir') or '')
             found = self._run(dict(common, step='inspect', names=names, paths=[f['path'] for f in forms]),
                               task_vars)
             files = deploy_plan(store_checksums(src_dir, names), found.get('files') or [], certificates, defaults)
@@ -136,8 +136,8 @@ def _add(tar, member, data):
     tar.addfile(info, io.BytesIO(data))
 
 
-def plan_forms(src_dir, certificates, defaults, servers):
-    """The form files of every server, with their content from the store: [{path, name, data, checksum, ...}].
+def plan_forms(src_dir, certificates, defaults, servers, cert_dir):
+    """The form files and configuration files of every server: [{path, name, data, checksum, ...}].
 
     Two servers that want the same path must want the same content there (one file, both
     servers named); anything else is refused before the host is looked at.
@@ -169,6 +169,15 @@ def plan_forms(src_dir, certificates, defaults, servers):
                                        'another directory.' % (same['servers'][0], server['name'], form['path']))
                 else:
                     same['servers'].append(server['name'])
+        for config in kind.configs(server, certificates, cert_dir):
+            data = config['content'].encode('utf-8')
+            if config['path'] in by_path:
+                raise AutoTLSError('Server %s wants %s, which %s writes too: give one of them another directory.'
+                                   % (server['name'], config['path'], by_path[config['path']]['servers'][0]))
+            by_path[config['path']] = dict(
+                path=config['path'], name=config.get('name') or SHARED, key=False, mode='0644', data=data,
+                owner='root', group='root', checksum=hashlib.sha1(data).hexdigest(),  # nosec: a checksum
+                servers=[server['name']], member='forms/%d' % len(by_path))
     return list(by_path.values())
 
 

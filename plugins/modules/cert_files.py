@@ -240,6 +240,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files im
     CertFile, FormFile, FormFiles, HostCertificates, Install, inspect, inspect_forms, put_back, validate_servers,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.kinds import SHARED
 
 
 # What a failure of each step means for the host, and what to look at.
@@ -325,7 +326,7 @@ def install(module, host, files):
         job.undo(list(job.replacements))
         forms.undo()
         raise
-    deployed = list(job.changed) + [name for name in forms.names() if name not in job.changed]
+    deployed = list(job.changed) + [name for name in forms.names() if name not in job.changed and name != SHARED]
     form_paths = [item.path for item, _previous in forms.written]
     if params['servers'] is None:
         for item in rolled_back:

@@ -31,6 +31,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.fileset impor
     TMP_PREFIX, Entry, open_directory, open_subdirectory, read_entry, read_set, recover, remove_tree, replace_set,
     write_entry,
 )
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.kinds import SHARED
 from ansible_collections.autotls.acme.plugins.module_utils._model.layout import CERTIFICATE_FILES, KEY_FILE
 from ansible_collections.autotls.acme.plugins.module_utils._model.modes import parse_mode
 from ansible_collections.autotls.acme.plugins.module_utils._model.names import RULE, is_valid_name
@@ -341,7 +342,7 @@ class FormFile:
         if (not path.startswith('/') or not filename or filename in ('.', '..') or '\0' in path
                 or '..' in path.split('/')):
             raise ConfigurationError('%r is not an absolute file path (no "..").' % (path,))
-        if not is_valid_name(name):
+        if not is_valid_name(name) and name != SHARED:
             raise ConfigurationError('The file %s names no certificate (%r is not a name of %s).' % (path, name, RULE))
         self.path = path
         self.directory = directory or '/'
@@ -488,8 +489,8 @@ def validate_servers(job, forms, servers, run):
             if rc == 0:
                 continue
             error = ((err or '') + ('\n' if err and out else '') + (out or '')).strip() or 'exit %d' % rc
-            named = [name for name in names
-                     if job.host.where(name) + '/' in error or any(path in error for path in forms.paths(name))]
+            named = [name for name in names if name != SHARED
+                     and (job.host.where(name) + '/' in error or any(path in error for path in forms.paths(name)))]
             blamed = named or names
             for name in blamed:
                 rolled_back.append(dict(

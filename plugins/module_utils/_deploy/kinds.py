@@ -27,11 +27,13 @@ from __future__ import annotations
 import re
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
-from ansible_collections.autotls.acme.plugins.module_utils._model.layout import FILES_BY_KIND
+from ansible_collections.autotls.acme.plugins.module_utils._model.layout import FILES_BY_KIND, file_path
 from ansible_collections.autotls.acme.plugins.module_utils._model.modes import normalize_mode
 from ansible_collections.autotls.acme.plugins.module_utils._model.names import NAME_PATTERN, RULE
 
 REQUIRED = object()
+# The certificate name of a configuration file that serves them all (not a valid name).
+SHARED = '(all)'
 NAME_PLACEHOLDER = '{name}'
 # A path written as it is into argv or a configuration file: absolute, no white space,
 # quotes, glob characters or '..'.
@@ -162,7 +164,18 @@ class Kind:
         """The files this server reads beyond the standard set, for one certificate: [{path, parts, key, mode}].
 
         ``parts`` are kinds of files of the set (cert, chain, fullchain, key), concatenated;
-        ``key`` tells that the file holds the private key (its mode must give others nothing).
+        ``key`` tells that the file holds the private key (its mode must give others nothing);
+        ``mode`` None takes the certificate's (key_mode for a key).
+        """
+        return []
+
+    def configs(self, server, certificates, cert_dir):
+        """The configuration this server needs to serve the certificates: [{path, content, name}].
+
+        ``certificates`` are validated entries (name, domains, ...); ``cert_dir`` is where
+        the standard sets are (``<cert_dir>/<name>/fullchain.pem``). ``name`` ties a file to
+        one certificate (put back with it); ``SHARED`` marks a file of all of them. Written
+        root-owned, mode 0644, checked with the server's files.
         """
         return []
 
@@ -201,6 +214,58 @@ class HAProxy(Kind):
                      key=True, mode=None)]
 
 
+class Apache(Kind):
+    """Apache httpd with mod_ssl: a virtual host per certificate, on the standard set's files."""
+
+    name = 'apache'
+    OPTIONS = dict(Kind.OPTIONS, **{
+        'conf_dir': (check_path, '/etc/apache2/sites-enabled'),
+        'listen': (check_word, '*'),
+        'document_root': (check_path, '/var/www/html'),
+        'ctl': (check_word, 'apache2ctl'),
+        'validate': (check_argv, None),
+        'reload': (check_argv, None),
+    })
+
+    def finish(self, server):
+        if server['validate'] is None:
+            server['validate'] = [server['ctl'], 'configtest']
+        if server['reload'] is None:
+            server['reload'] = [server['ctl'], 'graceful']
+        if server['port'] is None:
+            raise ConfigurationError("port of server '%s' is the port of its virtual hosts: give a port number "
+                                     'such as 443, not null.' % server['name'])
+        return server
+
+    def configs(self, server, certificates, cert_dir):
+        configs = []
+        for cert in certificates:
+            domains = list(cert.get('domains') or [])
+            plain = [d for d in domains if not d.startswith('*')]
+            if not plain:
+                raise ConfigurationError("Certificate '%s' has no domain without a wildcard for the ServerName of "
+                                         "its Apache virtual host (server '%s'): add its apex domain."
+                                         % (cert['name'], server['name']))
+            directory = '%s/%s' % (cert_dir.rstrip('/'), cert['name'])
+            lines = [
+                '# Managed by autotls.acme (server %s): TLS virtual host of certificate %s.'
+                % (server['name'], cert['name']),
+                '<VirtualHost %s:%d>' % (server['listen'], server['port']),
+                '    ServerName %s' % plain[0],
+            ]
+            lines += ['    ServerAlias %s' % name for name in domains if name != plain[0]]
+            lines += [
+                '    DocumentRoot %s' % server['document_root'],
+                '    SSLEngine on',
+                '    SSLCertificateFile %s' % file_path(directory, 'fullchain'),
+                '    SSLCertificateKeyFile %s' % file_path(directory, 'key'),
+                '</VirtualHost>',
+            ]
+            configs.append(dict(path='%s/autotls-%s.conf' % (server['conf_dir'], cert['name']),
+                                content='\n'.join(lines) + '\n', name=cert['name']))
+        return configs
+
+
 class Custom(Kind):
     """Anything else: the files it reads, the check and the reload, given in the entry."""
 
@@ -212,7 +277,7 @@ class Custom(Kind):
                 for item in server['files']]
 
 
-KINDS = {kind.name: kind for kind in (Nginx(), HAProxy(), Custom())}
+KINDS = {kind.name: kind for kind in (Nginx(), HAProxy(), Apache(), Custom())}
 
 
 def kind_names():

@@ -66,3 +66,21 @@ def test_bad_entries_are_named_with_what_to_change(value, message):
     with pytest.raises(ConfigurationError) as info:
         validate_servers(value)
     assert message in str(info.value)
+
+
+def test_apache_writes_a_virtual_host_per_certificate_from_validated_names():
+    apache = validate_servers([{'kind': 'apache', 'listen': '127.0.0.12', 'port': 9443}])[0]
+    assert apache['validate'] == ['apache2ctl', 'configtest'] and apache['reload'] == ['apache2ctl', 'graceful']
+    configs = KINDS['apache'].configs(apache, [{'name': 'web', 'domains': ['*.example.test', 'example.test']}],
+                                      '/etc/autotls/certs')
+    assert [c['path'] for c in configs] == ['/etc/apache2/sites-enabled/autotls-web.conf']
+    assert configs[0]['name'] == 'web'
+    text = configs[0]['content']
+    assert '<VirtualHost 127.0.0.12:9443>' in text
+    assert '    ServerName example.test\n    ServerAlias *.example.test\n' in text
+    assert '    SSLCertificateFile /etc/autotls/certs/web/fullchain.pem\n' in text
+    assert '    SSLCertificateKeyFile /etc/autotls/certs/web/privkey.pem\n' in text
+    with pytest.raises(ConfigurationError, match="Certificate 'wild' has no domain without a wildcard"):
+        KINDS['apache'].configs(apache, [{'name': 'wild', 'domains': ['*.example.test']}], '/etc/autotls/certs')
+    with pytest.raises(ConfigurationError, match="listen of server 'apache' must be one word"):
+        validate_servers([{'kind': 'apache', 'listen': '* :443'}])
