@@ -22,11 +22,7 @@ import json
 import os
 
 from ansible_collections.autotls.acme.plugins.module_utils._acme.session import AcmeSession, account_jwk
-from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
-    AcmeProtocolError,
-    ConfigurationError,
-    KeyMaterialError,
-)
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AcmeProtocolError, ConfigurationError
 from ansible_collections.autotls.acme.plugins.module_utils._common.files import atomic_write
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import generate_private_key, private_key_to_pem
 
@@ -167,8 +163,8 @@ class Rollover:
         if found != account_uri:
             raise AcmeProtocolError(
                 'The CA at %s accepted the key change, but the new key finds %s instead of the account %s; the old key '
-                'file was kept, the new key is in %s' % (self.session.directory_url, found or 'no account', account_uri,
-                                                          self.pending_path))
+                'file was kept, the new key is in %s'
+                % (self.session.directory_url, found or 'no account', account_uri, self.pending_path))
         if self.key_path:
             os.replace(self.pending_path, self.key_path)
             return self.key_path
