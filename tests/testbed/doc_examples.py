@@ -213,8 +213,15 @@ def _metrics_settings(value):
     metrics_settings(value)
 
 
+def _servers(value):
+    """The model's check of autotls_servers (kinds, settings, names)."""
+    from ansible_collections.autotls.acme.plugins.module_utils._model.servers import validate_servers
+    return validate_servers(value)
+
+
 # Variables whose values the collection's own code checks beyond their argument spec.
-VALUE_CHECKS = {'autotls_renew_before': _renewal_policy, 'autotls_metrics': _metrics_settings}
+VALUE_CHECKS = {'autotls_renew_before': _renewal_policy, 'autotls_metrics': _metrics_settings,
+                'autotls_servers': _servers}
 # Dict variables whose keys that check covers whole (a filter reads them, not the playbooks key by key).
 KEYS_CHECKED_WHOLE = {'autotls_metrics'}
 

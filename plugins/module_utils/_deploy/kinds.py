@@ -87,6 +87,14 @@ def check_word(value, server, option):
     return value
 
 
+def check_address(value, server, option):
+    """An address to listen on: '*', a name or IPv4 address, or an IPv6 address in brackets."""
+    if isinstance(value, str) and (value == '*' or re.fullmatch(r'[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]', value)):
+        return value
+    raise ConfigurationError("%s must be '*', a host name or IPv4 address, or an IPv6 address in brackets such as "
+                             '[::1]; got %r.' % (_where(server, option), value))
+
+
 def check_topic(value, server, option):
     if value is None or value == '':
         return ''
@@ -220,7 +228,7 @@ class Apache(Kind):
     name = 'apache'
     OPTIONS = dict(Kind.OPTIONS, **{
         'conf_dir': (check_path, '/etc/apache2/sites-enabled'),
-        'listen': (check_word, '*'),
+        'listen': (check_address, '*'),
         'document_root': (check_path, '/var/www/html'),
         'ctl': (check_word, 'apache2ctl'),
         'validate': (check_argv, None),

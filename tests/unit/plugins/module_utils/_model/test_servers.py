@@ -82,5 +82,7 @@ def test_apache_writes_a_virtual_host_per_certificate_from_validated_names():
     assert '    SSLCertificateKeyFile /etc/autotls/certs/web/privkey.pem\n' in text
     with pytest.raises(ConfigurationError, match="Certificate 'wild' has no domain without a wildcard"):
         KINDS['apache'].configs(apache, [{'name': 'wild', 'domains': ['*.example.test']}], '/etc/autotls/certs')
-    with pytest.raises(ConfigurationError, match="listen of server 'apache' must be one word"):
+    with pytest.raises(ConfigurationError, match="listen of server 'apache' must be '\\*', a host name"):
         validate_servers([{'kind': 'apache', 'listen': '* :443'}])
+    assert [validate_servers([{'kind': 'apache', 'listen': v}])[0]['listen'] for v in ('*', '[::1]', '10.0.0.5')] == [
+        '*', '[::1]', '10.0.0.5']
