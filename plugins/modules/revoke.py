@@ -70,7 +70,20 @@ options:
     default: account
   set_aside:
     description:
-      - Move the revoked certificate's files to C(<store>/revoked/<name>/<serial>/) once the CA revoked it.
+      - Move the revoked certificate's files to C(<store>/<aside>/<name>/<serial>/) once the CA revoked it.
+    type: bool
+    default: true
+  aside:
+    description:
+      - Where O(set_aside) moves the files - C(revoked), or C(retired) for a certificate no host declares any more
+        (C(playbooks/retire.yml)).
+    type: str
+    choices: [revoked, retired]
+    default: revoked
+  revoke:
+    description:
+      - V(false) only sets the certificate aside, without contacting the CA (C(playbooks/retire.yml) without
+        C(autotls_retire_revoke)).
     type: bool
     default: true
 notes:
@@ -116,19 +129,23 @@ reason:
   returned: always
   type: str
   sample: keyCompromise
+revoked:
+  description: Whether the certificate was (or, in check mode, would be) revoked; false with O(revoke=false).
+  returned: always
+  type: bool
 revoked_with:
   description: C(account) or C(certificate_key).
   returned: always
   type: str
 already_revoked:
   description: True when the CA answered that it had been revoked already.
-  returned: unless in check mode
+  returned: when revoked, unless in check mode
   type: bool
 check:
   description:
     - What the CA said afterwards - C(revoked) (true, false or null when it could not tell), C(method) (C(ocsp),
       C(crl) or C(acme)), C(detail) and C(tried) (the ways asked first that did not decide).
-  returned: unless in check mode
+  returned: when revoked, unless in check mode
   type: dict
   sample: {revoked: true, method: acme, detail: the CA answered a second revocation request with alreadyRevoked, tried: []}
 set_aside_to:
@@ -186,6 +203,8 @@ def argument_spec():
         reason=dict(type='str', default='keyCompromise', choices=list(REASONS)),
         revoke_with=dict(type='str', default='account', choices=list(REVOKE_WITH)),
         set_aside=dict(type='bool', default=True),
+        aside=dict(type='str', default='revoked', choices=['revoked', 'retired']),
+        revoke=dict(type='bool', default=True),
     )
     return spec
 
@@ -232,7 +251,8 @@ def main():
         if not has:
             module.fail_json(msg=missing_required_lib(lib))
     params = module.params
-    result = dict(changed=False, name=params['name'], reason=params['reason'], revoked_with=params['revoke_with'])
+    result = dict(changed=False, name=params['name'], reason=params['reason'], revoked_with=params['revoke_with'],
+                  revoked=params['revoke'])
     try:
         validate_name(params['name'])
         reason_code(params['reason'])
@@ -249,8 +269,12 @@ def main():
         if module.check_mode:
             result['changed'] = True
             if params['set_aside']:
-                result['set_aside_to'] = set_aside(params['dest'], params['name'], 'revoked', facts['serial'],
-                                                   check_mode=True)
+                result['set_aside_to'] = set_aside(params['dest'], params['name'], params['aside'],
+                                                   facts['serial'], check_mode=True)
+            module.exit_json(**result)
+        if not params['revoke']:
+            result['set_aside_to'] = set_aside(params['dest'], params['name'], params['aside'], facts['serial'])
+            result['changed'] = True
             module.exit_json(**result)
         # The account key is only read (never made) when the certificate's key signs.
         session = session_from_params(params, check_mode=params['revoke_with'] == 'certificate_key')
@@ -266,7 +290,7 @@ def main():
         finally:
             session.close()
         if params['set_aside']:
-            result['set_aside_to'] = set_aside(params['dest'], params['name'], 'revoked', facts['serial'])
+            result['set_aside_to'] = set_aside(params['dest'], params['name'], params['aside'], facts['serial'])
             result['changed'] = True
     except AutoTLSError as exc:
         result['msg'] = str(exc)

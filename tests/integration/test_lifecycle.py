@@ -17,6 +17,8 @@ from testbed.tls import served_serial
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ONBOARD = os.path.join(REPO, 'playbooks', 'onboard.yml')
 REVOKE = os.path.join(REPO, 'playbooks', 'revoke.yml')
+RETIRE = os.path.join(REPO, 'playbooks', 'retire.yml')
+RENEW = os.path.join(REPO, 'playbooks', 'renew.yml')
 ISSUED = 'autotls.acme.issue : Answer the challenges, finalize and store the certificates'
 
 
@@ -40,11 +42,11 @@ def _pebble_status(pebble, serial_hex):
     return response.json()
 
 
-def _inventory(tmp_path, hosts, pebble, testbed, store, **extra):
+def _inventory(tmp_path, hosts, pebble, testbed, store, more=(), **extra):
     host_vars = {host.name: {'autotls_nginx_listen_address': host.address, 'autotls_nginx_ipv6': False,
                              'autotls_ca_trust_java': False,
                              'autotls_host_certificates': [{'name': host.name, 'domains': [host.fqdn],
-                                                            'challenge': 'http-01'}]}
+                                                            'challenge': 'http-01'}] + list(more)}
                  for host in hosts}
     all_vars = {'autotls_acme_directory': pebble.directory_url, 'autotls_acme_ca_bundle': pebble.ca_bundle,
                 'autotls_terms_agreed': True, 'autotls_store': {'type': 'local', 'path': store},
@@ -53,13 +55,16 @@ def _inventory(tmp_path, hosts, pebble, testbed, store, **extra):
     return write_inventory(tmp_path / 'inventory.yml', hosts=hosts, host_vars=host_vars, group_vars={'all': all_vars})
 
 
-def test_revoke_replaces_deploys_and_the_ca_holds_the_old_one_revoked(
+def test_revoke_and_replace_then_retire_what_no_host_declares(
         pebble_factory, test_hosts, host_dns, testbed, run_playbook, tmp_path):
+    """One onboarded host for both: revoke.yml on its own certificate, then retirement of a second one."""
     app3 = test_hosts['app3']
     app3.reset()
     pebble = pebble_factory(http_port=80)
     store = str(tmp_path / 'store')
-    inventory = _inventory(tmp_path, [app3], pebble, testbed, store)
+    old_fqdn = host_dns.add(app3, fqdn='old.qa1.example.test')
+    retiring = [{'name': 'old', 'domains': [old_fqdn], 'challenge': 'http-01'}]
+    inventory = _inventory(tmp_path, [app3], pebble, testbed, store, more=retiring)
     run_playbook(ONBOARD, inventory=inventory, connection=None)
     old = _stored(store, 'app3')
     old_serial = '%x' % old.serial_number
@@ -89,6 +94,33 @@ def test_revoke_replaces_deploys_and_the_ca_holds_the_old_one_revoked(
     assert report[0].startswith('Revoked app3 serial %s (keyCompromise, signed by the account)' % old_serial)
     assert report[1].startswith('New certificate app3 serial %s' % new_serial) and report[1].endswith(
         'deployed to app3.')
+
+    # Retirement: "old" leaves the inventory. Its files, its server block and its store entry stay
+    # until a run over the whole inventory with autotls_retire: true.
+    retired_serial = '%x' % _stored(store, 'old').serial_number
+    block = '/etc/nginx/conf.d/autotls-tls-old.conf'
+    assert app3.exists(block) and app3.exists('/etc/autotls/certs/old/privkey.pem')
+    inventory = _inventory(tmp_path, [app3], pebble, testbed, store, autotls_retire=True, autotls_retire_revoke=True)
+    limited = run_playbook(RETIRE, inventory=inventory, connection=None, args=['--limit', 'app3'])
+    assert limited.task('Say why nothing is retired')['result']['msg'].startswith(
+        'Nothing retired: the run is limited (--limit app3)')
+    dry = run_playbook(RETIRE, inventory=inventory, connection=None, check=True)
+    assert dry.task('Report what was retired')['result']['msg'] == [
+        'old: would be taken off app3; would be set aside in %s/retired/old/%s, serial %s revoked '
+        '(cessationOfOperation).' % (store, retired_serial, retired_serial)]
+    assert app3.exists(block) and os.path.isdir(os.path.join(store, 'certs', 'old'))
+    assert _pebble_status(pebble, retired_serial)['Status'] == 'Valid'
+
+    nightly = run_playbook(RENEW, inventory=inventory, connection=None)
+    assert nightly.task('Report what was retired')['result']['msg'] == [
+        'old: was taken off app3; was set aside in %s/retired/old/%s, serial %s revoked (cessationOfOperation, '
+        'confirmed by the CA).' % (store, retired_serial, retired_serial)]
+    assert not app3.exists(block) and not app3.exists('/etc/autotls/certs/old')
+    assert app3.exists('/etc/autotls/certs/app3/privkey.pem')
+    assert not os.path.exists(os.path.join(store, 'certs', 'old'))
+    status = _pebble_status(pebble, retired_serial)
+    assert status['Status'] == 'Revoked' and status['Reason'] == 5       # cessationOfOperation
+    _wait_served(app3, app3.fqdn, new_serial)                            # nginx reloaded, still serving app3
 
 
 ACCOUNT = os.path.join(REPO, 'playbooks', 'account.yml')

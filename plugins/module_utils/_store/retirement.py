@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Which certificates no host declares any more, and where they still are.
+
+A certificate retires when no host of the whole inventory declares it, but a host's
+manifest still lists it or the store still holds it. Deciding that from part of the
+inventory (``--limit``, a narrower ``autotls_hosts``) would retire what the hosts left
+out still declare, so :func:`retirement_scope` refuses anything less than every host.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.autotls.acme.plugins.module_utils._model.names import is_valid_name
+
+
+def retirement_scope(play_hosts, inventory_hosts, limit=None):
+    """(True, '') when the run sees every inventory host's declarations, else (False, why)."""
+    if limit:
+        return False, ('the run is limited (--limit %s): it does not see every host\'s declarations, so nothing is '
+                       'retired; run without --limit to retire' % limit)
+    missing = sorted(set(inventory_hosts or []) - set(play_hosts or []))
+    if missing:
+        shown = ', '.join(missing[:5]) + (' and %d more' % (len(missing) - 5) if len(missing) > 5 else '')
+        return False, ('the play does not target every inventory host (not %s), so nothing is retired; target all '
+                       'hosts (autotls_hosts: all) to retire' % shown)
+    return True, ''
+
+
+def retirement_plan(declared, manifests, stored):
+    """The certificates to retire: ``[{'name', 'hosts': [...], 'in_store': bool}]`` by name.
+
+    ``declared``: what ``declared_certificates`` gathered over the whole inventory.
+    ``manifests``: ``{host: [names its manifest lists]}``. ``stored``: names in the store's ``certs/``.
+    """
+    wanted = set(entry['name'] for entry in declared or [])
+    found = {}
+    for host in sorted(manifests or {}):
+        for name in manifests[host] or []:
+            if is_valid_name(name) and name not in wanted:
+                found.setdefault(name, {'name': name, 'hosts': [], 'in_store': False})['hosts'].append(host)
+    for name in stored or []:
+        if is_valid_name(name) and name not in wanted:
+            found.setdefault(name, {'name': name, 'hosts': [], 'in_store': False})['in_store'] = True
+    return [found[name] for name in sorted(found)]
+
+
+def retirement_report(plan, store_results=(), check_mode=False):
+    """One line per retired certificate: the hosts it was taken off, where the store's copy went, the revocation."""
+    by_name = {}
+    for result in store_results or []:
+        item = result.get('item') or {}
+        if item.get('name'):
+            by_name[item['name']] = result
+    verb = 'would be' if check_mode else 'was'
+    lines = []
+    for entry in plan or []:
+        parts = []
+        if entry.get('hosts'):
+            parts.append('%s taken off %s' % (verb, ', '.join(entry['hosts'])))
+        stored = by_name.get(entry['name'])
+        if stored is not None:
+            if stored.get('failed'):
+                parts.append('the store\'s copy could not be set aside: %s' % stored.get('msg', 'no message'))
+            else:
+                where = stored.get('set_aside_to') or 'the retired/ directory of the store'
+                text = '%s set aside in %s' % (verb, where)
+                check = stored.get('check') or {}
+                if stored.get('revoked'):
+                    text += ', serial %s revoked (cessationOfOperation%s)' % (
+                        stored.get('serial', '?'), ', confirmed by the CA' if check.get('revoked') else '')
+                parts.append(text)
+        lines.append('%s: %s.' % (entry['name'], '; '.join(parts) if parts else 'nothing left to remove'))
+    return lines

@@ -1,0 +1,43 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What retires, only from a run that sees the whole inventory, and how it is reported."""
+
+from ansible_collections.autotls.acme.plugins.module_utils._store.retirement import (
+    retirement_plan,
+    retirement_report,
+    retirement_scope,
+)
+
+DECLARED = [{'name': 'app1', 'hosts': ['web1']}, {'name': 'web', 'hosts': ['web1', 'web2']}]
+
+
+def test_what_no_host_declares_but_a_host_or_the_store_holds():
+    manifests = {'web2': ['web', 'old'], 'web1': ['app1', 'old', 'gone']}
+    plan = retirement_plan(DECLARED, manifests, ['app1', 'web', 'old', 'stored-only', '.hidden'])
+    assert plan == [
+        {'name': 'gone', 'hosts': ['web1'], 'in_store': False},
+        {'name': 'old', 'hosts': ['web1', 'web2'], 'in_store': True},
+        {'name': 'stored-only', 'hosts': [], 'in_store': True},
+    ]
+    assert retirement_plan(DECLARED, {'web1': ['app1']}, ['app1', 'web']) == []
+
+
+def test_only_a_run_over_every_host_retires():
+    assert retirement_scope(['a', 'b'], ['a', 'b']) == (True, '')
+    whole, why = retirement_scope(['a'], ['a', 'b'], limit='a')
+    assert not whole and why.startswith('the run is limited (--limit a)')
+    whole, why = retirement_scope(['a'], ['a', 'b'])
+    assert not whole and 'does not target every inventory host (not b)' in why
+
+
+def test_the_report_says_where_each_went():
+    plan = [{'name': 'old', 'hosts': ['web1'], 'in_store': True}, {'name': 'gone', 'hosts': ['web2'], 'in_store': False}]
+    stored = [{'item': plan[0], 'set_aside_to': '/s/retired/old/1f', 'serial': '1f', 'revoked': True,
+               'check': {'revoked': True}}]
+    assert retirement_report(plan, stored) == [
+        'old: was taken off web1; was set aside in /s/retired/old/1f, serial 1f revoked (cessationOfOperation, '
+        'confirmed by the CA).',
+        'gone: was taken off web2.']
+    assert retirement_report(plan[:1], [dict(stored[0], revoked=False, check=None)], check_mode=True) == [
+        'old: would be taken off web1; would be set aside in /s/retired/old/1f.']
