@@ -202,9 +202,9 @@ def test_deploy_check_and_roll_back(host, run_playbook, ansible_env, tmp_path):
         'validate nginx configuration', 'reload nginx']
     assert served_serial(host, 'alt.' + host.fqdn, store.cafile) == alt2.serial_number
     assert_no_key_in(bad, bad_files, web1_files, alt2_files)
-    # Nothing half-done is left beside the certificates.
+    # Nothing half-done is left beside the certificates (and the manifest of what the collection wrote).
     rc, out, err = host.run(['ls', '-A', CERT_DIR])
-    assert out.split() == ['alt', 'web'], out
+    assert out.split() == ['.autotls-manifest.json', 'alt', 'web'], out
 
     # -- a good renewal goes live; the replaced files are kept in .previous --
     web2, web2_files = store.issue('web', web['domains'])
