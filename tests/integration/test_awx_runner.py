@@ -34,22 +34,21 @@ import glob
 import json
 import os
 import secrets
-import shlex
 import shutil
 import subprocess
 import sys
 import uuid
 
-import ansible_runner
 import pytest
 import requests
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from packaging.requirements import Requirement
 
+from testbed import awx
+from testbed.awx import make_private_data_dir, render_injected_extra_vars, run_job
 from testbed.moto import MotoServer
 from testbed.notify_peers import WebhookReceiver
 
@@ -83,114 +82,8 @@ WRAPPER_PLAYBOOK = """\
 """
 
 
-# ---- AWX's ways, reproduced ---------------------------------------------------------------
-
-class _UnsafeDumper(yaml.SafeDumper):
-    """Every string, keys included, as ``!unsafe``: how AWX writes injected extra vars."""
-
-    def represent_str(self, data):
-        return self.represent_scalar('!unsafe', data)
-
-
-_UnsafeDumper.add_representer(str, _UnsafeDumper.represent_str)
-
-
 def load_credential_type(name):
-    with open(os.path.join(CREDENTIAL_TYPES, name), encoding='utf-8') as handle:
-        return yaml.safe_load(handle)
-
-
-def render_injected_extra_vars(credential_type, inputs):
-    """The extra vars a credential of ``credential_type`` with ``inputs`` gives a job.
-
-    As AWX does it: only inputs with a value are in the template namespace (so an empty
-    one renders as an empty string), each injector is rendered in an immutable sandbox.
-    """
-    fields = {field['id'] for field in credential_type['inputs']['fields']}
-    assert set(inputs) <= fields, 'unknown inputs %s' % sorted(set(inputs) - fields)
-    missing = set(credential_type['inputs'].get('required', [])) - {k for k, v in inputs.items() if v}
-    assert not missing, 'required inputs left empty: %s' % sorted(missing)
-    namespace = {key: value for key, value in inputs.items() if value}
-    sandbox = ImmutableSandboxedEnvironment()
-    return {var: sandbox.from_string(template).render(**namespace)
-            for var, template in credential_type['injectors']['extra_vars'].items()}
-
-
-def make_private_data_dir(path, project, inventory, extravars, envvars, credentials):
-    """A private data dir as AWX prepares one for a job; returns the ``-e @file`` args.
-
-    ``project``: a directory to copy, or ``{name: text}`` files. ``credentials``: one
-    ``{var: value}`` dict per custom credential, each written to its own file.
-    """
-    os.makedirs(os.path.join(path, 'env'))
-    os.makedirs(os.path.join(path, 'inventory'))
-    if isinstance(project, dict):
-        os.makedirs(os.path.join(path, 'project'))
-        for name, text in project.items():
-            with open(os.path.join(path, 'project', name), 'w', encoding='utf-8') as handle:
-                handle.write(text)
-    else:
-        shutil.copytree(project, os.path.join(path, 'project'))
-    files = {
-        'inventory/hosts': yaml.safe_dump(inventory, sort_keys=False),
-        'env/extravars': yaml.safe_dump(extravars, sort_keys=False),
-        'env/envvars': yaml.safe_dump(envvars, sort_keys=False),
-        # What AWX puts there for a job: no output of the runner's own, a job timeout.
-        'env/settings': yaml.safe_dump({'suppress_ansible_output': True, 'job_timeout': 600,
-                                        'pexpect_timeout': 5, 'pexpect_use_poll': True}),
-    }
-    args = []
-    for index, injected in enumerate(credentials):
-        name = 'env/credential_extra_vars_%d' % index
-        files[name] = yaml.dump(injected, Dumper=_UnsafeDumper, default_flow_style=False)
-        args += ['-e', '@' + os.path.join(path, name)]
-    for name, text in files.items():
-        with open(os.path.join(path, name), 'w', encoding='utf-8') as handle:
-            handle.write(text)
-        os.chmod(os.path.join(path, name), 0o600)
-    return args
-
-
-class Job:
-    """One ansible-runner run and what it left: status, events, stdout."""
-
-    def __init__(self, runner):
-        self.runner = runner
-        self.status = runner.status
-        self.rc = runner.rc
-        self.events = list(runner.events)
-        self.stdout = runner.stdout.read()
-        self.event_files = ''
-        for path in sorted(glob.glob(os.path.join(runner.config.artifact_dir, 'job_events', '*.json'))):
-            with open(path, encoding='utf-8') as handle:
-                self.event_files += handle.read()
-
-    def results(self, task):
-        """The result events of ``task`` (its name without the role prefix)."""
-        return [e for e in self.events
-                if e['event'] in ('runner_on_ok', 'runner_on_skipped', 'runner_on_failed')
-                and e['event_data'].get('task') == task]
-
-    def result(self, task):
-        found = self.results(task)
-        assert found, 'no result for task %r; tasks seen: %s' % (
-            task, sorted({e['event_data'].get('task') for e in self.events if e['event_data'].get('task')}))
-        return found[-1]
-
-    def res(self, task):
-        return self.result(task)['event_data']['res']
-
-    def role_results(self, role):
-        return [e for e in self.events if e['event'] == 'runner_on_ok' and e['event_data'].get('role') == role]
-
-
-def run_job(private_data_dir, cmdline_args, playbook='renew.yml'):
-    runner = ansible_runner.run(private_data_dir=private_data_dir, playbook=playbook,
-                                ident='job', cmdline=shlex.join(cmdline_args), quiet=True)
-    job = Job(runner)
-    if job.status != 'successful':
-        print(job.stdout)
-    return job
+    return awx.load_credential_type(CREDENTIAL_TYPES, name)
 
 
 # ---- fixtures ------------------------------------------------------------------------------

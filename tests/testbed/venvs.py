@@ -23,7 +23,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 REQUIREMENTS = os.path.join(REPO_ROOT, 'requirements-dev.txt')
 CACHE = os.path.join(os.path.expanduser(os.environ.get('XDG_CACHE_HOME', '~/.cache')), 'autotls', 'minimums')
 # Developer tools of requirements-dev.txt that the unit tests never import.
-NOT_FOR_UNIT_TESTS = {'ansible-runner', 'ansible-builder', 'antsibull-changelog'}
+NOT_FOR_UNIT_TESTS = {'ansible-runner', 'ansible-builder', 'ansible-lint', 'antsibull-changelog'}
 REQUIREMENT = re.compile(r'^(?P<name>[A-Za-z0-9_.-]+)(?P<extras>\[[^\]]*\])?\s*(?P<spec>[^#;]*)')
 
 

@@ -10,6 +10,8 @@
   the job output shows, and the problems check.yml fails on.
 * :func:`drift_targets` and :func:`drifted`: the endpoints to look at after a renewal, and
   the hosts that still serve another certificate than the store's.
+* :func:`stored_certificates`: the declared certificates with their serial in the store,
+  what drift_targets takes where nothing was issued (deploy.yml).
 """
 
 from __future__ import annotations
@@ -146,6 +148,27 @@ def check_report(results, targets, summary, warn_days=14, report_path=None):
         lines += ['Lifetime shorter than the run interval allows:'] + [
             '  - %s: %s' % (item['certificate'], item['advice']) for item in schedule]
     return dict(rows=rows, lines=lines + [last], problems=problems, statuses=list(STATUSES), schedule=schedule)
+
+
+def stored_certificates(declared, stored):
+    """The declared certificates the store holds, each with the serial of its stored file.
+
+    ``declared``: the certificates (``name``, ``domains``, ``hosts``) as
+    declared_certificates returns them; ``stored``: cert_info's results for their
+    ``cert.pem`` in the store, in the same order. Certificates whose file is missing or
+    unreadable are left out (no serial to compare a host with). The result is what
+    :func:`drift_targets` takes.
+    """
+    declared, stored = list(declared or []), list(stored or [])
+    if len(declared) != len(stored):
+        raise ConfigurationError('stored_certificates: %d results for %d certificates; pass cert_info\'s results '
+                                 'for exactly the declared certificates\' files, in order' % (len(stored), len(declared)))
+    found = []
+    for cert, result in zip(declared, stored):
+        if result.get('serial'):
+            found.append(dict(name=cert['name'], domains=list(cert.get('domains') or []),
+                              hosts=list(cert.get('hosts') or []), serial=result['serial']))
+    return found
 
 
 def drift_targets(results, hostvars):

@@ -152,3 +152,16 @@ def test_served_certificates_pair_each_endpoint_of_the_host_with_the_store_seria
     assert served[0]['store_serial'] == '' and served[0]['server_name'] == 'www.qa1.example.test'
     with pytest.raises(ConfigurationError, match='2 results for 5 targets'):
         report.served_certificates(results[:2], targets, 'web1')
+
+
+def test_stored_certificates_pair_declarations_with_the_stores_serials():
+    declared = [dict(name='app1', domains=['app1.example.test'], hosts=['web1'], owner='root'),
+                dict(name='gone', domains=['g.example.test'], hosts=['web2']),
+                dict(name='qa1', domains=['*.qa1.example.test'], hosts=['web3'])]
+    stored = [dict(status='ok', serial='AB01'), dict(status='missing', serial=None), dict(status='due', serial='cd02')]
+    found = report.stored_certificates(declared, stored)
+    assert found == [dict(name='app1', domains=['app1.example.test'], hosts=['web1'], serial='AB01'),
+                     dict(name='qa1', domains=['*.qa1.example.test'], hosts=['web3'], serial='cd02')]
+    assert [e['name'] for e in report.drift_targets(found, HOSTVARS)['endpoints']] == ['app1@web1', 'qa1@web3']
+    with pytest.raises(ConfigurationError, match='2 results for 3 certificates'):
+        report.stored_certificates(declared, stored[:2])

@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The AWX workflow, run the way AWX runs it: issue once, deploy in slices, check.
+
+Every job is ansible-runner (the runner AWX uses) in a fresh private data dir with the
+collection's playbooks as the project, a fresh home (the container's working copy of the
+store starts empty) and the inventory as AWX writes it: a script printing the inventory,
+holding only the job's slice of the hosts (testbed/awx.py). The store is an S3 bucket in
+moto; Pebble validates HTTP-01 against the test hosts' nginx and DNS-01 through Route53.
+
+* one issue job (workflow "autotls nightly", job template "autotls issue");
+* the same playbook as one slice of a sliced job template: it refuses, orders nothing;
+* three deploy jobs started at the same time, one per slice of "autotls deploy";
+* one check job.
+
+Orders are counted at the CA (Pebble's log): each certificate ordered exactly once, and
+no request at all reaches the CA while the slices run.
+"""
+
+import os
+import re
+import sys
+import uuid
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from testbed import awx
+from testbed.fixtures_hosts import write_inventory
+from testbed.moto import aws_env
+from testbed.tls import served_serial
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOKS = os.path.join(REPO, 'playbooks')
+CREDENTIAL_TYPES = os.path.join(REPO, 'docs', 'awx', 'credential-types')
+VENV_BIN = os.path.dirname(sys.executable)
+SLICES = 3
+WORKFLOW = 'autotls nightly'
+SHARED = {'name': 'wf-shared', 'domains': ['*.wf.qa1.example.test', 'wf.qa1.example.test'], 'challenge': 'dns-01'}
+# Actions that talk to the CA or to Route53, or write the store.
+ISSUING_ACTIONS = {'autotls.acme.certificate', 'autotls.acme.http01_tokens', 'autotls.acme.route53_txt'}
+
+
+def _orders(pebble):
+    """Orders Pebble accepted so far (one line per order in its log)."""
+    with open(pebble.process.log_path, encoding='utf-8', errors='replace') as handle:
+        return len(re.findall(r'Added order "', handle.read()))
+
+
+def _ca_requests(pebble):
+    with open(pebble.process.log_path, encoding='utf-8', errors='replace') as handle:
+        return len(re.findall(r' -> calling handler\(\)', handle.read()))
+
+
+def _serial(pem):
+    return '%x' % x509.load_pem_x509_certificate(pem).serial_number
+
+
+class Fleet:
+    """The operator's AWX inventory and the jobs run against it."""
+
+    def __init__(self, tmp_path, hosts, pebble, testbed, bucket, prefix):
+        self.tmp_path = tmp_path
+        self.endpoint = testbed.moto.endpoint_url
+        self.hosts = hosts
+        self.pebble = pebble
+        self.bucket, self.prefix = bucket, prefix
+        key = ec.generate_private_key(ec.SECP256R1())
+        account_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()).decode('ascii')
+        self.account = awx.render_injected_extra_vars(
+            awx.load_credential_type(CREDENTIAL_TYPES, 'acme-account.yml'), {'account_key': account_key})
+        self.hostvars = {}
+        for host in hosts:
+            variables = dict(host.inventory_vars())
+            variables.update({'autotls_nginx_listen_address': host.address, 'autotls_nginx_ipv6': False})
+            self.hostvars[host.name] = variables
+        # app2 alone serves a name of its own, validated over HTTP-01 on its nginx.
+        self.own = {'name': 'wf-app2', 'domains': [hosts[1].fqdn], 'challenge': 'http-01'}
+        self.hostvars[hosts[1].name]['autotls_host_certificates'] = [self.own]
+        self.groups = {'web': {'hosts': [h.name for h in hosts], 'vars': {'autotls_certificates': [SHARED]}}}
+        self.all_vars = {
+            'autotls_acme_directory': pebble.directory_url, 'autotls_acme_ca_bundle': pebble.ca_bundle,
+            'autotls_terms_agreed': True,
+            'autotls_route53': {'endpoint_url': testbed.moto.endpoint_url},
+            'autotls_dns_servers': [testbed.dns.address],
+            'autotls_store': self.store(prefix),
+        }
+        self.job_ids = iter(range(100, 1000))
+
+    def store(self, prefix):
+        return {'type': 's3', 'bucket': self.bucket, 'prefix': prefix, 'endpoint_url': self.endpoint}
+
+    def job(self, playbook, job_template, workflow_job, slice_number=1, slice_count=1, extra=None):
+        """Prepare one AWX job; returns the (private data dir, args, playbook) to run."""
+        job_id = next(self.job_ids)
+        name = 'job%d-%s' % (job_id, playbook.split('.')[0])
+        home = self.tmp_path / name / 'home'
+        home.mkdir(parents=True)
+        script, data = awx.inventory_script(self.all_vars, self.groups, self.hostvars, slice_number, slice_count)
+        extravars = awx.meta_vars(job_id, job_template, workflow_job_id=job_id - 1, workflow_job=workflow_job,
+                                  schedule=WORKFLOW)
+        extravars.update(extra or {})
+        envvars = dict(aws_env())
+        envvars.update({'HOME': str(home), 'PATH': VENV_BIN + os.pathsep + os.environ.get('PATH', ''),
+                        'ANSIBLE_COLLECTIONS_PATH': os.environ['ANSIBLE_COLLECTIONS_PATH'],
+                        'ANSIBLE_HOST_KEY_CHECKING': 'False', 'ANSIBLE_PIPELINING': 'True',
+                        'JOB_ID': str(job_id), 'AWX_HOST': 'https://awx.example.test'})
+        pdd = str(self.tmp_path / name / 'private_data_dir')
+        args = awx.make_private_data_dir(pdd, PLAYBOOKS, script, extravars, envvars, credentials=[self.account])
+        self.last_slice = sorted(data['_meta']['hostvars'])
+        return pdd, args, playbook
+
+
+@pytest.fixture
+def fleet(pebble_factory, test_hosts, host_dns, testbed, run_playbook, tmp_path):
+    """Three onboarded hosts (nginx serving TLS, certificates from a first run) and an
+    empty bucket prefix for the workflow's store."""
+    hosts = [test_hosts['app1'], test_hosts['app2'], test_hosts['app3']]
+    for host in hosts:
+        host.reset()
+    pebble = pebble_factory(http_port=80)
+    s3 = testbed.moto.client('s3')
+    bucket = 'autotls-wf-%s' % uuid.uuid4().hex[:12]
+    s3.create_bucket(Bucket=bucket)
+    fleet = Fleet(tmp_path, hosts, pebble, testbed, bucket, 'prod/')
+    fleet.s3 = s3
+    # Onboarding, as for any new server (by hand here: a local store of its own).
+    onboard_vars = dict(fleet.all_vars, autotls_store={'type': 'local', 'path': str(tmp_path / 'onboard-store')})
+    inventory = write_inventory(tmp_path / 'onboard.yml', groups={'web': hosts},
+                                host_vars={h.name: {k: v for k, v in fleet.hostvars[h.name].items()
+                                                    if k.startswith('autotls_')} for h in hosts},
+                                group_vars={'all': onboard_vars, 'web': fleet.groups['web']['vars']})
+    run_playbook(os.path.join(PLAYBOOKS, 'onboard.yml'), inventory=inventory, connection=None)
+    return fleet
+
+
+def test_workflow_issues_once_deploys_in_slices_and_checks(fleet, testbed):
+    pebble, hosts = fleet.pebble, fleet.hosts
+    orders_before = _orders(pebble)
+
+    # -- the issue job: the whole inventory, one order per certificate ------------------
+    issue = awx.run_job(*fleet.job('issue.yml', 'autotls issue', WORKFLOW))
+    assert issue.status == 'successful', issue.stdout[-3000:]
+    ordered = {c['name']: c['action'] for c in issue.res('Create the orders of the certificates that are due')['certificates']}
+    assert ordered == {'wf-shared': 'issue', 'wf-app2': 'issue'}   # the bucket's prefix was empty
+    assert _orders(pebble) - orders_before == 2
+    pushed = set(issue.res('Push the working copy back to the store')['pushed'])
+    assert {'certs/wf-shared/cert.pem', 'certs/wf-app2/cert.pem'} <= pushed
+    # Nothing deployed in this stage: the hosts still serve what onboarding gave them.
+    stored = {name: _serial(fleet.s3.get_object(Bucket=fleet.bucket, Key='prod/certs/%s/cert.pem' % name)['Body'].read())
+              for name in ('wf-shared', 'wf-app2')}
+    assert served_serial(hosts[0].address, 'x.wf.qa1.example.test') != stored['wf-shared']
+
+    # -- the same playbook as a slice of a sliced job template: it refuses --------------
+    sliced = awx.run_job(*fleet.job('issue.yml', 'autotls issue', 'autotls issue', 1, SLICES))
+    assert sliced.status == 'failed'
+    refusal = sliced.result('Refuse to order certificates in a slice of a sliced job')
+    assert refusal['event'] == 'runner_on_failed'
+    assert "sliced job template 'autotls issue'" in refusal['event_data']['res']['msg']
+    assert 'Job Slicing to 1' in refusal['event_data']['res']['msg']
+    assert not sliced.actions() & ISSUING_ACTIONS and 'autotls.acme.store' not in sliced.actions()
+
+    # -- three deploy slices at once: AWX's sliced "autotls deploy" ---------------------
+    requests_before = _ca_requests(pebble)
+    specs, slices = [], []
+    for number in range(1, SLICES + 1):
+        specs.append(fleet.job('deploy.yml', 'autotls deploy', 'autotls deploy', number, SLICES))
+        slices.append(fleet.last_slice)
+    # AWX's slicing: hosts sorted by name, every third one.
+    assert slices == [[h.name] for h in sorted(hosts, key=lambda h: h.name)]
+    deploys = awx.run_jobs_at_once(specs)
+    for job, names in zip(deploys, slices):
+        assert job.status == 'successful', job.stdout[-3000:]
+        deployed_to = {e['event_data']['host'] for e in job.events if e['event'] == 'runner_on_ok'
+                       and e['event_data'].get('task') == 'Note that the host was reached'}
+        assert deployed_to == set(names)
+        assert not job.actions() & ISSUING_ACTIONS, job.actions()
+    # No slice contacted the CA: not one request while they ran.
+    assert _ca_requests(pebble) == requests_before
+    assert _orders(pebble) - orders_before == 2
+
+    # Every (host, certificate) pair serves the store's serial.
+    for host in hosts:
+        assert served_serial(host.address, 'x.wf.qa1.example.test') == stored['wf-shared'], host.name
+    assert served_serial(hosts[1].address, hosts[1].fqdn) == stored['wf-app2']
+
+    # -- the check job: the store and every host, verified against Pebble's root --------
+    check = awx.run_job(*fleet.job('check.yml', 'autotls check', WORKFLOW,
+                                   extra={'autotls_ca_root_pem': pebble.roots_pem()}))
+    assert check.status == 'successful', check.stdout[-3000:]
+    summary = check.res('Give each row its colour - red, orange (due), yellow (few days left) or green')
+    assert summary['ansible_facts']['autotls_check_summary']['ok'] == 2 + 4   # 2 stored, 4 served
