@@ -131,6 +131,8 @@ BENCH_CALLBACKS = dns01bench.CALLBACK_DIR
 TESTBED_CALLBACKS = os.path.join(REPO_ROOT, 'tests', 'testbed', 'callback_plugins')
 ONBOARD = os.path.join(REPO_ROOT, 'playbooks', 'onboard.yml')
 RENEW = os.path.join(REPO_ROOT, 'playbooks', 'renew.yml')
+ISSUE = os.path.join(REPO_ROOT, 'playbooks', 'issue.yml')
+DEPLOY = os.path.join(REPO_ROOT, 'playbooks', 'deploy.yml')
 ZONE = 'bench.example.test'
 ORDERED = 'autotls.acme.issue : Create the orders of the certificates that are due'
 FINISHED = 'autotls.acme.issue : Answer the challenges, finalize and store the certificates'
@@ -409,8 +411,9 @@ def playbook_row(label, playbook, inventory, extra_vars, env_args, rundir, layou
     issued = ((summed[-1]['result'].get('ansible_facts') or {}).get('autotls_issue_results') or []) if summed else []
     by_name = {c.get('name'): c for c in issued}
     failed = [c for c in issued if c.get('failed')]
-    unreported = [n for n in layout.names if n not in by_name]
-    unexpected = [c for c in issued if not c.get('failed') and c.get('action') != expect_action]
+    # expect_action None: a run that issues nothing (deploy.yml) reports on no certificate.
+    unreported = [n for n in layout.names if n not in by_name] if expect_action else []
+    unexpected = [c for c in issued if not c.get('failed') and c.get('action') != expect_action] if expect_action else []
     actions = {}
     for c in issued:
         key = 'failed' if c.get('failed') else c.get('action')
@@ -435,6 +438,53 @@ def playbook_row(label, playbook, inventory, extra_vars, env_args, rundir, layou
         'host_failures': host_failures, 'changed': changed, 'errors': errors, 'log': log,
         'task_seconds': seconds, 'phases': phase_seconds(seconds),
         'slowest': sorted(seconds.items(), key=lambda kv: -kv[1])[:6],
+    }
+
+
+def awx_slices(hosts, count):
+    """The hosts of each slice as AWX cuts them: sorted by name, every count-th one."""
+    ordered = sorted(hosts)
+    return [ordered[k::count] for k in range(count) if ordered[k::count]]
+
+
+def workflow_row(label, extra, expect, inventory, env_args, workdir, layout, slices, timeout, count_requests):
+    """The workflow form: issue.yml once, then deploy.yml in `slices` jobs started at once.
+
+    Each slice is its own ansible-playbook with --limit to its hosts (as AWX's slice
+    inventories hold them) and as many forks as it has hosts, so the slices together have
+    the forks of the one-job run. Returns the combined row; wall = issue + the slices'
+    wall (from the first start to the last end).
+    """
+    issue = playbook_row(label + '-issue', ISSUE, inventory, extra, env_args, os.path.join(workdir, label + '-issue'),
+                         layout, expect, timeout)
+    parts = awx_slices(layout.hosts, slices)
+    requests_before = count_requests()
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        futures = [pool.submit(playbook_row, '%s-deploy-%d' % (label, k), DEPLOY, inventory, None,
+                               dict(env_args, forks=len(part)), os.path.join(workdir, '%s-deploy-%d' % (label, k)),
+                               layout, None, timeout, limit=part)
+                   for k, part in enumerate(parts, 1)]
+        deploys = [f.result() for f in futures]
+    deploy_wall = time.monotonic() - started
+    requests_after = count_requests()
+    errors = issue['errors'] + [e for d in deploys for e in d['errors']]
+    # The slices never talk to the CA: any request while they ran is a failure.
+    deploy_requests = (requests_after - requests_before) if None not in (requests_before, requests_after) else None
+    if deploy_requests:
+        errors.append('%d ACME requests reached the CA while the deploy slices ran' % deploy_requests)
+    return {
+        'label': label, 'rc': max([issue['rc'] if issue['rc'] is not None else 99]
+                                   + [d['rc'] if d['rc'] is not None else 99 for d in deploys]),
+        'wall': issue['wall'] + deploy_wall, 'issue_wall': issue['wall'], 'deploy_wall': deploy_wall,
+        'slice_walls': [d['wall'] for d in deploys], 'slice_hosts': [len(p) for p in parts],
+        'count': len(layout.names), 'hosts': len(layout.hosts),
+        'failures': issue['failures'] + sum(len(d['errors']) for d in deploys) + (1 if deploy_requests else 0),
+        'actions': issue['actions'],
+        'host_failures': dict(issue['host_failures'], **{h: n for d in deploys for h, n in d['host_failures'].items()}),
+        'changed': issue['changed'], 'errors': errors, 'log': issue['log'],
+        'task_seconds': issue['task_seconds'], 'phases': issue['phases'], 'slowest': issue['slowest'],
+        'deploy_phases': [d['phases'] for d in deploys], 'deploy_acme_requests': deploy_requests,
     }
 
 
@@ -489,17 +539,26 @@ def run_renew_bench(args, workdir, collections_path, rows):
             runs.append(('renew-quiet-baseline',
                          os.path.join(baseline, 'ansible_collections', 'autotls', 'acme', 'playbooks', 'renew.yml'),
                          None, 'none', dict(env_args, collections_path=baseline)))
+        if args.slices:
+            # The workflow form on the same hosts and store: everything due, then nothing due.
+            runs += [('workflow-due', None, {'autotls_renew_before': {'fraction': 0.99999}}, 'renew', env_args),
+                     ('workflow-quiet', None, None, 'none', env_args)]
         before = stored_serials(store, layout.names)
         for label, playbook, extra, expect, run_env_args, *limit in runs:
             stop_ssh_masters(control_dir)
-            print('bench: %s (%s)...' % (label, os.path.basename(playbook)), file=sys.stderr, flush=True)
+            print('bench: %s (%s)...' % (label, os.path.basename(playbook or 'issue.yml + deploy.yml slices')),
+                  file=sys.stderr, flush=True)
             probe = DnsProbe(bed.dns.address, '_acme-challenge.env1.%s' % ZONE)
             requests_before = pebble_request_count(bed_view)
             load_before = os.getloadavg()[0]
             probe.start()
             try:
-                row = playbook_row(label, playbook, inventory, extra, run_env_args, os.path.join(workdir, label),
-                                   layout, expect, timeout, limit=limit[0] if limit else None)
+                if playbook is None:
+                    row = workflow_row(label, extra, expect, inventory, run_env_args, workdir, layout, args.slices,
+                                       timeout, lambda: pebble_request_count(bed_view))
+                else:
+                    row = playbook_row(label, playbook, inventory, extra, run_env_args, os.path.join(workdir, label),
+                                       layout, expect, timeout, limit=limit[0] if limit else None)
             finally:
                 probe.stop()
             requests_after = pebble_request_count(bed_view)
@@ -513,7 +572,7 @@ def run_renew_bench(args, workdir, collections_path, rows):
             row['served'] = {'ok': ok, 'stale': stale, 'errors': errors}
             if stale or errors:
                 row['failures_served'] = len(stale) + len(errors)
-            if label.startswith('renew-quiet'):
+            if label.startswith('renew-quiet') or label == 'workflow-quiet':
                 row['changed_hosts'] = {h: c for h, c in row['changed'].items() if c}
             rows.append(row)
             print('bench: %s: rc=%s, %.1f s, actions %s' % (label, row['rc'], row['wall'], row['actions']),
@@ -800,6 +859,8 @@ ROW_TITLES = {
     'renew-due': '(a) renew.yml, all due',
     'renew-quiet': '(b) renew.yml, nothing due',
     'renew-quiet-baseline': '(b) same, collection at baseline',
+    'workflow-due': '(w) workflow, all due',
+    'workflow-quiet': '(w) workflow, nothing due',
     'scan-module': '(c) cert_info, one task',
     'scan-openssl': '(c) bash loop openssl s_client',
 }
@@ -841,7 +902,8 @@ def print_report(rows, args, command):
           ' scans - endpoints without a not-after.')
     for row in rows:
         label = row['label']
-        if label in ('onboard', 'renew-due', 'renew-quiet', 'renew-quiet-baseline') or label.startswith('renew-quiet-'):
+        if label in ('onboard', 'renew-due', 'renew-quiet', 'renew-quiet-baseline', 'workflow-due', 'workflow-quiet') \
+                or label.startswith('renew-quiet-'):
             print()
             print('%s: actions %s; reissued %d; ACME requests %s; TXT left %d; served ok %d, stale %d, errors %d'
                   % (row_title(label), json.dumps(row['actions'], sort_keys=True), row['reissued'],
@@ -856,7 +918,15 @@ def print_report(rows, args, command):
                            probe['queries'], probe['unanswered']) + tuple(probe['load'])
                 print('  test-bed DNS: median %.0f ms, max %.0f ms, %d of %d over 1 s, %d unanswered;'
                       ' load average %.1f -> %.1f' % figures)
-            if label.startswith('renew-quiet'):
+            if label.startswith('workflow-'):
+                print('  issue.yml %.1f s, then %d deploy.yml slices at once %.1f s (slices of %s hosts: %s s);'
+                      ' ACME requests during the slices: %s; phases above: issue.yml'
+                      % (row['issue_wall'], len(row['slice_walls']), row['deploy_wall'],
+                         '/'.join(str(n) for n in row['slice_hosts']),
+                         ', '.join('%.1f' % w for w in row['slice_walls']), row['deploy_acme_requests']))
+                print('  deploy phases per slice (s): %s' % ' | '.join(
+                    ', '.join('%s %.1f' % (k, v) for k, v in phases.items() if v) for phases in row['deploy_phases']))
+            if label.startswith('renew-quiet') or label == 'workflow-quiet':
                 print('  tasks changed per host: %s' % (json.dumps(row.get('changed_hosts'), sort_keys=True) or '{}'))
             if row['host_failures']:
                 print('  hosts with failed tasks: %s' % json.dumps(row['host_failures'], sort_keys=True))
@@ -922,8 +992,13 @@ def main(argv=None):
                         help='also run (b) with the collection as of this git revision, right after (before/after)')
     parser.add_argument('--skip-host-cost', action='store_true',
                         help='no quiet-night runs over N/4 and N/2 hosts (the cost per extra host)')
+    parser.add_argument('--slices', type=int, default=0, metavar='N',
+                        help='also run the AWX workflow form on the same hosts: issue.yml once, then deploy.yml in N '
+                             'slices started at once (AWX cuts: hosts sorted by name, every N-th), all due and quiet')
     parser.add_argument('--keep-workdir', action='store_true', help='keep inventory, logs, certificates')
     args = parser.parse_args(argv)
+    if args.slices < 0 or args.slices > args.hosts:
+        parser.error('--slices must be between 1 and --hosts (%d)' % args.hosts)
     if args.certs < 2 or args.hosts < 1 or args.endpoints < 1:
         parser.error('--certs must be at least 2, --hosts and --endpoints at least 1')
     if args.host_offset < 0 or args.host_offset + args.hosts > 245:
