@@ -21,7 +21,9 @@ no request at all reaches the CA while the slices run.
 
 import os
 import re
+import shutil
 import sys
+import tempfile
 import uuid
 
 import pytest
@@ -67,6 +69,7 @@ class Fleet:
 
     def __init__(self, tmp_path, hosts, pebble, testbed, bucket, prefix):
         self.tmp_path = tmp_path
+        self.control_base = tempfile.mkdtemp(prefix='awx-cp-')
         self.endpoint = testbed.moto.endpoint_url
         self.hosts = hosts
         self.pebble = pebble
@@ -108,7 +111,10 @@ class Fleet:
                                   schedule=WORKFLOW)
         extravars.update(extra or {})
         envvars = dict(aws_env())
+        # SSH's control sockets in a short path of the job's own, as AWX has them (/runner/cp).
+        control = os.path.join(self.control_base, str(job_id))
         envvars.update({'HOME': str(home), 'PATH': VENV_BIN + os.pathsep + os.environ.get('PATH', ''),
+                        'ANSIBLE_SSH_CONTROL_PATH_DIR': control,
                         'ANSIBLE_COLLECTIONS_PATH': os.environ['ANSIBLE_COLLECTIONS_PATH'],
                         'ANSIBLE_HOST_KEY_CHECKING': 'False', 'ANSIBLE_PIPELINING': 'True',
                         'JOB_ID': str(job_id), 'AWX_HOST': 'https://awx.example.test'})
@@ -137,8 +143,11 @@ def fleet(pebble_factory, test_hosts, host_dns, testbed, run_playbook, tmp_path)
                                 host_vars={h.name: {k: v for k, v in fleet.hostvars[h.name].items()
                                                     if k.startswith('autotls_')} for h in hosts},
                                 group_vars={'all': onboard_vars, 'web': fleet.groups['web']['vars']})
-    run_playbook(os.path.join(PLAYBOOKS, 'onboard.yml'), inventory=inventory, connection=None)
-    return fleet
+    try:
+        run_playbook(os.path.join(PLAYBOOKS, 'onboard.yml'), inventory=inventory, connection=None)
+        yield fleet
+    finally:
+        shutil.rmtree(fleet.control_base, ignore_errors=True)
 
 
 def test_workflow_issues_once_deploys_in_slices_and_checks(fleet, testbed):
