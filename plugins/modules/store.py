@@ -18,24 +18,43 @@ description:
     at the top and one directory per certificate with C(cert.pem), C(chain.pem),
     C(fullchain.pem) and C(privkey.pem); every regular file below it is synced, except
     dot-files (temporary files of atomic writes).
-  - With O(store.type=s3), O(state=pulled) downloads every object under the prefix whose
-    content differs from the local file. Everything is downloaded before anything is
-    written, so a pull that fails leaves the working copy as it was. A pull that succeeds
-    records what it saw (each object's ETag, each file's SHA-256) in the working copy's
-    C(.autotls-store-state.json).
-  - O(state=pushed) needs that record and fails without it, so a run whose pull failed can
-    never put older files over newer ones. It uploads only the files that changed since
-    the pull (what this run wrote) and files the bucket has no object for, always with
-    server-side encryption; objects carry the SHA-256 of their content in their metadata
-    (C(x-amz-meta-sha256)).
-  - The store never goes backwards. If one of those objects changed in the bucket since the
-    pull (another run or a person wrote it), the push is refused before anything is
-    uploaded, naming the objects (RV(conflicts)). Every upload is also conditional on the
-    ETag seen at the pull (S3 conditional writes, C(If-Match), or C(If-None-Match) for a
-    new object), for a writer that slips in between.
-  - Nothing is ever deleted, in the bucket or locally.
-  - With O(store.type=local) the store directory is the working copy; both states only make
-    sure it exists with mode C(0700).
+  - With O(store.type=s3), O(state=pulled) reads the store's manifest (C(.autotls-manifest.json) under the
+    prefix, written last by the issuing run) and downloads exactly the files it lists, each from the object it
+    names, each checked against the SHA-256 it lists. A deploy that starts while an issuer writes therefore gets
+    the previous complete snapshot, never a new key beside an old certificate. Everything is downloaded before
+    anything is written, so a pull that fails leaves the working copy as it was. A pull that succeeds records what
+    it saw in the working copy's C(.autotls-store-state.json). A bucket without a manifest is read by listing
+    its objects.
+  - O(state=pushed) needs that record and fails without it, so a run whose pull failed can never put older files
+    over newer ones. It uploads only what this run wrote (files changed since the pull, and differing from the
+    store; files that were only in the working copy at the pull stay there), each certificate as a whole. Every
+    file goes to a new object (C(<path>.<UTC time>-<random>)), never over one a reader may be downloading, with
+    server-side encryption and the SHA-256 of its content in its metadata (C(x-amz-meta-sha256)). Then it writes
+    the new manifest, conditional on the manifest it read (C(If-Match)): that one write makes the new files
+    current. A push that fails half-way leaves the previous manifest, so the store still holds the previous
+    complete snapshot.
+  - Before a manifest is written, each certificate's key is checked to be the key of its certificate: the store
+    never lists a mismatched pair. The manifest lists each certificate's serial and expiry (RV(manifest)).
+  - The store never goes backwards. If another run changed one of this run's certificates since the pull, the
+    push is refused before anything is uploaded, naming the objects (RV(conflicts)). Changes to other
+    certificates are kept: the new manifest adds this run's files to the other run's.
+  - Objects the manifest no longer lists are deleted by a later push, one hour after they were superseded (with
+    C(s3:DeleteObject); without it they are kept, with a warning).
+  - With O(store.type=local) the store directory is the working copy. O(state=pulled) only makes sure it exists
+    with mode C(0700) and returns the manifest; O(state=pushed) writes the manifest of the directory as it is
+    (each certificate's files are already swapped in as one set, so a reader sees a whole old or a whole new set).
+  - The lease. Only one issuing run at a time may write a store. O(state=acquired) takes the store's lease
+    before the issuing run pulls: an S3 object C(.autotls-lease.json) under the prefix, created with a conditional
+    write (C(If-None-Match)); with a local store the file C(.autotls-lease.json) in the store, changed under an
+    C(flock) on C(.autotls-lease.lock). The lease names its holder (O(lease_holder)) and ends O(lease_duration)
+    seconds after it was taken or last renewed. A second issuer waits up to O(lease_wait) seconds for it, then
+    fails naming the holder and when its lease ends. A lease that ended (its holder crashed) is taken over; two
+    runs that take it over at once cannot both get it (the overwrite is conditional on the ETag read).
+  - O(state=acquired) returns RV(lease.id); pass it as O(lease_id) to O(state=acquired) again to renew the lease
+    (from now for O(lease_duration)), to O(state=pushed) to check and renew the lease before anything is
+    uploaded (it fails, writing nothing, if the lease was lost), and to O(state=released) at the end of the run,
+    in an C(always:) block. Releasing with an empty O(lease_id) (the acquire failed) releases nothing; another
+    run's lease is never released. Deploy runs (pulls) take no lease.
   - Private keys (C(privkey.pem), C(account.pem), any C(*key.pem)) are written with mode
     C(0600), other files C(0644), new directories C(0700). File contents are never logged or returned.
   - 'Runs on the controller: use C(delegate_to: localhost) and C(run_once: true) in a play over hosts.'
@@ -57,12 +76,38 @@ attributes:
 options:
   state:
     description:
-      - V(pulled) makes the working copy match the store (files only in the working copy are kept).
-      - V(pushed) uploads what this run changed in the working copy since its pull (objects only in the store are
-        kept); it fails when there was no successful pull, or when an object changed in the bucket since then.
+      - V(pulled) makes the working copy match the store's manifest (files only in the working copy are kept).
+      - V(pushed) uploads what this run changed in the working copy since its pull, then the manifest (files only
+        in the store are kept); it fails when there was no successful pull, or when another run changed one of this
+        run's certificates since then.
+      - V(acquired) takes the store's lease (or renews it, with O(lease_id)); V(released) gives it up.
     type: str
-    choices: [pulled, pushed]
+    choices: [pulled, pushed, acquired, released]
     required: true
+  lease_id:
+    description:
+      - The RV(lease.id) that O(state=acquired) returned. With O(state=acquired) it renews that lease, with
+        O(state=pushed) the push first checks and renews it, with O(state=released) it is the lease released.
+      - An empty value releases nothing (for an C(always:) block after an acquire that failed).
+    type: str
+  lease_holder:
+    description:
+      - Who holds the lease, as other runs' messages name it, and as the manifest records the writer.
+      - By default C(AWX job <JOB_ID> on <AWX_HOST>) in an AWX job (from the environment AWX sets), else
+        C(user@host:pid) of the C(ansible-playbook) process. A playbook can pass the job template's name, for
+        example C("{{ awx_job_template_name }} (job {{ awx_job_id }})").
+    type: str
+  lease_duration:
+    description:
+      - Seconds the lease lasts from when it is taken or renewed, 60 to 604800. Size it above the longest step
+        between two renewals of an issuing run; a crashed run blocks issuing for at most this long.
+    type: int
+    default: 3600
+  lease_wait:
+    description:
+      - Seconds O(state=acquired) waits for another run's lease to end before it fails, 0 to 86400.
+    type: int
+    default: 300
   path:
     description:
       - The working copy, a local directory on the controller. Required with O(store.type=s3).
@@ -105,11 +150,15 @@ options:
           - KMS key (id, C(alias/name) or ARN) for O(store.sse=aws:kms).
         type: str
 notes:
-  - The credentials need C(s3:ListBucket) on the bucket and C(s3:GetObject) and
-    C(s3:PutObject) on the prefix, plus C(kms:GenerateDataKey) and C(kms:Decrypt) with O(store.sse=aws:kms).
+  - The credentials need C(s3:ListBucket) on the bucket and C(s3:GetObject), C(s3:PutObject) and
+    C(s3:DeleteObject) on the prefix (the lease is deleted when released; superseded objects are deleted an hour
+    later), plus C(kms:GenerateDataKey) and C(kms:Decrypt) with O(store.sse=aws:kms).
   - Two runs that renew the same certificate at the same time do not overwrite each other - the second push
     fails naming the objects, and the next run pulls the newer files. An S3-compatible store must support
-    conditional writes (C(If-Match), C(If-None-Match)), as AWS S3 does since 2024.
+    conditional writes and deletes (C(If-Match), C(If-None-Match)), as AWS S3 does since 2024.
+  - Lease expiry is wall-clock time: the controllers sharing a store need clocks within a minute of each other.
+  - To end a crashed run's lease at once, delete C(<prefix>.autotls-lease.json) in the bucket (or the file
+    C(.autotls-lease.json) in a local store); the message of a waiting run names it.
   - A change of O(store.sse) applies to the objects uploaded from then on.
   - O(aws_endpoint_url) sets the S3 endpoint here (for example a local test server or an S3-compatible store).
 seealso:
@@ -148,6 +197,45 @@ EXAMPLES = r'''
     store:
       type: local
       path: ~/.local/share/autotls
+
+- name: An issuing run holds the store's lease from its pull to its push
+  block:
+    - name: Take the store's lease (wait up to 10 minutes for another issuing run)
+      autotls.acme.store:
+        state: acquired
+        store: {type: s3, bucket: example-autotls, prefix: prod/}
+        lease_wait: 600
+        lease_holder: "{{ awx_job_template_name | default('manual run') }} (job {{ awx_job_id | default('-') }})"
+      register: store_lease
+      delegate_to: localhost
+      run_once: true
+
+    - name: Pull, under the lease
+      autotls.acme.store:
+        state: pulled
+        path: /runner/autotls
+        store: {type: s3, bucket: example-autotls, prefix: prod/}
+      delegate_to: localhost
+      run_once: true
+
+    # ... issue ...
+
+    - name: Push what this run issued, then the manifest; fails if the lease was lost
+      autotls.acme.store:
+        state: pushed
+        path: /runner/autotls
+        store: {type: s3, bucket: example-autotls, prefix: prod/}
+        lease_id: "{{ store_lease.lease.id }}"
+      delegate_to: localhost
+      run_once: true
+  always:
+    - name: Give the lease up, also when the run failed
+      autotls.acme.store:
+        state: released
+        store: {type: s3, bucket: example-autotls, prefix: prod/}
+        lease_id: "{{ store_lease.lease.id | default('') }}"
+      delegate_to: localhost
+      run_once: true
 '''
 
 RETURN = r'''
@@ -173,7 +261,7 @@ skipped:
   elements: str
   sample: ["s3://example-autotls/prod/../x: not a safe relative path"]
 working_copy:
-  description: The working copy (absolute path). With O(store.type=local), the store directory.
+  description: The working copy (absolute path; null with O(state=acquired) or O(state=released) and no O(path)). With O(store.type=local), the store directory.
   returned: always
   type: str
   sample: /runner/autotls
@@ -198,20 +286,72 @@ prefix:
   returned: when O(store.type=s3)
   type: str
   sample: prod/
+manifest:
+  description:
+    - The store's manifest as the pull read it or the push wrote it (empty when the store has none): its
+      C(generation), when (C(written)) and by whom (C(holder)) it was written, and per certificate name its
+      C(serial) (hexadecimal), C(not_after) and C(files). No checksums.
+  returned: with O(state=pulled) and O(state=pushed)
+  type: dict
+  sample: {generation: 12, written: '2026-12-01T02:14:09Z', holder: 'autotls issue (job 4711)',
+           certificates: {app1: {serial: 3f0c9a..., not_after: '2027-03-01T01:14:08Z',
+                                 files: [certs/app1/cert.pem, certs/app1/chain.pem, certs/app1/fullchain.pem,
+                                         certs/app1/privkey.pem]}}}
+lease:
+  description:
+    - With O(state=acquired), the lease this run now holds, or in check mode the one it would take (or another
+      run's that holds it, without C(id)). With O(state=pushed) and O(lease_id), the renewed lease.
+    - C(id) is what O(lease_id) takes; C(holder), C(acquired), C(renewed) and C(expires) (UTC), C(duration)
+      (seconds), C(store) (where the lease is kept).
+  returned: with O(state=acquired); with O(state=pushed) when O(lease_id) is set
+  type: dict
+  sample: {id: 0f1e2d3c4b5a69788796a5b4c3d2e1f0, holder: AWX job 4711 on https://awx.example.com,
+           acquired: '2026-12-01T02:00:03Z', renewed: '2026-12-01T02:00:03Z', expires: '2026-12-01T03:00:03Z',
+           duration: 3600, store: 's3://example-autotls/prod/.autotls-lease.json'}
+waited:
+  description: Seconds O(state=acquired) waited for another run's lease.
+  returned: with O(state=acquired)
+  type: int
+  sample: 0
+took_over:
+  description: The holder and end (C(holder), C(expires)) of an ended lease this run took over; empty if none.
+  returned: with O(state=acquired)
+  type: dict
+  sample: {holder: AWX job 4710 on https://awx.example.com, expires: '2026-12-01T01:58:00Z'}
+released:
+  description: Whether O(state=released) gave the lease up (false when it was no longer this run's).
+  returned: with O(state=released)
+  type: bool
+  sample: true
+holder:
+  description: When the lease is held by another run at the end of O(lease_wait), that run.
+  returned: when O(state=acquired) failed for that reason
+  type: str
+  sample: AWX job 4710 on https://awx.example.com
+expires:
+  description: When the lease that made O(state=acquired) fail ends (UTC).
+  returned: when O(state=acquired) failed for that reason
+  type: str
+  sample: '2026-12-01T03:00:03Z'
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.aws import aws_argument_spec, aws_required_together
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._store.lease import DEFAULT_DURATION, DEFAULT_WAIT
 from ansible_collections.autotls.acme.plugins.module_utils._store.store import DEFAULT_PREFIX, SSE_CHOICES, sync
 
 
 def argument_spec():
     spec = aws_argument_spec()
     spec.update(
-        state=dict(type='str', required=True, choices=['pulled', 'pushed']),
+        state=dict(type='str', required=True, choices=['pulled', 'pushed', 'acquired', 'released']),
         path=dict(type='path'),
+        lease_id=dict(type='str', no_log=False),
+        lease_holder=dict(type='str'),
+        lease_duration=dict(type='int', default=DEFAULT_DURATION),
+        lease_wait=dict(type='int', default=DEFAULT_WAIT),
         store=dict(type='dict', required=True, options=dict(
             type=dict(type='str', default='local', choices=['local', 's3']),
             path=dict(type='path'),
@@ -233,6 +373,8 @@ def main():
         module.fail_json(msg=exc.msg, **exc.details)
     for skipped in result['skipped']:
         module.warn('Not pulled: %s' % skipped)
+    for warning in result.pop('warnings', []):
+        module.warn(warning)
     module.exit_json(**result)
 
 

@@ -47,6 +47,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from packaging.requirements import Requirement
 
+from ansible_collections.autotls.acme.plugins.module_utils._store.manifest import MANIFEST_NAME
 from testbed import awx
 from testbed.awx import make_private_data_dir, render_injected_extra_vars, run_job
 from testbed.moto import MotoServer
@@ -210,19 +211,24 @@ def test_awx_jobs_renew_then_change_nothing(route53, s3_server, awx_aws_credenti
         assert len(slack.accepted) == 1 and '2 renewed' in json.dumps(slack.accepted[0]['body'])
 
         objects = {o['Key']: o for o in s3.list_objects_v2(Bucket=bucket, Prefix=PREFIX)['Contents']}
-        assert set(objects) == {PREFIX + p for p in pushed}
+        # Each file in its own object, listed by the manifest that the push wrote last.
+        manifest = json.loads(s3.get_object(Bucket=bucket, Key=PREFIX + MANIFEST_NAME)['Body'].read())
+        current = {rel: PREFIX + entry['key'] for rel, entry in manifest['files'].items()}
+        assert set(current) == pushed
+        assert set(objects) == set(current.values()) | {PREFIX + MANIFEST_NAME}
         for key in objects:
             head = s3.head_object(Bucket=bucket, Key=key)
             assert head['ServerSideEncryption'] == 'AES256', key
         # The account key came from the credential: it is never written to the bucket.
-        assert PREFIX + 'account.pem' not in objects
+        assert 'account.pem' not in current
         for name, domains in CERTIFICATES.items():
-            body = s3.get_object(Bucket=bucket, Key='%scerts/%s/cert.pem' % (PREFIX, name))['Body'].read()
+            assert manifest['certificates'][name]['serial'] == issued[name]['serial']
+            body = s3.get_object(Bucket=bucket, Key=current['certs/%s/cert.pem' % name])['Body'].read()
             cert = x509.load_pem_x509_certificate(body)
             sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
             assert sorted(sans.get_values_for_type(x509.DNSName)) == sorted(domains)
             assert '%x' % cert.serial_number == issued[name]['serial']
-            key = s3.get_object(Bucket=bucket, Key='%scerts/%s/privkey.pem' % (PREFIX, name))['Body'].read()
+            key = s3.get_object(Bucket=bucket, Key=current['certs/%s/privkey.pem' % name])['Body'].read()
             assert b'PRIVATE KEY' in key
         assert testbed.txt_values('_acme-challenge.' + ZONE) == set()
 
@@ -251,11 +257,12 @@ def test_awx_jobs_renew_then_change_nothing(route53, s3_server, awx_aws_credenti
                    if bucket in r['url'] and 'Authorization' in r['headers']]
     job_requests = [r for r in s3_requests
                     if 'Credential=%s/' % awx_aws_credential['AWS_ACCESS_KEY_ID'] in r['headers']['Authorization']]
-    # Job 1 uploads the 8 files (and nothing else does), each only if no object of that
-    # name appeared since its pull; job 2 downloads them into its empty working copy, and
-    # its push, with nothing written by this run, asks the bucket nothing.
+    # Job 1 uploads the 8 files, each to a new object, then the manifest (and nothing else
+    # writes), each only if no object of that name exists; job 2 downloads the 8 files the
+    # manifest lists into its empty working copy, and its push, with nothing written by
+    # this run, asks the bucket nothing.
     methods = [r['method'] for r in job_requests]
-    assert (methods.count('PUT'), methods.count('HEAD')) == (8, 0)
+    assert (methods.count('PUT'), methods.count('HEAD')) == (9, 0)
     assert all(r['headers'].get('If-None-Match') == '*' for r in job_requests if r['method'] == 'PUT')
     assert len([r for r in job_requests if r['method'] == 'GET' and '/certs/' in r['url']]) == 8
     assert {r['headers'].get('X-Amz-Security-Token') for r in job_requests} == {awx_aws_credential['AWS_SECURITY_TOKEN']}

@@ -9,6 +9,7 @@ private. Credentials come from the environment (the test bed's dummy AWS_* keys)
 endpoint is a module option.
 """
 
+import json
 import os
 import shutil
 import stat
@@ -16,6 +17,7 @@ import uuid
 
 import pytest
 
+from ansible_collections.autotls.acme.plugins.module_utils._store.manifest import MANIFEST_NAME
 from testbed.moto import MotoServer
 from testbed.tls import cert_pem, key_pem, make_ca, make_server_cert
 
@@ -87,6 +89,12 @@ def _mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
+def _current(client, name, prefix='prod/'):
+    """``{relpath: object key}`` of the files the store's manifest lists."""
+    manifest = json.loads(client.get_object(Bucket=name, Key=prefix + MANIFEST_NAME)['Body'].read())
+    return {rel: prefix + entry['key'] for rel, entry in manifest['files'].items()}
+
+
 def test_push_wipe_pull_round_trip(moto_s3, bucket, run_playbook, tmp_path):
     client, name = bucket
     root = str(tmp_path / 'autotls')
@@ -115,12 +123,14 @@ def test_push_wipe_pull_round_trip(moto_s3, bucket, run_playbook, tmp_path):
     assert sorted(pushed['pushed']) == sorted(files)
     assert pushed['bucket'] == name and pushed['prefix'] == 'prod/'
     # Every object is encrypted at rest and carries its hash; the keys are there.
+    current = _current(client, name)
+    assert sorted(current) == sorted(files)
     for rel, data in files.items():
-        head = client.head_object(Bucket=name, Key='prod/' + rel)
+        head = client.head_object(Bucket=name, Key=current[rel])
         assert head['ServerSideEncryption'] == 'AES256', rel
         assert head['ContentLength'] == len(data)
     for rel in KEY_FILES:
-        assert client.get_object(Bucket=name, Key='prod/' + rel)['Body'].read() == files[rel]
+        assert client.get_object(Bucket=name, Key=current[rel])['Body'].read() == files[rel]
     # No key material in the output, even at -vvv.
     for rel in KEY_FILES:
         body = files[rel].decode().splitlines()[1]
@@ -177,8 +187,9 @@ def test_two_runs_never_put_the_store_backwards(moto_s3, bucket, run_playbook, t
     assert refused['msg'].startswith('Refusing to push to s3://%s/prod/: s3://%s/prod/app1/privkey.pem, '
                                      's3://%s/prod/app1/cert.pem changed in the bucket' % (name, name, name))
     assert refused['conflicts'] == ['s3://%s/prod/app1/privkey.pem' % name, 's3://%s/prod/app1/cert.pem' % name]
+    current = _current(client, name)
     for rel, data in newer.items():
-        assert client.get_object(Bucket=name, Key='prod/' + rel)['Body'].read() == data
+        assert client.get_object(Bucket=name, Key=current[rel])['Body'].read() == data
     # The refused job's next run pulls the newer pair: key and certificate still belong together.
     run('pulled', first)
     for rel, data in newer.items():
@@ -193,7 +204,8 @@ def test_missing_bucket_fails_with_the_url_and_the_fix(moto_s3, run_playbook, tm
     record = result.task('Sync the store')
     assert record['failed'] is True
     msg = record['result']['msg']
-    assert msg.startswith('Failed to list s3://autotls-missing-bucket/prod/: NoSuchBucket')
+    assert msg.startswith('Failed to read the manifest s3://autotls-missing-bucket/prod/.autotls-manifest.json: '
+                          'NoSuchBucket')
     assert 'create it, or set store.bucket' in msg
 
 

@@ -31,10 +31,13 @@ Nothing here ever logs or returns file contents.
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import json
 import os
+import re
 import stat
+import uuid
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.aws import (
     HAS_BOTO3,
@@ -46,6 +49,19 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.aws import (
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.files import atomic_write
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError, ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils._store import manifest as manifest_mod
+from ansible_collections.autotls.acme.plugins.module_utils._store import lease as lease_mod
+from ansible_collections.autotls.acme.plugins.module_utils._store.lease import (
+    DEFAULT_DURATION,
+    DEFAULT_WAIT,
+    LEASE_NAME,
+    Lease,
+    LocalLeaseBackend,
+    S3LeaseBackend,
+    check_timing,
+    default_holder,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._store.manifest import MANIFEST_NAME
 
 try:
     from botocore.config import Config
@@ -66,7 +82,12 @@ _NOT_FOUND = ('404', 'NoSuchKey', 'NotFound')
 _CONDITION_FAILED = ('PreconditionFailed', '412', 'ConditionalRequestConflict', '409')
 # The record of the last successful pull (and the pushes after it), in the working copy.
 STATE_FILE = '.autotls-store-state.json'
-_STATE_VERSION = 1
+_STATE_VERSION = 2
+# Objects the manifest no longer lists are deleted this long after (a reader that read the
+# previous manifest has long finished its downloads by then; if not, it starts again).
+RETIRE_GRACE = 3600
+# The name of a file's object: <relpath>.<UTC time>-<8 hex> (see version_name).
+_VERSION_SUFFIX = re.compile(r'\.[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$')
 
 
 class StoreError(AutoTLSError):
@@ -203,14 +224,19 @@ class WorkingCopy:
         except (OSError, ValueError):
             return None
         if not isinstance(state, dict) or state.get('version') != _STATE_VERSION or state.get('store') != url \
-                or not isinstance(state.get('objects'), dict) or not isinstance(state.get('files'), dict):
+                or not isinstance(state.get('snapshot'), dict) or not isinstance(state.get('files'), dict):
             return None
         return state
 
-    def write_state(self, url, objects, files):
-        """Record ``objects`` ({relpath: etag}) and ``files`` ({relpath: sha256}) for ``url``."""
-        data = json.dumps(dict(version=_STATE_VERSION, store=url, objects=objects, files=files),
-                          sort_keys=True, indent=1).encode('utf-8')
+    def write_state(self, url, manifest_etag, snapshot, files):
+        """Record what was pulled from ``url``.
+
+        ``manifest_etag``: the ETag of the manifest read (None: the store had none);
+        ``snapshot``: its files, ``{relpath: {'sha256', 'key'}}``; ``files``: ``{relpath:
+        sha256}`` of the working copy right after the pull.
+        """
+        data = json.dumps(dict(version=_STATE_VERSION, store=url, manifest_etag=manifest_etag, snapshot=snapshot,
+                               files=files), sort_keys=True, indent=1).encode('utf-8')
         try:
             if not os.path.isdir(self.path):
                 os.makedirs(self.path, mode=DIR_MODE)
@@ -268,6 +294,8 @@ class S3Store:
         self.prefix = normalize_prefix(prefix)
         self.sse = sse
         self.kms_key_id = kms_key_id
+        self.manifest = None            # the manifest the last pull read or the last push wrote
+        self.cleanup_warnings = []      # superseded objects the last push could not delete
 
     def url(self, relpath=''):
         return 's3://%s/%s%s' % (self.bucket, self.prefix, relpath)
@@ -350,20 +378,76 @@ class S3Store:
             raise self._failure('upload', relpath, exc)
         return (response.get('ETag') or '').strip('"')
 
-    # -- sync -------------------------------------------------------------
-    def push(self, copy, check_mode=False):
-        """Upload the files this run changed since its pull; returns their relative paths.
+    # -- the manifest -----------------------------------------------------
+    def read_manifest(self):
+        """``(manifest, etag)`` of the store's manifest, or ``(None, None)`` when it has none."""
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self.key(MANIFEST_NAME))
+            data = response['Body'].read()
+        except ClientError as exc:
+            if aws_error_code(exc) in _NOT_FOUND:
+                return None, None
+            raise self._failure('read the manifest', MANIFEST_NAME, exc)
+        except BotoCoreError as exc:
+            raise self._failure('read the manifest', MANIFEST_NAME, exc)
+        try:
+            return manifest_mod.parse(data, self.url(MANIFEST_NAME)), (response.get('ETag') or '').strip('"')
+        except manifest_mod.ManifestError as exc:
+            raise StoreError(exc.msg)
 
-        Needs the record of a successful pull of this store into ``copy`` (see
-        :meth:`pull`); without it nothing is uploaded, so a run whose pull failed can never
-        put older files over newer ones. A file is uploaded when its SHA-256 differs from
-        the one recorded after the pull. Before any upload, the ETag of each
-        of their objects is compared with the one recorded at the pull: if one changed, the
-        push is refused as a whole, naming the objects. A file the bucket had no object for
-        at the pull goes up too (only if no object appeared since: ``If-None-Match``). Each upload is conditional on that
-        ETag too, for a writer that slips in between. Objects without a local file are left
-        alone. In check mode, returns what would be uploaded (without a pull record: every
-        file whose object is missing or differs).
+    def write_manifest(self, manifest, expected_etag):
+        """Replace the manifest only if it still has ``expected_etag`` (None: only if there is none).
+
+        Returns the new ETag, or None when another writer changed it first.
+        """
+        kwargs = dict(Bucket=self.bucket, Key=self.key(MANIFEST_NAME), Body=manifest_mod.encode(manifest),
+                      ContentType='application/json', ServerSideEncryption=self.sse)
+        if self.kms_key_id:
+            kwargs['SSEKMSKeyId'] = self.kms_key_id
+        if expected_etag:
+            kwargs['IfMatch'] = '"%s"' % expected_etag
+        else:
+            kwargs['IfNoneMatch'] = '*'
+        try:
+            return (self.client.put_object(**kwargs).get('ETag') or '').strip('"')
+        except ClientError as exc:
+            if aws_error_code(exc) in _CONDITION_FAILED + _NOT_FOUND:
+                return None
+            raise self._failure('write the manifest', MANIFEST_NAME, exc)
+        except BotoCoreError as exc:
+            raise self._failure('write the manifest', MANIFEST_NAME, exc)
+
+    def delete(self, name):
+        """Delete one object (a superseded version); a missing object is fine."""
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._failure('delete', name, exc)
+
+    # -- sync -------------------------------------------------------------
+    def push(self, copy, check_mode=False, holder=None, before_write=None, now=None):
+        """Upload what this run wrote, then a new manifest that lists it; returns the uploaded paths.
+
+        Needs the record of a successful pull of this store into ``copy`` (see :meth:`pull`);
+        without it nothing is uploaded, so a run whose pull failed can never put older files
+        over newer ones. A file goes up when it changed since the pull (what this run wrote)
+        and differs from the store; files that were only in the working copy at the pull
+        stay there. A certificate goes up as a whole: its other files are listed from the
+        working copy too, and its key must belong to it.
+
+        Each file goes to a new object (``<relpath>.<time>-<random>``), never over one a
+        reader may be downloading; the manifest, written last and only if it is still the
+        one read (``If-Match``), makes the new files current in one step. When the manifest
+        changed since the pull, the other run's manifest is the base: this run's files are
+        added to it unless that run changed one of this run's certificates, which is
+        refused as a whole before anything is uploaded, naming the objects. An upload or a
+        manifest write that fails leaves the previous manifest, hence the previous
+        complete snapshot, in place. Objects the manifest no longer lists are deleted
+        :data:`RETIRE_GRACE` seconds later, by a later push.
+
+        ``before_write()`` runs after the checks, before the first upload (the lease's
+        renewal: it raises when the lease was lost). In check mode, returns what would be
+        uploaded (without a pull record: every file whose object is missing or differs).
         """
         url = self.url()
         state = copy.read_state(url)
@@ -374,89 +458,152 @@ class S3Store:
                 'Not pushing to %s: no successful pull of it into %s is recorded (%s). The store is only '
                 'pushed after a pull that succeeded, so that it never goes backwards: run the store module '
                 'with state=pulled first, and fix what made the pull fail' % (url, copy.path, STATE_FILE))
-        objects, recorded = dict(state['objects']), dict(state['files'])
+        snapshot, recorded = state['snapshot'], state['files']
         local = copy.checksums()
-        wanted = [rel for rel in _sync_order(local) if rel not in objects or recorded.get(rel) != local[rel]]
-        if not wanted:
+        if state.get('manifest_etag') is None and not snapshot:
+            changed = list(local)  # an empty store is seeded with the whole working copy
+        else:
+            changed = [rel for rel in local
+                       if recorded.get(rel) != local[rel] and (snapshot.get(rel) or {}).get('sha256') != local[rel]]
+        if not changed:
             return []
-        remote = self.list()
-        conflicts = [rel for rel in wanted if (remote.get(rel) or {}).get('etag') != objects.get(rel)]
+        ours = _with_whole_certificates(changed, local)
+        current, etag = self.read_manifest()
+        base = current['files'] if current is not None else (snapshot if state.get('manifest_etag') is None else {})
+        self._refuse_conflicts(ours, snapshot, base)
+        uploads = [rel for rel in ours if (base.get(rel) or {}).get('sha256') != local[rel]]
+        data = {rel: copy.read(rel) for rel in ours}
+        missing = [rel for rel in ours if data[rel] is None or sha256_hex(data[rel]) != local[rel]]
+        if missing:
+            raise StoreError('Not pushing to %s: %s changed while this push read the working copy %s; run the job '
+                             'again' % (url, ', '.join(missing), copy.path))
+        if check_mode:
+            return uploads
+        if before_write is not None:
+            before_write()
+        keys = {}
+        pushed = []
+        try:
+            for relpath in uploads:
+                keys[relpath] = version_name(relpath, now)
+                self.put(keys[relpath], data[relpath], must_be_new=True)
+                pushed.append(relpath)
+            deleted, self.cleanup_warnings = self._clean((current or {}).get('retired') or {}, now)
+            for _attempt in range(5):
+                manifest = self._next_manifest(current, base, ours, local, keys, data, holder, now, deleted)
+                new_etag = self.write_manifest(manifest, etag)
+                if new_etag is not None:
+                    break
+                current, etag = self.read_manifest()   # another writer went first: start from its manifest
+                base = current['files'] if current is not None else {}
+                self._refuse_conflicts(ours, snapshot, base)
+            else:
+                raise StoreConflict('Refusing to push to %s: its manifest kept changing while this push wrote it. '
+                                    'The previous snapshot stays current. Run the job again' % url,
+                                    conflicts=[self.url(MANIFEST_NAME)])
+        except StoreError as exc:
+            if pushed:
+                exc.msg += (' (uploaded as new objects in this push but not made current - the store still holds '
+                            'the previous complete snapshot: %s)' % ', '.join(pushed))
+                exc.args = (exc.msg,)
+            exc.details.setdefault('pushed', [])
+            raise
+        self.manifest = manifest
+        copy.write_state(url, new_etag, manifest['files'], dict(recorded, **{rel: local[rel] for rel in ours}))
+        return pushed
+
+    def _refuse_conflicts(self, ours, snapshot, base):
+        """Raise when another run changed, since this run's pull, a file this push would make current."""
+        conflicts = [rel for rel in ours if (base.get(rel) or {}).get('sha256') != (snapshot.get(rel) or {}).get('sha256')]
         if conflicts:
             raise StoreConflict(
                 'Refusing to push to %s: %s changed in the bucket after this run pulled %s; another run or a '
                 'person wrote %s. Nothing was uploaded. Run the job again: its pull brings the newer files first'
-                % (url, ', '.join(self.url(rel) for rel in conflicts), 'them' if len(conflicts) > 1 else 'it',
+                % (self.url(), ', '.join(self.url(rel) for rel in conflicts), 'them' if len(conflicts) > 1 else 'it',
                    'them' if len(conflicts) > 1 else 'it'),
-                conflicts=[self.url(rel) for rel in conflicts])
-        if check_mode:
-            return wanted
-        pushed = []
+                conflicts=[self.url(rel) for rel in conflicts], pushed=[])
+
+    def _next_manifest(self, current, base, ours, local, keys, data, holder, now, deleted):
+        """The manifest that adds this run's files to ``base``, listing the objects it supersedes as retired."""
+        files = dict(base)
+        for relpath in ours:
+            files[relpath] = dict(sha256=local[relpath], key=keys.get(relpath) or (base.get(relpath) or {})['key'])
+        retired = dict((current or {}).get('retired') or {})
+        listed = {entry['key'] for entry in files.values()}
+        stamp = _utc(now).strftime('%Y-%m-%dT%H:%M:%SZ')
+        for relpath in ours:
+            old = (base.get(relpath) or {}).get('key')
+            if old and old not in listed:
+                retired.setdefault(old, stamp)
+        retired = {key: when for key, when in retired.items() if key not in listed and key not in deleted}
+
+        def read(relpath):
+            return data[relpath] if relpath in data else None
+
         try:
-            for relpath in wanted:
-                data = copy.read(relpath)
-                if data is None:
-                    continue  # removed while we looked
-                etag = self.put(relpath, data, expected_etag=objects.get(relpath),
-                                must_be_new=relpath not in objects)
-                objects[relpath], recorded[relpath] = etag, sha256_hex(data)
-                pushed.append(relpath)
-        except StoreError as exc:
-            if pushed:
-                exc.msg += ' (already uploaded in this push: %s)' % ', '.join(pushed)
-                exc.args = (exc.msg,)
-            exc.details.setdefault('pushed', pushed)
-            raise
-        finally:
-            # What went up is now what this copy "pulled": a second push sends nothing again.
-            copy.write_state(url, objects, recorded)
-        return pushed
+            manifest = manifest_mod.build({rel: entry['sha256'] for rel, entry in files.items()}, read,
+                                          holder or '', previous=current, now=_utc(now),
+                                          keys={rel: entry['key'] for rel, entry in files.items()}, retired=retired)
+        except manifest_mod.ManifestError as exc:
+            raise StoreError('Not pushing to %s: %s' % (self.url(), exc.msg), **exc.details)
+        return manifest
+
+    def _clean(self, retired, now):
+        """Delete the objects retired more than RETIRE_GRACE ago; returns ``(deleted, warnings)``.
+
+        Never fails the push: an object that cannot be deleted (most likely no
+        s3:DeleteObject) stays listed as retired, and a later push tries again.
+        """
+        limit = _utc(now) - datetime.timedelta(seconds=RETIRE_GRACE)
+        deleted, warnings = set(), []
+        for key, when in sorted(retired.items()):
+            stamp = _parse_time(when)
+            if stamp is None or stamp > limit:
+                continue
+            try:
+                self.delete(key)
+            except StoreError as exc:
+                warnings.append('Superseded object %s kept: %s' % (self.url(key), exc.msg))
+                break
+            deleted.add(key)
+        return deleted, warnings
 
     def _differing(self, copy):
-        """Files whose object is missing or has another hash (check mode without a pull record)."""
-        remote = self.list()
-        differing = []
-        for relpath in _sync_order(copy.files()):
-            data = copy.read(relpath)
-            if data is None:
-                continue
-            current = self.head(relpath) if relpath in remote else None
-            if not current or current['sha256'] != sha256_hex(data):
-                differing.append(relpath)
-        return differing
+        """Files whose content is not the store's (check mode without a pull record)."""
+        current, _etag = self.read_manifest()
+        listed = (current or {}).get('files') or {}
+        local = copy.checksums()
+        return [rel for rel in _sync_order(local) if (listed.get(rel) or {}).get('sha256') != local[rel]]
 
     def pull(self, copy, check_mode=False):
-        """Make ``copy`` hold the bucket's files; record what was seen for the next push.
+        """Make ``copy`` hold the store's current snapshot; record what was seen for the next push.
 
-        Every object that differs from its local file is downloaded before anything is
-        written, so a pull that fails (network, permissions) leaves the working copy as it
-        was and records no pull: a later push then refuses. Files only in the working copy
-        stay. Returns ``(pulled, skipped)``: relative paths written (content or mode), and
-        keys not pulled with the reason (outside the working copy, a dot-file, too big).
+        Only the files the manifest lists are read, each from the object it names, and each
+        is checked against the manifest's SHA-256. Everything is downloaded before anything
+        is written, so a pull that fails (network, permissions) leaves the working copy as it
+        was and records no pull: a later push then refuses. When an object the manifest
+        listed is gone (a newer manifest retired it meanwhile), the pull starts again from
+        the newer manifest. A store without a manifest (empty, or written by hand) is read
+        by listing its objects. Files only in the working copy stay. Returns ``(pulled,
+        skipped)``: relative paths written (content or mode), and objects not pulled with
+        the reason (outside the working copy, a dot-file, too big).
         """
         if not check_mode:
             copy.forget_state()
-        skipped, etags, downloads, modes = [], {}, {}, []
-        remote = self.list()
-        for relpath in _sync_order(remote):
-            if relpath == '' or relpath.endswith('/'):
-                continue  # "folder" placeholders made by consoles
-            if safe_relpath(relpath) is None:
-                skipped.append('%s: not a safe relative path' % self.url(relpath))
-                continue
-            if remote[relpath]['size'] > MAX_OBJECT_SIZE:
-                skipped.append('%s: larger than %d bytes' % (self.url(relpath), MAX_OBJECT_SIZE))
-                continue
-            local = copy.read(relpath)
-            etags[relpath] = remote[relpath]['etag']
-            if local is not None and len(local) == remote[relpath]['size'] \
-                    and _md5_hex(local) == remote[relpath]['etag']:
-                data = local  # the ETag of an unencrypted or SSE-S3 single-part upload is its MD5
+        for _attempt in range(3):
+            current, etag = self.read_manifest()
+            self.manifest = current
+            if current is None:
+                snapshot, downloads, modes, skipped = self._plan_listing(copy)
             else:
-                data, etags[relpath] = self.get(relpath)
-            if local != data:
-                downloads[relpath] = data
-            elif copy.mode(relpath) != file_mode(relpath):
-                modes.append(relpath)
+                try:
+                    snapshot, downloads, modes, skipped = self._plan_manifest(copy, current)
+                except _Superseded:
+                    continue
+            break
+        else:
+            raise StoreError('Failed to pull %s: its manifest kept changing while this pull read it; run the job '
+                             'again' % self.url())
         pulled = _sync_order(list(downloads) + modes)
         if check_mode:
             return pulled, skipped
@@ -465,8 +612,90 @@ class S3Store:
                 copy.write(relpath, downloads[relpath])
             else:
                 copy.set_mode(relpath)
-        copy.write_state(self.url(), etags, copy.checksums())
+        copy.write_state(self.url(), etag, snapshot, copy.checksums())
         return pulled, skipped
+
+    def _plan_manifest(self, copy, manifest):
+        snapshot, downloads, modes, skipped = {}, {}, [], []
+        for relpath in _sync_order(manifest['files']):
+            entry = manifest['files'][relpath]
+            if safe_relpath(relpath) is None or not isinstance(entry.get('key'), str) \
+                    or safe_relpath(entry['key']) is None:
+                skipped.append('%s: not a safe relative path' % self.url(relpath))
+                continue
+            snapshot[relpath] = dict(sha256=entry['sha256'], key=entry['key'])
+            local = copy.read(relpath)
+            if local is not None and sha256_hex(local) == entry['sha256']:
+                if copy.mode(relpath) != file_mode(relpath):
+                    modes.append(relpath)
+                continue
+            try:
+                data, _etag = self.get(entry['key'])
+            except StoreError as exc:
+                if exc.details.get('aws_error_code') in _NOT_FOUND:
+                    raise _Superseded()
+                raise
+            if sha256_hex(data) != entry['sha256']:
+                raise StoreError('Failed to pull %s: the object %s does not hold the content the manifest %s lists '
+                                 'for it (SHA-256 differs). Nothing was written; someone changed the object by '
+                                 'hand: run an issuing job to write the certificate again'
+                                 % (self.url(), self.url(entry['key']), self.url(MANIFEST_NAME)))
+            downloads[relpath] = data
+        return snapshot, downloads, modes, skipped
+
+    def _plan_listing(self, copy):
+        """A store without a manifest: every object under the prefix (not our own records, not versions)."""
+        snapshot, downloads, modes, skipped = {}, {}, [], []
+        remote = self.list()
+        for relpath in _sync_order(remote):
+            if relpath == '' or relpath.endswith('/') or relpath in (MANIFEST_NAME, LEASE_NAME) \
+                    or _VERSION_SUFFIX.search(relpath):
+                continue  # "folder" placeholders made by consoles; our records; files of an unfinished push
+            if safe_relpath(relpath) is None:
+                skipped.append('%s: not a safe relative path' % self.url(relpath))
+                continue
+            if remote[relpath]['size'] > MAX_OBJECT_SIZE:
+                skipped.append('%s: larger than %d bytes' % (self.url(relpath), MAX_OBJECT_SIZE))
+                continue
+            local = copy.read(relpath)
+            if local is not None and len(local) == remote[relpath]['size'] \
+                    and _md5_hex(local) == remote[relpath]['etag']:
+                data = local  # the ETag of an unencrypted or SSE-S3 single-part upload is its MD5
+            else:
+                data, _etag = self.get(relpath)
+            snapshot[relpath] = dict(sha256=sha256_hex(data), key=relpath)
+            if local != data:
+                downloads[relpath] = data
+            elif copy.mode(relpath) != file_mode(relpath):
+                modes.append(relpath)
+        return snapshot, downloads, modes, skipped
+
+
+class _Superseded(Exception):
+    """An object the manifest listed is gone: a newer manifest replaced it."""
+
+
+def version_name(relpath, now=None):
+    """A new object name for a new content of ``relpath``: ``<relpath>.<UTC time>-<8 hex>``."""
+    return '%s.%s-%s' % (relpath, _utc(now).strftime('%Y%m%dT%H%M%SZ'), uuid.uuid4().hex[:8])
+
+
+def _with_whole_certificates(changed, local):
+    """``changed`` plus the other files of each certificate directory it touches, in sync order."""
+    dirs = set(manifest_mod.certificate_dirs(local))
+    touched = {rel.rsplit('/', 1)[0] for rel in changed if '/' in rel} & dirs
+    return _sync_order(set(changed) | {rel for rel in local if '/' in rel and rel.rsplit('/', 1)[0] in touched})
+
+
+def _utc(now=None):
+    return now or datetime.datetime.now(datetime.timezone.utc)
+
+
+def _parse_time(text):
+    try:
+        return datetime.datetime.strptime(text, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc)
+    except (TypeError, ValueError):
+        return None
 
 
 def _md5_hex(data):
@@ -495,8 +724,11 @@ def _hint(code, store):
     return ''
 
 
-def store_from_params(params):
-    """``(kind, store_or_None, working_copy)`` for a module's params; validates the combination."""
+def store_from_params(params, require_path=True):
+    """``(kind, store_or_None, working_copy)`` for a module's params; validates the combination.
+
+    ``require_path``: the S3 working copy is needed (not for the lease: then it may be None).
+    """
     options = params.get('store') or {}
     kind = options.get('type') or 'local'
     if kind == 'local':
@@ -511,27 +743,142 @@ def store_from_params(params):
         return kind, None, WorkingCopy(local)
     if kind != 's3':
         raise ConfigurationError("store.type must be 'local' or 's3', not %r" % (kind,))
-    if not params.get('path'):
+    if not params.get('path') and require_path:
         raise ConfigurationError('path (the local working copy) is required with store.type s3')
     if not HAS_BOTO3:
         raise ConfigurationError('boto3 and botocore are required for store.type s3')
     store = S3Store(s3_client(params), options.get('bucket'), prefix=options.get('prefix'),
                     sse=options.get('sse') or 'AES256', kms_key_id=options.get('kms_key_id'))
-    return kind, store, WorkingCopy(params['path'])
+    return kind, store, WorkingCopy(params['path']) if params.get('path') else None
+
+
+def write_local_manifest(copy, holder, check_mode=False, now=None):
+    """Write the manifest of a local store (``copy`` is the store); returns whether it changed.
+
+    Lists every file with its SHA-256 and every certificate with its serial; a certificate
+    whose key is not its own is refused (:class:`StoreError`), and the previous manifest
+    stays. Unchanged content leaves the manifest as it is.
+    """
+    path = os.path.join(copy.path, MANIFEST_NAME)
+    previous = None
+    try:
+        with open(path, 'rb') as handle:
+            previous = manifest_mod.parse(handle.read(), path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise StoreError('Failed to read %s: %s' % (path, exc.strerror or exc))
+    except manifest_mod.ManifestError:
+        previous = None  # unreadable: replaced by a good one
+    files = copy.checksums()
+    if not files and previous is None:
+        return False, None  # an empty store: nothing to list yet
+    try:
+        manifest = manifest_mod.build(files, copy.read, holder, previous=previous, now=_utc(now))
+    except manifest_mod.ManifestError as exc:
+        raise StoreError('Not writing the manifest of %s: %s' % (copy.path, exc.msg), **exc.details)
+    if previous is not None and previous['files'] == manifest['files'] \
+            and previous['certificates'] == manifest['certificates']:
+        return False, previous
+    if not check_mode:
+        try:
+            atomic_write(path, manifest_mod.encode(manifest), KEY_MODE)
+        except OSError as exc:
+            raise StoreError('Failed to write %s: %s' % (path, exc.strerror or exc))
+    return True, manifest
+
+
+def read_local_manifest(copy):
+    path = os.path.join(copy.path, MANIFEST_NAME)
+    try:
+        with open(path, 'rb') as handle:
+            return manifest_mod.parse(handle.read(), path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError('Failed to read %s: %s' % (path, exc.strerror or exc))
+    except manifest_mod.ManifestError as exc:
+        raise StoreError(exc.msg)
+
+
+def lease_for(kind, store, copy, params, check_mode=False):
+    """The :class:`Lease` of the store, for a module's params (holder, duration)."""
+    duration = params.get('lease_duration')
+    duration = DEFAULT_DURATION if duration is None else duration
+    wait = params.get('lease_wait')
+    check_timing(duration, DEFAULT_WAIT if wait is None else wait)
+    holder = params.get('lease_holder') or default_holder()
+    if kind == 'local':
+        backend = LocalLeaseBackend(copy.path, create=not check_mode)
+    else:
+        backend = S3LeaseBackend(store.client, store.bucket, store.prefix, sse=store.sse, kms_key_id=store.kms_key_id)
+    return Lease(backend, holder, duration=duration)
 
 
 def sync(params, state, check_mode=False):
-    """Pull or push per ``state`` (``pulled``/``pushed``); returns the module's result dict."""
-    kind, store, copy = store_from_params(params)
-    result = dict(changed=False, pulled=[], pushed=[], skipped=[], working_copy=copy.path, type=kind)
+    """Run one ``state`` of the store module; returns the module's result dict.
+
+    ``pulled``/``pushed`` sync the working copy; ``acquired``/``released`` take and give up
+    the store's lease (see :mod:`.lease`).
+    """
+    kind, store, copy = store_from_params(params, require_path=state in ('pulled', 'pushed'))
+    result = dict(changed=False, pulled=[], pushed=[], skipped=[], working_copy=copy.path if copy else None,
+                  type=kind)
     if store is not None:
         result.update(bucket=store.bucket, prefix=store.prefix)
+    if state in ('acquired', 'released'):
+        return _lease_step(kind, store, copy, params, state, result, check_mode)
+    lease_id = params.get('lease_id')
+    lease = lease_for(kind, store, copy, params, check_mode) if (state == 'pushed' and lease_id) else None
+
+    def renew():
+        result['lease'] = lease_mod.public(lease.renew(lease_id, check_mode), lease.backend.where)
+
     dir_changed = copy.ensure(check_mode) if (store is None or state == 'pulled') else False
+    manifest = None
     if store is not None and state == 'pulled':
         result['pulled'], result['skipped'] = store.pull(copy, check_mode)
+        manifest = store.manifest
     elif store is not None and state == 'pushed':
         if not os.path.isdir(copy.path):
             raise ConfigurationError('Nothing to push: the working copy %s does not exist' % copy.path)
-        result['pushed'] = store.push(copy, check_mode)
+        result['pushed'] = store.push(copy, check_mode, holder=params.get('lease_holder') or default_holder(),
+                                      before_write=renew if lease else None)
+        manifest = store.manifest
+        result['warnings'] = list(store.cleanup_warnings)
+    elif state == 'pulled':
+        manifest = read_local_manifest(copy) if os.path.isdir(copy.path) else None
+    else:
+        if lease:
+            renew()
+        written, manifest = write_local_manifest(copy, params.get('lease_holder') or default_holder(), check_mode)
+        dir_changed = dir_changed or written
+    result['manifest'] = manifest_mod.summary(manifest)
     result['changed'] = bool(dir_changed or result['pulled'] or result['pushed'])
+    return result
+
+
+def _lease_step(kind, store, copy, params, state, result, check_mode):
+    lease = lease_for(kind, store, copy, params, check_mode)
+    lease_id = params.get('lease_id')
+    where = lease.backend.where
+    if state == 'released':
+        released, note = lease.release(lease_id, check_mode)
+        result.update(changed=released, released=released)
+        if note:
+            result['warnings'] = ['Nothing released: %s' % note]
+        return result
+    if lease_id:
+        result['lease'] = lease_mod.public(lease.renew(lease_id, check_mode), where)
+        result.update(changed=True, waited=0, took_over={})
+        return result
+    wait = params.get('lease_wait')
+    record, info = lease.acquire(DEFAULT_WAIT if wait is None else wait, check_mode)
+    result['lease'] = lease_mod.public(record, where, own=not info.get('held'))
+    taken = info.get('took_over')
+    result.update(changed=not info.get('held'), waited=info['waited'],
+                  took_over=dict(holder=taken['holder'], expires=taken['expires']) if taken else {})
+    if info.get('held'):
+        result['warnings'] = ['The store is leased to %s until %s: a real run would wait for it' % (
+            record['holder'], record['expires'])]
     return result

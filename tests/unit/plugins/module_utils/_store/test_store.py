@@ -3,15 +3,21 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The certificate store: working copy and S3 sync, against a real moto server."""
 
+import datetime
+import json
 import os
 import stat
 
 import pytest
 from botocore.exceptions import ClientError
 
+from testbed.tls import cert_pem, key_pem, make_ca, make_server_cert
+
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import generate_private_key, private_key_to_pem
+from ansible_collections.autotls.acme.plugins.module_utils._store.manifest import MANIFEST_NAME
 from ansible_collections.autotls.acme.plugins.module_utils._store.store import (
+    RETIRE_GRACE,
     STATE_FILE,
     S3Store,
     StoreConflict,
@@ -25,6 +31,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._store.store import (
     sha256_hex,
     store_from_params,
     sync,
+    version_name,
 )
 
 BUCKET = 'autotls-unit'
@@ -35,14 +42,22 @@ def _fresh_key_pem():
     return private_key_to_pem(generate_private_key('ec256'))
 
 
-FILES = {
-    'account.pem': _fresh_key_pem(),
-    'ca-root.pem': b'-----BEGIN CERTIFICATE-----\nroot\n-----END CERTIFICATE-----\n',
-    'app1/cert.pem': b'-----BEGIN CERTIFICATE-----\nleaf\n-----END CERTIFICATE-----\n',
-    'app1/chain.pem': b'-----BEGIN CERTIFICATE-----\nintermediate\n-----END CERTIFICATE-----\n',
-    'app1/fullchain.pem': b'-----BEGIN CERTIFICATE-----\nleaf+intermediate\n-----END CERTIFICATE-----\n',
-    'app1/privkey.pem': _fresh_key_pem(),
-}
+CA = make_ca('autotls store unit CA')
+
+
+def cert_set(name='app1'):
+    """The four files of a certificate (real, signed by CA), as the certificate module writes them."""
+    cert, key = make_server_cert(CA[0], CA[1], names=('%s.example.test' % name,), ips=())
+    return {'%s/cert.pem' % name: cert_pem(cert), '%s/chain.pem' % name: cert_pem(CA[0]),
+            '%s/fullchain.pem' % name: cert_pem(cert) + cert_pem(CA[0]), '%s/privkey.pem' % name: key_pem(key)}
+
+
+def serial_of(files, name='app1'):
+    from cryptography import x509
+    return '%x' % x509.load_pem_x509_certificate(files['%s/cert.pem' % name]).serial_number
+
+
+FILES = dict({'account.pem': _fresh_key_pem(), 'ca-root.pem': cert_pem(CA[0])}, **cert_set())
 
 
 def _mode(path):
@@ -113,33 +128,72 @@ def test_working_copy_write_modes_and_ensure(tmp_path):
 
 # ---------------------------------------------------------------- S3 sync
 
-def test_push_encrypts_and_is_idempotent(s3, admin, tmp_path):
+def _objects(admin, prefix='team/'):
+    return {item['Key'][len(prefix):]: item for item in admin.list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+            .get('Contents', [])}
+
+
+def _manifest(admin, prefix='team/'):
+    return json.loads(admin.get_object(Bucket=BUCKET, Key=prefix + MANIFEST_NAME)['Body'].read())
+
+
+def _write(copy, files):
+    for rel, data in files.items():
+        copy.write(rel, data)
+
+
+def test_push_writes_new_objects_then_the_manifest(s3, admin, tmp_path):
     copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
-    # Check mode without a pull record: what differs from the bucket.
+    # Check mode without a pull record: what differs from the store.
     assert s3.push(copy, check_mode=True) == ['account.pem', 'ca-root.pem', 'app1/privkey.pem', 'app1/cert.pem',
                                               'app1/chain.pem', 'app1/fullchain.pem']
     assert 'Contents' not in admin.list_objects_v2(Bucket=BUCKET)
-    # A first run against an empty bucket: the pull records it, the push sends everything.
+    # A first run against an empty bucket: the pull records it, the push seeds it with everything.
     assert s3.pull(copy) == ([], [])
-    pushed = s3.push(copy)
+    pushed = s3.push(copy, holder='job 1')
     assert sorted(pushed) == sorted(FILES)
     # The key goes up before the certificate of the same directory.
     assert pushed.index('app1/privkey.pem') < pushed.index('app1/cert.pem')
+    manifest = _manifest(admin)
+    assert manifest['generation'] == 1 and manifest['holder'] == 'job 1'
+    assert sorted(manifest['files']) == sorted(FILES)
+    assert manifest['certificates'] == {'app1': dict(
+        dir='app1', serial=serial_of(FILES), files=sorted(rel for rel in FILES if rel.startswith('app1/')),
+        not_after=manifest['certificates']['app1']['not_after'])}
+    objects = _objects(admin)
     for rel, data in FILES.items():
-        head = admin.head_object(Bucket=BUCKET, Key='team/' + rel)
+        entry = manifest['files'][rel]
+        assert entry['sha256'] == sha256_hex(data)
+        assert entry['key'].startswith(rel + '.') and entry['key'] in objects
+        head = admin.head_object(Bucket=BUCKET, Key='team/' + entry['key'])
         assert head['ServerSideEncryption'] == 'AES256'
         assert head['Metadata'] == {'sha256': sha256_hex(data)}
-        assert admin.get_object(Bucket=BUCKET, Key='team/' + rel)['Body'].read() == data
+        assert admin.get_object(Bucket=BUCKET, Key='team/' + entry['key'])['Body'].read() == data
     assert s3.push(copy) == []
+    assert _manifest(admin)['generation'] == 1
     # The state file is never synced and is private.
     assert STATE_FILE not in WorkingCopy(copy.path).files()
     assert _mode(copy.state_path()) == 0o600
 
-    with open(copy.abspath('app1/cert.pem'), 'wb') as handle:
-        handle.write(b'renewed')
-    assert s3.push(copy, check_mode=True) == ['app1/cert.pem']
-    assert s3.push(copy) == ['app1/cert.pem']
+    # A renewal: the certificate goes up as a whole, to new objects; the old ones are retired.
+    renewed = cert_set()
+    _write(copy, renewed)
+    assert s3.push(copy, check_mode=True) == ['app1/privkey.pem', 'app1/cert.pem', 'app1/fullchain.pem']
+    assert s3.push(copy, holder='job 2') == ['app1/privkey.pem', 'app1/cert.pem', 'app1/fullchain.pem']
+    second = _manifest(admin)
+    assert second['generation'] == 2 and second['certificates']['app1']['serial'] == serial_of(renewed)
+    assert second['files']['app1/chain.pem'] == manifest['files']['app1/chain.pem']
+    assert sorted(second['retired']) == sorted(manifest['files'][rel]['key'] for rel in
+                                               ('app1/privkey.pem', 'app1/cert.pem', 'app1/fullchain.pem'))
     assert s3.push(copy) == []
+    # An hour later the next push deletes the superseded objects.
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=RETIRE_GRACE + 60)
+    _write(copy, {'account.pem': _fresh_key_pem()})
+    assert s3.push(copy, now=later) == ['account.pem']
+    third = _manifest(admin)
+    assert list(third['retired']) == [second['files']['account.pem']['key']]
+    assert sorted(_objects(admin)) == sorted([entry['key'] for entry in third['files'].values()]
+                                             + list(third['retired']) + [MANIFEST_NAME])
 
 
 def test_push_needs_a_successful_pull(s3, admin, tmp_path):
@@ -156,22 +210,28 @@ def test_push_needs_a_successful_pull(s3, admin, tmp_path):
 
 
 def test_push_sends_only_what_this_run_wrote(s3, admin, tmp_path):
-    """A stale working copy never puts its old files over the bucket's newer ones."""
-    s3.pull(WorkingCopy(_populate(str(tmp_path / 'first'))))
-    s3.push(WorkingCopy(str(tmp_path / 'first')))
-    newer = dict(FILES, **{'app1/cert.pem': b'newer cert', 'app1/privkey.pem': _fresh_key_pem()})
-    for rel in ('app1/privkey.pem', 'app1/cert.pem'):
-        s3.put(rel, newer[rel])
+    """Files only in the working copy, or stale there, never go up: only what changed since the pull."""
+    first = WorkingCopy(_populate(str(tmp_path / 'first')))
+    s3.pull(first)
+    s3.push(first)
+    other = WorkingCopy(str(tmp_path / 'other'))
+    s3.pull(other)
+    newer = cert_set()
+    _write(other, newer)
+    s3.push(other)
+    # A controller's old working copy holds a leftover file and the old app1.
     stale = WorkingCopy(str(tmp_path / 'first'))
+    stale.write('leftover/notes.pem', b'not the store\'s')
     s3.pull(stale)
-    assert stale.read('app1/cert.pem') == b'newer cert'
-    with open(stale.abspath('app1/chain.pem'), 'wb') as handle:
-        handle.write(b'this run wrote the chain')
+    assert stale.read('app1/cert.pem') == newer['app1/cert.pem']
+    stale.write('app1/chain.pem', cert_pem(make_ca('another chain')[0]))
     assert s3.push(stale) == ['app1/chain.pem']
-    assert admin.get_object(Bucket=BUCKET, Key='team/app1/cert.pem')['Body'].read() == b'newer cert'
+    manifest = _manifest(admin)
+    assert 'leftover/notes.pem' not in manifest['files']
+    assert manifest['certificates']['app1']['serial'] == serial_of(newer)
 
 
-def test_push_refuses_objects_changed_since_the_pull(s3, admin, tmp_path):
+def test_push_refuses_a_certificate_another_run_changed(s3, admin, tmp_path):
     mine = WorkingCopy(_populate(str(tmp_path / 'mine')))
     s3.pull(mine)
     s3.push(mine)
@@ -179,62 +239,112 @@ def test_push_refuses_objects_changed_since_the_pull(s3, admin, tmp_path):
     s3.pull(theirs)
     s3.pull(mine)
     # Another run renews app1 and pushes first.
-    for rel in ('app1/privkey.pem', 'app1/cert.pem'):
-        with open(theirs.abspath(rel), 'wb') as handle:
-            handle.write(b'theirs ' + rel.encode())
-    assert s3.push(theirs) == ['app1/privkey.pem', 'app1/cert.pem']
+    their_set = cert_set()
+    _write(theirs, their_set)
+    assert s3.push(theirs) == ['app1/privkey.pem', 'app1/cert.pem', 'app1/fullchain.pem']
+    before = _manifest(admin)
     # This run renewed app1 too: refused as a whole, before any upload, naming the objects.
-    for rel in ('app1/privkey.pem', 'app1/cert.pem'):
-        with open(mine.abspath(rel), 'wb') as handle:
-            handle.write(b'mine ' + rel.encode())
+    _write(mine, cert_set())
+    objects = sorted(_objects(admin))
     with pytest.raises(StoreConflict) as info:
         s3.push(mine)
-    assert 's3://autotls-unit/team/app1/privkey.pem, s3://autotls-unit/team/app1/cert.pem changed in the bucket' \
-        in info.value.msg
+    assert ('s3://autotls-unit/team/app1/privkey.pem, s3://autotls-unit/team/app1/cert.pem, '
+            's3://autotls-unit/team/app1/fullchain.pem changed in the bucket') in info.value.msg
     assert 'Nothing was uploaded' in info.value.msg
-    assert info.value.details['conflicts'] == ['s3://autotls-unit/team/app1/privkey.pem',
-                                               's3://autotls-unit/team/app1/cert.pem']
-    for rel in ('app1/privkey.pem', 'app1/cert.pem'):
-        assert admin.get_object(Bucket=BUCKET, Key='team/' + rel)['Body'].read() == b'theirs ' + rel.encode()
-    # A new object that someone else created meanwhile is not overwritten either.
-    with open(mine.abspath('app2.pem'), 'wb') as handle:
-        handle.write(b'mine')
-    s3.pull(mine)   # brings theirs back; app2.pem is local only
-    admin.put_object(Bucket=BUCKET, Key='team/app2.pem', Body=b'theirs')
-    with pytest.raises(StoreConflict, match='team/app2.pem changed in the bucket'):
-        s3.push(mine)
+    assert info.value.details['conflicts'][0] == 's3://autotls-unit/team/app1/privkey.pem'
+    assert sorted(_objects(admin)) == objects and _manifest(admin) == before
+    # A run that changed another certificate meanwhile is merged: both are listed.
+    other = WorkingCopy(str(tmp_path / 'other'))
+    s3.pull(other)
+    s3.pull(theirs)
+    _write(other, cert_set('app2'))
+    _write(theirs, cert_set())
+    s3.push(theirs)
+    assert s3.push(other) == ['app2/privkey.pem', 'app2/cert.pem', 'app2/chain.pem', 'app2/fullchain.pem']
+    merged = _manifest(admin)
+    assert sorted(merged['certificates']) == ['app1', 'app2']
+    assert merged['certificates']['app1']['serial'] == serial_of({'app1/cert.pem': theirs.read('app1/cert.pem')})
 
 
-def test_conditional_write_catches_a_writer_that_slips_in(s3, admin, tmp_path):
-    """Between the check and the upload another writer may land: S3 itself refuses (If-Match)."""
+def test_the_store_never_lists_a_mismatched_pair(s3, admin, tmp_path):
     copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
     s3.pull(copy)
     s3.push(copy)
-    etag = admin.head_object(Bucket=BUCKET, Key='team/app1/cert.pem')['ETag'].strip('"')
-    admin.put_object(Bucket=BUCKET, Key='team/app1/cert.pem', Body=b'slipped in')
-    with pytest.raises(StoreConflict, match=r'Refusing to overwrite s3://autotls-unit/team/app1/cert.pem'):
-        s3.put('app1/cert.pem', b'mine', expected_etag=etag)
-    with pytest.raises(StoreConflict):
-        s3.put('app1/cert.pem', b'mine', must_be_new=True)
-    assert admin.get_object(Bucket=BUCKET, Key='team/app1/cert.pem')['Body'].read() == b'slipped in'
+    before = _manifest(admin)
+    copy.write('app1/privkey.pem', _fresh_key_pem())   # a key that is not app1's
+    with pytest.raises(StoreError, match=r'app1/privkey.pem is not the key of app1/cert.pem'):
+        s3.push(copy)
+    assert _manifest(admin) == before
+
+
+def test_a_half_failed_push_leaves_the_previous_snapshot(s3, admin, tmp_path, monkeypatch):
+    copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
+    s3.pull(copy)
+    s3.push(copy)
+    before = _manifest(admin)
+    _write(copy, cert_set())
+    real_put = S3Store.put
+
+    def failing_put(self, name, data, **kwargs):
+        if name.startswith('app1/cert.pem'):   # the key went up, then the network failed
+            raise StoreError('Failed to upload %s: connection reset' % self.url(name))
+        return real_put(self, name, data, **kwargs)
+
+    monkeypatch.setattr(S3Store, 'put', failing_put)
+    with pytest.raises(StoreError, match=r'connection reset .*not made current.*previous complete snapshot'):
+        s3.push(copy)
+    monkeypatch.undo()
+    assert _manifest(admin) == before
+    # A reader gets the old pair, whole.
+    reader = WorkingCopy(str(tmp_path / 'reader'))
+    s3.pull(reader)
+    for rel, data in FILES.items():
+        assert reader.read(rel) == data
+    # The same run's next push completes it.
+    assert s3.push(copy) == ['app1/privkey.pem', 'app1/cert.pem', 'app1/fullchain.pem']
+
+
+def test_a_pull_reads_only_the_manifest_snapshot(s3, admin, tmp_path):
+    """Objects of a push that has not written its manifest yet are never read."""
+    copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
+    s3.pull(copy)
+    s3.push(copy)
+    # An issuer mid-write: new objects are there, the manifest is still the old one.
+    renewed = cert_set()
+    for rel, data in renewed.items():
+        s3.put(version_name(rel), data, must_be_new=True)
+    admin.put_object(Bucket=BUCKET, Key='team/app1/cert.pem', Body=renewed['app1/cert.pem'])  # by hand, too
+    reader = WorkingCopy(str(tmp_path / 'reader'))
+    pulled, skipped = s3.pull(reader)
+    assert sorted(pulled) == sorted(FILES) and skipped == []
+    for rel, data in FILES.items():
+        assert reader.read(rel) == data
+    assert s3.manifest['certificates']['app1']['serial'] == serial_of(FILES)
+    # An object changed by hand behind the manifest's back is refused, nothing written.
+    key = _manifest(admin)['files']['app1/cert.pem']['key']
+    admin.put_object(Bucket=BUCKET, Key='team/' + key, Body=renewed['app1/cert.pem'])
+    fresh = WorkingCopy(str(tmp_path / 'fresh'))
+    with pytest.raises(StoreError, match='does not hold the content the manifest'):
+        s3.pull(fresh)
+    assert fresh.files() == {}
 
 
 def test_a_failed_pull_writes_nothing_and_blocks_the_push(s3, admin, tmp_path, monkeypatch):
     source = WorkingCopy(_populate(str(tmp_path / 'source')))
     s3.pull(source)
     s3.push(source)
-    # The bucket gets a new key and certificate for app1; this run still has the old ones.
+    # The store gets a new key and certificate for app1; this run still has the old ones.
     copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
     s3.pull(copy)
-    renewed = {'app1/privkey.pem': _fresh_key_pem(), 'app1/cert.pem': b'renewed cert'}
-    for rel, data in renewed.items():
-        s3.put(rel, data)
+    renewed = cert_set()
+    _write(source, renewed)
+    s3.push(source)
     real_get = S3Store.get
 
-    def failing_get(self, relpath):
-        if relpath == 'app1/cert.pem':   # the key came down, then the network failed
-            raise StoreError('Failed to download %s: connection reset' % self.url(relpath))
-        return real_get(self, relpath)
+    def failing_get(self, name):
+        if name.startswith('app1/cert.pem'):   # the key came down, then the network failed
+            raise StoreError('Failed to download %s: connection reset' % self.url(name))
+        return real_get(self, name)
 
     monkeypatch.setattr(S3Store, 'get', failing_get)
     with pytest.raises(StoreError, match='connection reset'):
@@ -246,17 +356,12 @@ def test_a_failed_pull_writes_nothing_and_blocks_the_push(s3, admin, tmp_path, m
     assert not os.path.exists(copy.state_path())
     with pytest.raises(StoreError, match='no successful pull'):
         s3.push(copy)
-    for rel, data in renewed.items():
-        assert admin.get_object(Bucket=BUCKET, Key='team/' + rel)['Body'].read() == data
 
 
 def test_pull_into_an_empty_working_copy(s3, admin, tmp_path):
     source = WorkingCopy(_populate(str(tmp_path / 'source')))
     s3.pull(source)
     s3.push(source)
-    admin.put_object(Bucket=BUCKET, Key='team/', Body=b'')                  # a console "folder"
-    admin.put_object(Bucket=BUCKET, Key='team/../escape.pem', Body=b'x')    # never outside the copy
-    admin.put_object(Bucket=BUCKET, Key='other/app9/cert.pem', Body=b'x')  # another prefix
     copy = WorkingCopy(str(tmp_path / 'fresh'))
 
     pulled, skipped = s3.pull(copy, check_mode=True)
@@ -267,16 +372,16 @@ def test_pull_into_an_empty_working_copy(s3, admin, tmp_path):
                        aws_endpoint_url=s3.client.meta.endpoint_url, aws_access_key='testing',
                        aws_secret_key='testing', aws_region='us-east-1'), 'pulled')
     assert result['changed'] is True and sorted(result['pulled']) == sorted(FILES)
-    assert result['skipped'] == ['s3://%s/team/../escape.pem: not a safe relative path' % BUCKET]
+    assert result['skipped'] == []
+    assert result['manifest']['certificates']['app1']['serial'] == serial_of(FILES)
     assert result['bucket'] == BUCKET and result['prefix'] == 'team/' and result['working_copy'] == copy.path
     assert _mode(copy.path) == 0o700
     for rel, data in FILES.items():
         assert copy.read(rel) == data
         assert _mode(copy.abspath(rel)) == (0o600 if rel in ('account.pem', 'app1/privkey.pem') else 0o644)
-    assert not os.path.exists(os.path.join(str(tmp_path), 'escape.pem'))
 
     pulled, skipped = s3.pull(copy)
-    assert pulled == [] and len(skipped) == 1
+    assert pulled == [] and skipped == []
     # A key that became readable by others is put back to 0600, content untouched.
     os.chmod(copy.abspath('app1/privkey.pem'), 0o644)
     assert s3.pull(copy)[0] == ['app1/privkey.pem']
@@ -289,6 +394,26 @@ def test_pull_into_an_empty_working_copy(s3, admin, tmp_path):
     assert s3.pull(copy)[0] == ['app1/chain.pem']
     assert copy.read('app1/chain.pem') == FILES['app1/chain.pem']
     assert copy.read('notes.txt') == b'mine'
+
+
+def test_a_store_without_manifest_is_read_by_listing(s3, admin, tmp_path):
+    for rel, data in FILES.items():
+        admin.put_object(Bucket=BUCKET, Key='team/' + rel, Body=data)
+    admin.put_object(Bucket=BUCKET, Key='team/', Body=b'')                  # a console "folder"
+    admin.put_object(Bucket=BUCKET, Key='team/../escape.pem', Body=b'x')    # never outside the copy
+    admin.put_object(Bucket=BUCKET, Key='team/app1/cert.pem.20261201T000000Z-0123abcd', Body=b'x')  # unfinished
+    copy = WorkingCopy(str(tmp_path / 'wc'))
+    pulled, skipped = s3.pull(copy)
+    assert sorted(pulled) == sorted(FILES)
+    assert skipped == ['s3://%s/team/../escape.pem: not a safe relative path' % BUCKET]
+    assert not os.path.exists(os.path.join(str(tmp_path), 'escape.pem'))
+    # The first push that changes something writes the first manifest; unchanged files keep their objects.
+    renewed = cert_set()
+    _write(copy, renewed)
+    s3.push(copy)
+    manifest = _manifest(admin)
+    assert manifest['files']['ca-root.pem']['key'] == 'ca-root.pem'
+    assert manifest['certificates']['app1']['serial'] == serial_of(renewed)
 
 
 def test_missing_bucket_names_the_url_and_the_fix(aws_options, moto):  # pylint: disable=unused-argument
@@ -320,14 +445,33 @@ def test_configuration_errors(tmp_path):
         S3Store(None, 'b', kms_key_id='alias/x')
 
 
-def test_local_store_only_ensures_the_directory(tmp_path):
+def test_local_store_ensures_the_directory_and_writes_the_manifest(tmp_path):
     target = str(tmp_path / 'local-store')
-    params = dict(store=dict(type='local', path=target), path=None)
+    params = dict(store=dict(type='local', path=target), path=None, lease_holder='nightly')
     assert sync(params, 'pulled', check_mode=True)['changed'] is True
     assert not os.path.exists(target)
     result = sync(params, 'pushed')
-    assert result == dict(changed=True, pulled=[], pushed=[], skipped=[], working_copy=target, type='local')
+    assert result['changed'] is True and result['pushed'] == [] and result['type'] == 'local'
+    assert result['working_copy'] == target and result['manifest'] == {}
     assert _mode(target) == 0o700
     assert sync(params, 'pulled')['changed'] is False
     # The same directory given as path too is fine.
     assert sync(dict(params, path=target + '/'), 'pushed')['changed'] is False
+    # An issuing run wrote a certificate: the push lists it with its serial; a second push changes nothing.
+    _populate(target)
+    result = sync(params, 'pushed')
+    assert result['changed'] is True
+    assert result['manifest']['certificates']['app1']['serial'] == serial_of(FILES)
+    assert result['manifest']['holder'] == 'nightly' and result['manifest']['generation'] == 1
+    with open(os.path.join(target, MANIFEST_NAME), 'rb') as handle:
+        listed = json.loads(handle.read())['files']
+    assert {rel: entry['sha256'] for rel, entry in listed.items()} == {rel: sha256_hex(d) for rel, d in FILES.items()}
+    assert sync(params, 'pushed')['changed'] is False
+    assert sync(params, 'pulled')['manifest']['certificates']['app1']['serial'] == serial_of(FILES)
+    # A key that is not the certificate's is refused; the manifest stays the last good one.
+    with open(os.path.join(target, 'app1', 'privkey.pem'), 'wb') as handle:
+        handle.write(_fresh_key_pem())
+    with pytest.raises(StoreError, match='app1/privkey.pem is not the key of app1/cert.pem'):
+        sync(params, 'pushed')
+    with open(os.path.join(target, MANIFEST_NAME), 'rb') as handle:
+        assert json.loads(handle.read())['files'] == listed
