@@ -30,21 +30,21 @@ description:
     store; files that were only in the working copy at the pull stay there), each certificate as a whole. Every
     file goes to a new object (C(<path>.<UTC time>-<random>)), never over one a reader may be downloading, with
     server-side encryption and the SHA-256 of its content in its metadata (C(x-amz-meta-sha256)). Then it writes
-    the new manifest, conditional on the manifest it read (C(If-Match)): that one write makes the new files
+    the new manifest, conditional on the manifest it read (C(If-Match)); that one write makes the new files
     current. A push that fails half-way leaves the previous manifest, so the store still holds the previous
     complete snapshot.
-  - Before a manifest is written, each certificate's key is checked to be the key of its certificate: the store
+  - Before a manifest is written, each certificate's key is checked to be the key of its certificate, so the store
     never lists a mismatched pair. The manifest lists each certificate's serial and expiry (RV(manifest)).
   - The store never goes backwards. If another run changed one of this run's certificates since the pull, the
     push is refused before anything is uploaded, naming the objects (RV(conflicts)). Changes to other
-    certificates are kept: the new manifest adds this run's files to the other run's.
+    certificates are kept; the new manifest adds this run's files to the other run's.
   - Objects the manifest no longer lists are deleted by a later push, one hour after they were superseded (with
     C(s3:DeleteObject); without it they are kept, with a warning).
   - With O(store.type=local) the store directory is the working copy. O(state=pulled) only makes sure it exists
     with mode C(0700) and returns the manifest; O(state=pushed) writes the manifest of the directory as it is
     (each certificate's files are already swapped in as one set, so a reader sees a whole old or a whole new set).
-  - The lease. Only one issuing run at a time may write a store. O(state=acquired) takes the store's lease
-    before the issuing run pulls: an S3 object C(.autotls-lease.json) under the prefix, created with a conditional
+  - The lease - only one issuing run at a time may write a store. O(state=acquired) takes the store's lease
+    before the issuing run pulls, an S3 object C(.autotls-lease.json) under the prefix, created with a conditional
     write (C(If-None-Match)); with a local store the file C(.autotls-lease.json) in the store, changed under an
     C(flock) on C(.autotls-lease.lock). The lease names its holder (O(lease_holder)) and ends O(lease_duration)
     seconds after it was taken or last renewed. A second issuer waits up to O(lease_wait) seconds for it, then
@@ -156,7 +156,7 @@ notes:
   - Two runs that renew the same certificate at the same time do not overwrite each other - the second push
     fails naming the objects, and the next run pulls the newer files. An S3-compatible store must support
     conditional writes and deletes (C(If-Match), C(If-None-Match)), as AWS S3 does since 2024.
-  - Lease expiry is wall-clock time: the controllers sharing a store need clocks within a minute of each other.
+  - Lease expiry is wall-clock time, so the controllers sharing a store need clocks within a minute of each other.
   - To end a crashed run's lease at once, delete C(<prefix>.autotls-lease.json) in the bucket (or the file
     C(.autotls-lease.json) in a local store); the message of a waiting run names it.
   - A change of O(store.sse) applies to the objects uploaded from then on.
@@ -288,7 +288,7 @@ prefix:
   sample: prod/
 manifest:
   description:
-    - The store's manifest as the pull read it or the push wrote it (empty when the store has none): its
+    - The store's manifest as the pull read it or the push wrote it (empty when the store has none), with its
       C(generation), when (C(written)) and by whom (C(holder)) it was written, and per certificate name its
       C(serial) (hexadecimal), C(not_after) and C(files). No checksums.
   returned: with O(state=pulled) and O(state=pushed)
@@ -301,13 +301,44 @@ lease:
   description:
     - With O(state=acquired), the lease this run now holds, or in check mode the one it would take (or another
       run's that holds it, without C(id)). With O(state=pushed) and O(lease_id), the renewed lease.
-    - C(id) is what O(lease_id) takes; C(holder), C(acquired), C(renewed) and C(expires) (UTC), C(duration)
-      (seconds), C(store) (where the lease is kept).
   returned: with O(state=acquired); with O(state=pushed) when O(lease_id) is set
   type: dict
-  sample: {id: 0f1e2d3c4b5a69788796a5b4c3d2e1f0, holder: AWX job 4711 on https://awx.example.com,
-           acquired: '2026-12-01T02:00:03Z', renewed: '2026-12-01T02:00:03Z', expires: '2026-12-01T03:00:03Z',
-           duration: 3600, store: 's3://example-autotls/prod/.autotls-lease.json'}
+  contains:
+    id:
+      description: What O(lease_id) takes to renew, check and release this lease. Only this run's own lease has it.
+      type: str
+      returned: when this run holds the lease
+      sample: 0f1e2d3c4b5a69788796a5b4c3d2e1f0
+    holder:
+      description: Who holds the lease (O(lease_holder)).
+      type: str
+      returned: always
+      sample: AWX job 4711 on https://awx.example.com
+    acquired:
+      description: When the lease was taken (UTC).
+      type: str
+      returned: always
+      sample: '2026-12-01T02:00:03Z'
+    renewed:
+      description: When the lease was last renewed (UTC).
+      type: str
+      returned: always
+      sample: '2026-12-01T02:00:03Z'
+    expires:
+      description: When the lease ends unless it is renewed (UTC).
+      type: str
+      returned: always
+      sample: '2026-12-01T03:00:03Z'
+    duration:
+      description: Seconds the lease lasts from its last renewal.
+      type: int
+      returned: always
+      sample: 3600
+    store:
+      description: Where the lease is kept.
+      type: str
+      returned: always
+      sample: 's3://example-autotls/prod/.autotls-lease.json'
 waited:
   description: Seconds O(state=acquired) waited for another run's lease.
   returned: with O(state=acquired)

@@ -123,8 +123,8 @@ def parse(data, where):
                             'run write a new one' % (where, exc))
     problem = None
     if not isinstance(manifest, dict) or manifest.get('version') != MANIFEST_VERSION:
-        problem = 'version %r, expected %d' % (manifest.get('version') if isinstance(manifest, dict) else None,
-                                              MANIFEST_VERSION)
+        found = manifest.get('version') if isinstance(manifest, dict) else None
+        problem = 'version %r, expected %d' % (found, MANIFEST_VERSION)
     elif not isinstance(manifest.get('files'), dict) or not isinstance(manifest.get('certificates'), dict):
         problem = 'no files or certificates'
     else:
