@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Copyright: autotls.acme contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The store's lease: one issuing run at a time per store.
 
 A lease is a small JSON record beside the store's files (:data:`LEASE_NAME`): who holds it

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Copyright: autotls.acme contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The store's manifest: the last complete snapshot an issuing run wrote.
 
 The issuer writes the manifest (:data:`MANIFEST_NAME`) last, after every file it lists. It

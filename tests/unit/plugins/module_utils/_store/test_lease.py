@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The store's lease: local (flock + record) and S3 (conditional writes against a real moto server)."""
 
 import json
