@@ -49,6 +49,83 @@ attributes:
     support: full
     description: A certificate that is present and not due is not renewed.
 options:
+  acme_directory:
+    description:
+      - URL of the CA's ACME directory, for example C(https://ca.internal:9443/acme/acme/directory).
+      - Or one of the aliases C(letsencrypt), C(letsencrypt_staging), C(zerossl).
+      - The one-issuer form, with the other ACME options; O(issuers) gives several CAs in order instead.
+        One of the two is required.
+    type: str
+  issuers:
+    description:
+      - The CAs to order from, in order, instead of O(acme_directory) and its options (which mean a list of one).
+      - A certificate is ordered from the first issuer. When its order fails on the CA's side - the CA cannot be
+        reached or answers 5xx after retries, answers C(rateLimited), or refuses the order or its finalization
+        (not a challenge answer of ours it could not validate) - it is ordered from the next issuer in the same run.
+        With O(phase=finish), a certificate whose finalization failed is returned in RV(retry) for another round.
+      - C(rateLimited) is never retried, and no new order goes to that CA for the rest of the run (or until its
+        Retry-After; carried between steps in O(issuer_state)). A certificate no issuer would take because of rate
+        limits is deferred (RV(certificates[].deferred)), not failed, unless the certificate in place expires
+        within O(run_interval) hours.
+      - O(account_email) and O(terms_agreed) apply to every issuer that does not set its own.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the issuer in results and reports; by default the directory's alias or host name.
+        type: str
+      directory:
+        description: The CA's ACME directory URL, or an alias (C(letsencrypt), C(letsencrypt_staging), C(zerossl)).
+        type: str
+        required: true
+      account_key_src:
+        description: Path of the account key at this CA; a new P-256 key is written there (0600) when missing.
+        type: path
+      account_key_content:
+        description: The account key as PEM text (one of this and O(issuers[].account_key_src) is required).
+        type: str
+      account_key_passphrase:
+        description: Passphrase of an encrypted account key.
+        type: str
+      account_email:
+        description: Contact address of the account.
+        type: str
+      terms_agreed:
+        description: Agree to the CA's terms of service.
+        type: bool
+      eab_kid:
+        description: External Account Binding key identifier.
+        type: str
+      eab_hmac_key:
+        description: External Account Binding HMAC key (base64url).
+        type: str
+      eab_alg:
+        description: MAC algorithm for External Account Binding.
+        type: str
+        choices: [HS256, HS384, HS512]
+      ca_bundle:
+        description: PEM file of the CA certificates that verify this CA's HTTPS endpoint.
+        type: path
+      fingerprint:
+        description: SHA-256 fingerprint of a private CA's root (used by the playbooks to bootstrap O(issuers[].ca_bundle)).
+        type: str
+      ca_url:
+        description: Base URL of a private CA for its roots (used by the playbooks).
+        type: str
+      profile:
+        description: ACME profile to request from this CA for certificates that set none; overrides O(profile).
+        type: str
+  issuer_state:
+    description:
+      - What an earlier step of the same run learnt about the CAs (rate-limited until when, unreachable), as
+        returned in RV(issuer_state); pass it on unchanged.
+    type: dict
+  retry:
+    description:
+      - With O(phase=order), the RV(retry) list of the O(phase=finish) task before it, unchanged. Those
+        certificates are ordered from the next issuers they have not tried, as decided then (nothing is planned).
+    type: list
+    elements: dict
   certificates:
     description:
       - The certificates to issue or renew.
@@ -96,7 +173,7 @@ options:
         type: str
       profile:
         description:
-          - ACME profile to request (for CAs that offer profiles). Overrides O(profile).
+          - ACME profile to request (for CAs that offer profiles). Overrides O(issuers[].profile) and O(profile).
         type: str
       preferred_chain:
         description:
@@ -171,6 +248,8 @@ options:
   run_interval:
     description:
       - Hours between the scheduled runs that renew these certificates (24 for a nightly job), above 0.
+      - A certificate deferred by rate limits (see O(issuers)) fails instead when the certificate in place expires
+        within this many hours.
       - A certificate whose renewal point comes less than this before its expiry can be missed by every run
         (a 24-hour certificate renewed with a third of its lifetime left, run nightly). It is reported in
         RV(certificates[].schedule) and as a warning, with what to change (run more often, a longer lifetime
@@ -241,6 +320,8 @@ notes:
   - Stopped by SIGTERM (an AWX job timeout, a container stop) or Ctrl-C, the module removes the
     C(dns-01) TXT values it wrote before it ends, and fails.
   - One certificate failing does not stop the others; the task fails at the end and names each failure.
+  - A rate limit (C(rateLimited), HTTP 429) is never retried; other transient answers (5xx, C(badNonce),
+    connection errors) are, a bounded number of times.
 seealso:
   - module: autotls.acme.route53_txt
 '''
@@ -275,6 +356,24 @@ EXAMPLES = r'''
     certificates:
       - name: shop
         domains: [shop.example.com, api.shop.example.org]
+
+- name: Let's Encrypt first, ZeroSSL when Let's Encrypt is down or rate-limits
+  autotls.acme.certificate:
+    issuers:
+      - name: letsencrypt
+        directory: letsencrypt
+        account_key_content: "{{ vault_le_account_key }}"
+      - name: zerossl
+        directory: zerossl
+        account_key_content: "{{ vault_zerossl_account_key }}"
+        eab_kid: "{{ zerossl_eab_kid }}"
+        eab_hmac_key: "{{ zerossl_eab_hmac_key }}"
+    terms_agreed: true
+    dest: /srv/autotls/certs
+    certificates:
+      - name: shop
+        domains: [shop.example.com]
+  delegate_to: localhost
 '''
 
 RETURN = r'''
@@ -364,10 +463,54 @@ certificates:
           renewal point to expiry), C(advice) (what to change, one sentence) and C(changes) (the same, as a list).
       type: dict
       returned: when the lifetime does not fit the schedule
+    acme_issuer:
+      description: Name of the issuer (of O(issuers)) the certificate was ordered from in this run.
+      type: str
+      returned: when an order was made
+      sample: letsencrypt
+    moved:
+      description: True when the certificate was ordered from another issuer than the first, because a CA failed on its side.
+      type: bool
+      returned: when an issuer was left behind
+    issuers_tried:
+      description: Each issuer the certificate left behind in this run, with why.
+      type: list
+      elements: str
+      returned: when an issuer was left behind
+      sample: ["letsencrypt: rate limited (The ACME server refused the request ...: rateLimited: ...)"]
+    deferred:
+      description:
+        - True when every issuer left rate-limited and the certificate in place lives past the next run
+          (O(run_interval)); it is not failed, and a later run renews it. RV(certificates[].reason) says why.
+      type: bool
+      returned: when deferred
+    retry:
+      description: True when the certificate is to be ordered from the next issuer in another round (listed in RV(retry)).
+      type: bool
+      returned: with O(phase=finish), when its CA failed on its side
 account_uri:
-  description: URL of the ACME account used; absent when the CA was not contacted.
+  description: URL of the ACME account used (at the first issuer that was contacted); absent when no CA was contacted.
   returned: when the CA was contacted
   type: str
+accounts:
+  description: The account URL at each issuer contacted, by issuer name.
+  returned: when a CA was contacted
+  type: dict
+  sample: {letsencrypt: "https://acme-v02.api.letsencrypt.org/acme/acct/123"}
+issuer_state:
+  description:
+    - What this run learnt about its CAs, by issuer name (C(kind), C(reason), C(until)); pass it to the next step of
+      the run in O(issuer_state).
+  returned: when the certificates were processed
+  type: dict
+  sample: {letsencrypt: {kind: rate_limited, reason: rate limited, until: 1796212800.0}}
+retry:
+  description:
+    - With O(phase=finish), the certificates whose CA failed on its side while finishing and that another issuer
+      may take; pass them in O(retry) to a new O(phase=order) task (the playbooks do, in another round).
+  returned: always
+  type: list
+  elements: dict
 orders:
   description:
     - With O(phase=order), what was decided and ordered per certificate, to pass to O(phase=finish) unchanged.
@@ -447,11 +590,18 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.autotls.acme.plugins.module_utils._common import timings as _timings
 from ansible_collections.autotls.acme.plugins.module_utils._acme.network import HAS_ACME
 from ansible_collections.autotls.acme.plugins.module_utils._acme.session import (
-    account_options_from_params,
+    account_options_from_issuer,
     acme_argument_spec,
     acme_mutually_exclusive,
-    acme_required_one_of,
-    session_from_params,
+    issuer_from_params,
+    session_from_issuer,
+)
+from ansible_collections.autotls.acme.plugins.module_utils._acme.fallback import IssuerChain, IssuerState
+from ansible_collections.autotls.acme.plugins.module_utils._model.issuers import (
+    EAB_ALGS,
+    ISSUER_KEYS,
+    SECRET_KEYS,
+    validate_issuers,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.aws import BOTO3_IMPORT_ERROR, HAS_BOTO3, aws_argument_spec
 from ansible_collections.autotls.acme.plugins.module_utils._dns.dns01 import Route53Dns01Solver
@@ -475,10 +625,30 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.schedule import
 from ansible_collections.autotls.acme.plugins.module_utils._model.modes import parse_mode
 
 
+def _issuer_options():
+    """The suboptions of O(issuers): the keys of the issuer model, secrets no_log."""
+    options = {}
+    for key in ISSUER_KEYS:
+        if key == 'terms_agreed':
+            options[key] = dict(type='bool')
+        elif key == 'eab_alg':
+            options[key] = dict(type='str', choices=list(EAB_ALGS))
+        elif key in ('account_key_src', 'ca_bundle'):
+            options[key] = dict(type='path')
+        else:
+            options[key] = dict(type='str', no_log=key in SECRET_KEYS)
+    return options
+
+
 def argument_spec():
     spec = acme_argument_spec()
+    # Not required here: O(issuers) gives the CAs instead.
+    spec['acme_directory']['required'] = False
     spec.update(aws_argument_spec())
     spec.update(
+        issuers=dict(type='list', elements='dict', options=_issuer_options()),
+        issuer_state=dict(type='dict'),
+        retry=dict(type='list', elements='dict'),
         certificates=dict(type='list', elements='dict', required=True, options=dict(
             name=dict(type='str', required=True),
             domains=dict(type='list', elements='str', required=True),
@@ -534,7 +704,7 @@ def _specs(params):
         specs.append(CertificateSpec(
             name=item['name'], domains=item['domains'], challenge=item['challenge'],
             key_type=item['key_type'], reuse_key=item['reuse_key'], zone_id=item.get('zone_id'),
-            profile=item.get('profile') or params.get('profile'),
+            profile=item.get('profile'),
             preferred_chain=item.get('preferred_chain') or params.get('preferred_chain'),
             force=item['force'] or item['name'] in forced, hosts=item.get('hosts') or []))
     names = [s.name for s in specs]
@@ -542,6 +712,27 @@ def _specs(params):
     if duplicates:
         raise AutoTLSError('Certificate names must be unique; repeated: %s' % ', '.join(duplicates))
     return specs
+
+
+def _issuers(params):
+    """The issuers of this run, in order: O(issuers), or the one O(acme_directory) and its options describe."""
+    if params.get('issuers'):
+        single = [k for k in ('acme_directory', 'acme_ca_bundle', 'account_key_src', 'account_key_content',
+                              'account_key_passphrase', 'eab_kid', 'eab_hmac_key') if params.get(k)]
+        if single:
+            raise AutoTLSError('issuers and %s are both set: give the CAs in issuers only' % ', '.join(single))
+        entries = [dict((k, v) for k, v in entry.items() if v is not None) for entry in params['issuers']]
+        for entry in entries:
+            for key in ('account_email', 'terms_agreed'):
+                if entry.get(key) is None and params.get(key) is not None:
+                    entry[key] = params[key]
+        return validate_issuers(entries, 'issuers')
+    if not params.get('acme_directory'):
+        raise AutoTLSError('one of acme_directory or issuers is required')
+    issuers = validate_issuers([issuer_from_params(params)], 'acme_directory and its options')
+    if not issuers[0].get('account_key_src') and not issuers[0].get('account_key_content'):
+        raise AutoTLSError('one of account_key_src or account_key_content is required')
+    return issuers
 
 
 def _cleanup_errors(solvers):
@@ -570,7 +761,6 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
         mutually_exclusive=acme_mutually_exclusive(),
-        required_one_of=acme_required_one_of(),
         supports_check_mode=True,
     )
     for has, lib in ((HAS_ACME, 'acme'), (HAS_CRYPTOGRAPHY, 'cryptography')):
@@ -578,11 +768,13 @@ def main():
             module.fail_json(msg=missing_required_lib(lib))
     params = module.params
     result = dict(changed=False, certificates=[], cleanup_errors=[])
-    solvers, outcomes = {}, []
+    solvers, outcomes, sessions = {}, [], []
+    chain = None
     try:
         check_ranges(params, DNS_LIMITS)
         check_nameserver_entries(params.get('dns_servers'))
         run_interval = check_run_interval(params['run_interval'])
+        configs = _issuers(params)
         specs = _specs(params)
         # Checked before anything is contacted: quoted octal strings, no key readable by others.
         file_mode = parse_mode(params['file_mode'], 'file_mode')
@@ -593,26 +785,41 @@ def main():
                 module.fail_json(msg=missing_required_lib('boto3'), exception=BOTO3_IMPORT_ERROR)
             if not HAS_DNSPYTHON:
                 module.fail_json(msg=missing_required_lib('dnspython'), exception=DNSPYTHON_IMPORT_ERROR)
-        session = session_from_params(params, module.check_mode)
         if params['phase'] == 'finish':
             solvers['http-01'] = PlacedTokens()
         if any(s.challenge == 'dns-01' for s in specs):
             solvers['dns-01'] = Route53Dns01Solver(
                 params, ttl=params['dns_ttl'], propagation_timeout=params['dns_propagation_timeout'],
                 nameservers=params.get('dns_servers'), timings=timings)
-        issuer = Issuer(
-            session, solvers, RenewalPolicy.from_option(params['renew_before']), params['dest'],
-            workers=params['concurrency'], timeout=params['timeout'],
-            account_options=account_options_from_params(params),
-            file_mode=file_mode, key_mode=key_mode,
-            ari_timeout=params['ari_timeout'], timings=timings)
+        policy = RenewalPolicy.from_option(params['renew_before'])
+        state = IssuerState(params.get('issuer_state'))
+
+        def make_issuer(config):
+            session = session_from_issuer(config, params, module.check_mode)
+            sessions.append(session)
+            return Issuer(
+                session, solvers, policy, params['dest'],
+                workers=params['concurrency'], timeout=params['timeout'],
+                account_options=account_options_from_issuer(config),
+                file_mode=file_mode, key_mode=key_mode,
+                ari_timeout=params['ari_timeout'], timings=timings,
+                name=config['name'], state=state, default_profile=config.get('profile') or params.get('profile'))
+
+        chain = IssuerChain(configs, make_issuer, state, run_interval=run_interval)
+        # The first issuer's account key is read (or made) before anything is contacted.
+        chain.open()
         if params['phase'] == 'finish':
             # The order step decided; this step finishes exactly its orders, planning nothing.
             if params['orders'] is None:
                 raise AutoTLSError('phase finish needs orders: the orders returned by the phase order task')
+        elif params.get('retry'):
+            # Another round of the run: what the finishing step before could not finish at its issuer.
+            outcomes = _carried(chain, specs, params['retry'])
+            result['orders'] = []
+            result['http01_tokens'] = []
         else:
             with timings.phase('plan'):
-                outcomes = issuer.plan(specs)
+                outcomes = chain.plan(specs)
             if params['phase'] == 'order':
                 result['orders'] = []
                 result['http01_tokens'] = []
@@ -622,20 +829,28 @@ def main():
             with terminate_as_interrupt():
                 try:
                     if params['phase'] == 'finish':
-                        outcomes = issuer.resume(specs, params['orders'])
+                        outcomes = chain.resume(specs, params['orders'])
+                    elif params.get('retry'):
+                        result['orders'] = chain.carry(outcomes)
+                        result['http01_tokens'] = http01_tokens(outcomes, result['orders'])
                     else:
                         with timings.phase('ari'):
-                            issuer.consult_ari(outcomes)
+                            chain.consult_ari(outcomes)
                         if params['phase'] == 'order':
-                            result['orders'] = issuer.order(outcomes)
+                            result['orders'] = chain.order(outcomes)
                             result['http01_tokens'] = http01_tokens(outcomes, result['orders'])
                         else:
-                            issuer.run(outcomes)
+                            chain.run(outcomes)
                 finally:
-                    session.close()
-            if session.account is not None:
-                result['account_uri'] = session.account.uri
-                result['account_created'] = session.account_created
+                    for session in sessions:
+                        session.close()
+            accounts = dict((issuer.name, issuer.session.account.uri) for issuer in chain.used
+                            if issuer.session.account is not None)
+            if accounts:
+                result['account_uri'] = accounts.get(configs[0]['name']) or list(accounts.values())[0]
+                result['accounts'] = accounts
+                result['account_created'] = any(issuer.session.account_created for issuer in chain.used)
+        result['issuer_state'] = state.to_data()
     except AutoTLSError as exc:
         module.fail_json(msg=str(exc), **exc.details)
     except KeyboardInterrupt as interrupt:
@@ -648,8 +863,10 @@ def main():
             else 'the challenge records it had written were removed')
         module.fail_json(**result)
     result['certificates'] = [o.as_result() for o in outcomes]
-    _note_schedule(result['certificates'], issuer.policy, run_interval, session.directory_url, module)
-    for warning in issuer.warnings:
+    # Certificates to order from the next issuer in another round (their challenges must be placed anew).
+    result['retry'] = [o.carried() for o in outcomes if o.retry]
+    _note_schedule(result['certificates'], chain.first.policy, run_interval, chain.first.session.directory_url, module)
+    for warning in chain.warnings:
         module.warn(warning)
     timings.add('total', _timings.IMPORTED_AT)
     result['timings'] = timings.as_dict()
@@ -668,6 +885,19 @@ def main():
             len(failed), len(outcomes), '; '.join(str(o.error) for o in failed))
         module.fail_json(**result)
     module.exit_json(**result)
+
+
+def _carried(chain, specs, retry):
+    """The outcomes of certificates carried into this round: decided before, taken as decided."""
+    by_name = dict((spec.name, spec) for spec in specs)
+    outcomes = []
+    for data in retry:
+        name = data.get('name') if isinstance(data, dict) else None
+        if name not in by_name:
+            raise AutoTLSError('retry names certificate %r, which is not in certificates: pass the retry list and '
+                               'the certificates of the same run' % (name,))
+        outcomes.append(chain.first.carried_outcome(by_name[name], data))
+    return outcomes
 
 
 if __name__ == '__main__':

@@ -45,6 +45,8 @@ options:
         C(msg), C(not_after), C(days_left), C(lifetime_fraction_left), C(hosts) and C(reason); missing
         keys are tolerated and other keys ignored.
       - A certificate counts as renewed when it was changed by an C(issue) or C(renew) action and did not fail.
+      - C(acme_issuer), C(moved) and C(issuers_tried) name the issuer it came from and those it moved away from;
+        C(deferred) lists it under C(Deferred (rate limited)).
     type: list
     elements: dict
     required: true
@@ -294,13 +296,14 @@ counts:
   description:
     - How many certificates were checked, renewed (C(renewed) counts first issues too; C(issued) and
       C(renewed_only) split it), failed, expiring soon, valid and unchanged; how many deployments were
-      made; how many hosts were deployed to and how many failed; how many run-level failures there were.
+      made; how many hosts were deployed to and how many failed; how many run-level failures there were;
+      how many certificates were deferred to the next run because every issuer rate-limited.
   returned: always
   type: dict
   sample: {checked: 3, renewed: 1, issued: 0, renewed_only: 1, failed: 1, expiring: 0, valid: 1, unchanged: 1,
-           deployed: 2, hosts_deployed: 2, hosts_failed: 1, run_errors: 0}
+           deployed: 2, hosts_deployed: 2, hosts_failed: 1, run_errors: 0, deferred: 0}
 totals_line:
-  description: One line of totals, the last line a run prints - issued, renewed, unchanged, failed, hosts deployed, hosts failed.
+  description: One line of totals, the last line a run prints - issued, renewed, unchanged, failed (and deferred, when any), hosts deployed, hosts failed.
   returned: always
   type: str
   sample: "Totals: 0 issued, 1 renewed, 1 unchanged, 1 failed; 2 hosts deployed, 1 host failed."

@@ -208,6 +208,17 @@ def _renewal_policy(value):
     RenewalPolicy.from_option(value)
 
 
+def _issuers(value):
+    """autotls_issuers through the model of an issuer; templated values stand for themselves (left out)."""
+    from ansible_collections.autotls.acme.plugins.module_utils._model.issuers import validate_issuers
+    stand_in = {'account_key_content': '-----BEGIN PRIVATE KEY-----', 'terms_agreed': True, 'fingerprint': '0' * 64,
+                'directory': 'https://templated.example/dir', 'ca_url': 'https://templated.example'}
+    if isinstance(value, list):
+        value = [{k: stand_in.get(k, 'templated') if isinstance(v, str) and TEMPLATE.search(v) else v
+                  for k, v in entry.items()} if isinstance(entry, dict) else entry for entry in value]
+    validate_issuers(value)
+
+
 def _metrics_settings(value):
     from ansible_collections.autotls.acme.plugins.module_utils._metrics.settings import metrics_settings
     metrics_settings(value)
@@ -221,7 +232,7 @@ def _servers(value):
 
 # Variables whose values the collection's own code checks beyond their argument spec.
 VALUE_CHECKS = {'autotls_renew_before': _renewal_policy, 'autotls_metrics': _metrics_settings,
-                'autotls_servers': _servers}
+                'autotls_servers': _servers, 'autotls_issuers': _issuers}
 # Dict variables whose keys that check covers whole (a filter reads them, not the playbooks key by key).
 KEYS_CHECKED_WHOLE = {'autotls_metrics'}
 

@@ -112,6 +112,11 @@ class FakeCA:
         self.order_reads = []       # order URLs read back (POST-as-GET)
         self.answered = []          # (domain, deadline the client held, when)
         self.finalized = []         # (order url, when)
+        # A CA failing on its side: an exception (AcmeProtocolError, AcmeNetworkError) that every
+        # newOrder, or every finalization, raises; and how many of each it was sent.
+        self.new_order_error = None
+        self.finalize_error = None
+        self.new_orders = 0
 
     def _url(self, kind):
         return '%s/%s/%d' % (BASE, kind, next(self.ids))
@@ -120,11 +125,16 @@ class FakeCA:
     def post(self, url, obj, net):
         with self.lock:
             if url == BASE + '/new-order':
+                self.new_orders += 1
+                if self.new_order_error is not None:
+                    raise self.new_order_error
                 return self._new_order(obj)
             if url in self.challenges:
                 return self._answer(url, net)
             for order_url, order in self.orders.items():
                 if order['finalize'] == url:
+                    if self.finalize_error is not None:
+                        raise self.finalize_error
                     return self._finalize(order_url, order, obj)
         raise AssertionError('unexpected POST to %s' % url)
 

@@ -67,6 +67,12 @@ from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import (
     make_csr,
     private_key_to_pem,
 )
+from ansible_collections.autotls.acme.plugins.module_utils._acme.fallback import (
+    RATE_LIMITED,
+    UNREACHABLE,
+    IssuerUnavailable,
+    ca_side,
+)
 from ansible_collections.autotls.acme.plugins.module_utils._acme.orders import Order
 from ansible_collections.autotls.acme.plugins.module_utils._model.certificate import CHALLENGES
 from ansible_collections.autotls.acme.plugins.module_utils._model.domains import normalize_domains
@@ -133,6 +139,12 @@ class Outcome:
         self.challenge_type = spec.challenge
         self.order_url = None       # the CA's URL of this run's order
         self.warnings = []
+        # Issuers in order (_acme.fallback): where the certificate is, and where it has been.
+        self.stage = None           # account, order, validation or finalize: what a failure was about
+        self.acme_issuer = None     # name of the issuer ordered from (the configured issuer, not the CA's CN)
+        self.tried = []             # [(issuer name, why it moved on)] for the issuers left behind
+        self.deferred = False       # rate-limited everywhere: left for the next run
+        self.retry = False          # to be ordered from the next issuer in another round of the run
 
     def fail(self, error):
         # Every message names its certificate, whichever layer raised it.
@@ -142,6 +154,16 @@ class Outcome:
                 if isinstance(error, AutoTLSError) else AutoTLSError(prefix + str(error))
         self.error = error
         self.changed = False
+
+    def move_on(self, issuer_name, why):
+        """Leave ``issuer_name`` behind (its failure was on the CA's side): due again, for the next issuer."""
+        self.tried.append((issuer_name, why))
+        self.error = None
+        self.changed = True
+        self.order_url = None
+        self.replaces = None
+        self.stage = None
+        self.acme_issuer = None
 
     def decision(self, order, account_url=None):
         """What the order step decided and made, for the finishing step (nothing secret)."""
@@ -158,7 +180,17 @@ class Outcome:
             data['replaces'] = self.replaces
         if account_url:
             data['account'] = account_url
+        if self.acme_issuer:
+            data['issuer'] = self.acme_issuer
+        if self.tried:
+            data['tried'] = [{'issuer': name, 'reason': why} for name, why in self.tried]
         return data
+
+    def carried(self):
+        """What another round of the run needs to order it from the next issuer (nothing secret)."""
+        return {'name': self.spec.name, 'action': self.action, 'reason': self.reason,
+                'challenge_type': self.challenge_type,
+                'tried': [{'issuer': name, 'reason': why} for name, why in self.tried]}
 
     @classmethod
     def from_decision(cls, spec, files, data):
@@ -170,6 +202,9 @@ class Outcome:
         outcome.replaces = data.get('replaces')
         outcome.challenge_type = data.get('challenge_type') or spec.challenge
         outcome.order_url = data.get('url')
+        outcome.acme_issuer = data.get('issuer')
+        outcome.tried = [(str(t.get('issuer')), str(t.get('reason'))) for t in data.get('tried') or []
+                         if isinstance(t, dict)]
         return outcome
 
     def as_result(self):
@@ -187,6 +222,16 @@ class Outcome:
             result['replaces'] = self.replaces
         if self.order_url:
             result['order_url'] = self.order_url
+        if self.acme_issuer:
+            result['acme_issuer'] = self.acme_issuer
+        if self.tried:
+            # Moved: the issuers it left behind this run, each with why.
+            result['moved'] = bool(self.acme_issuer) or self.retry
+            result['issuers_tried'] = ['%s: %s' % (name, why) for name, why in self.tried]
+        if self.deferred:
+            result['deferred'] = True
+        if self.retry:
+            result['retry'] = True
         result.update(self.facts)
         if self.error is not None:
             result['failed'] = True
@@ -198,9 +243,22 @@ class Outcome:
 
 
 class Issuer:
+    """One CA (one session): plans, orders, validates and finalizes many certificates concurrently.
+
+    ``name`` and ``state`` (an :class:`~.fallback.IssuerState`) tie it into a list of
+    issuers: once the run learns the CA rate-limits (or cannot be reached), no further
+    new order is sent to it, and its queued certificates fail at once with
+    :class:`~.fallback.IssuerUnavailable`, for the next issuer to take.
+    ``default_profile`` is the profile of certificates that set none.
+    """
+
     def __init__(self, session, solvers, policy, dest, workers=8, timeout=300,
-                 account_options=None, file_mode=0o644, key_mode=0o600, ari_timeout=30, timings=None):
+                 account_options=None, file_mode=0o644, key_mode=0o600, ari_timeout=30, timings=None,
+                 name=None, state=None, default_profile=None):
         self.session = session
+        self.name = name or getattr(session, 'directory_url', 'the CA')
+        self.state = state
+        self.default_profile = default_profile
         self.ari_timeout = ari_timeout
         self.warnings = []          # about the run as a whole (a CA's ARI endpoint failing)
         self.timings = timings or NoTimings()
@@ -294,7 +352,7 @@ class Issuer:
         orders = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
             with self._preparing(due):
-                self._each(pool, due, lambda o: orders.__setitem__(o.spec.name, self._create_order(o)))
+                self._create_orders(pool, due, orders)
             self._finish(pool, [o for o in due if o.error is None], orders)
         return outcomes
 
@@ -332,7 +390,7 @@ class Issuer:
         due = self._start(outcomes)
         orders = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
-            self._each(pool, due, lambda o: orders.__setitem__(o.spec.name, self._create_order(o)))
+            self._create_orders(pool, due, orders)
         account = self.session.account.uri if self.session.account is not None else None
         return [o.decision(orders[o.spec.name], account) for o in due if o.error is None]
 
@@ -364,9 +422,9 @@ class Issuer:
         orders = {}
 
         def load(outcome):
-            orders[outcome.spec.name] = Order.from_url(
-                self.session, outcome.spec.name, outcome.order_url, outcome.challenge_type,
-                Deadline(self.timeout), domains=outcome.spec.domains)
+            outcome.stage = 'order'
+            with self._noting('order'):
+                orders[outcome.spec.name] = self._read_order(outcome)
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
             with self._preparing(due):
@@ -374,14 +432,40 @@ class Issuer:
             self._finish(pool, [o for o in due if o.error is None], orders)
         return outcomes
 
+    def _read_order(self, outcome):
+        return Order.from_url(self.session, outcome.spec.name, outcome.order_url, outcome.challenge_type,
+                              Deadline(self.timeout), domains=outcome.spec.domains)
+
+    def _gate(self):
+        """Raise IssuerUnavailable when the run stopped ordering from this CA."""
+        why = self.state.unavailable(self.name) if self.state is not None else None
+        if why:
+            raise IssuerUnavailable.at(self.name, why)
+
+    def _note(self, exc, stage):
+        """A rate limit or an unreachable CA stops the run's new orders to it at once."""
+        if self.state is None or not isinstance(exc, AutoTLSError):
+            return
+        verdict = ca_side(exc, stage)
+        if verdict is not None and verdict.kind in (RATE_LIMITED, UNREACHABLE):
+            self.state.block(self.name, verdict)
+
+    def carried_outcome(self, spec, data):
+        """The outcome of a certificate carried from an earlier round (:meth:`Outcome.carried`), due as decided."""
+        data = dict(data, url=None, issuer=None)
+        return Outcome.from_decision(spec, CertificateFiles(os.path.join(self.dest, spec.name)), data)
+
     def _start(self, outcomes):
         due = [o for o in outcomes if o.due and o.error is None]
         if due:
             try:
+                self._gate()
                 with self.timings.phase('account'):
                     self.session.ensure_account(**self.account_options)
             except AutoTLSError as exc:
+                self._note(exc, 'account')
                 for outcome in due:
+                    outcome.stage = 'account'
                     outcome.fail(exc)
                 return []
         return due
@@ -399,6 +483,19 @@ class Issuer:
         finally:
             cleanup.finish()
 
+    def _create_orders(self, pool, due, orders):
+        """The orders of ``due``: the first alone, then the others concurrently.
+
+        A CA that rate-limits (or is down) answers the first one so: the others are then
+        not sent to it at all (IssuerUnavailable), instead of a whole wave of requests
+        that would each count against the limit. It costs one round trip per run.
+        """
+        def create(outcome):
+            orders[outcome.spec.name] = self._create_order(outcome)
+
+        self._each(pool, due[:1], create)
+        self._each(pool, due[1:], create)
+
     def _each(self, pool, outcomes, work):
         futures = {pool.submit(work, o): o for o in outcomes}
         for future in concurrent.futures.as_completed(futures):
@@ -414,29 +511,57 @@ class Issuer:
 
     def _create_order(self, outcome):
         spec = outcome.spec
+        outcome.stage = 'order'
+        self._gate()
         replaces = None
-        if outcome.current is not None and offers_ari(self.session):
+        profile = spec.profile or self.default_profile
+        if outcome.current is not None and offers_ari(self.session) and self._issued_here(outcome):
             # RFC 9773: tell the CA which certificate this one replaces (Let's Encrypt
-            # exempts such renewals from some rate limits).
+            # exempts such renewals from some rate limits). Only the CA that issued it.
             replaces = ari_cert_id(outcome.current)
         order = Order(self.session, spec.name, spec.domains, spec.challenge, Deadline(self.timeout),
-                      profile=spec.profile, replaces=replaces)
+                      profile=profile, replaces=replaces)
         try:
             with self.timings.phase('orders'):
                 order.create()
-        except AcmeProtocolError as exc:
-            if not replaces or exc.status not in (400, 403, 409):
+        except AutoTLSError as exc:
+            self._note(exc, 'order')
+            if not replaces or not isinstance(exc, AcmeProtocolError) or exc.status not in (400, 403, 409):
                 raise
             # The CA would not take `replaces` (already replaced, or not ours to replace):
             # a renewal without it is still a renewal.
             outcome.warnings.append('Certificate %s: ordered without "replaces": %s' % (spec.name, exc))
             order = Order(self.session, spec.name, spec.domains, spec.challenge, order.deadline,
-                          profile=spec.profile)
-            order.create()
+                          profile=profile)
+            try:
+                order.create()
+            except AutoTLSError as again:
+                self._note(again, 'order')
+                raise
             replaces = None
         outcome.replaces = replaces
         outcome.order_url = order.url
+        outcome.acme_issuer = self.name
         return order
+
+    def _issued_here(self, outcome):
+        """Whether this CA issued the certificate in place: its renewal information knows it.
+
+        ``replaces`` names a certificate of the CA's own; a certificate another issuer
+        made (the run before fell back to it) is renewed here without it.
+        """
+        if outcome.facts.get('ari_renewal_time'):
+            return True             # this CA's ARI answered for it in this run
+        cert_id = ari_cert_id(outcome.current)
+        if cert_id is None:
+            return False
+        try:
+            net = self.session.network()
+            net.deadline = Deadline(min(self.timeout, 10))
+            response = net.fetch(self.session.directory['renewalInfo'].rstrip('/') + '/' + cert_id)
+        except AutoTLSError:
+            return False
+        return response.status_code == 200
 
     def _present(self, outcomes, orders):
         by_type = {}
@@ -463,13 +588,18 @@ class Issuer:
         # This certificate's own clock starts now, when a worker takes it up: not while
         # it queued behind others or waited for the shared DNS propagation.
         order.deadline = Deadline(self.timeout)
+        outcome.stage = 'validation'
         try:
             with self.timings.phase('validation'):
                 order.answer_and_wait()
+        except AutoTLSError as exc:
+            self._note(exc, 'validation')
+            raise
         finally:
             if settled is not None:
                 settled.done()
-        with self.timings.phase('finalize'):
+        outcome.stage = 'finalize'
+        with self.timings.phase('finalize'), self._noting('finalize'):
             key = None
             if spec.reuse_key:
                 existing = outcome.files.read_key_pem()
@@ -480,10 +610,19 @@ class Issuer:
             key = key or generate_private_key(spec.key_type)
             fullchain = order.finalize(make_csr(key, spec.domains), spec.preferred_chain)
         certs = split_pem_chain(fullchain)
+        outcome.stage = 'write'
         with self.timings.phase('write'):
             outcome.files.write(fullchain, private_key_to_pem(key), self.file_mode, self.key_mode)
         outcome.facts = describe(load_certificate(certs[0]))
         outcome.changed = True
+
+    @contextlib.contextmanager
+    def _noting(self, stage):
+        try:
+            yield
+        except AutoTLSError as exc:
+            self._note(exc, stage)
+            raise
 
 
 class _Countdown:

@@ -9,6 +9,10 @@ certbot's class retries badNonce once and nothing else. A CA that rejects 5% of 
 hundreds of requests run, so every POST here retries with a fresh nonce (taken from the
 error response itself, saving a round trip) and honours Retry-After up to a cap.
 
+A rate limit (``rateLimited``, HTTP 429) is never retried: every attempt would count
+against the limit again. It is raised at once, with the CA's Retry-After in seconds as
+``retry_after``, for the caller to stop ordering from that CA (``_acme.fallback``).
+
 A ClientNetwork keeps a nonce pool and a requests session: neither is safe to share
 between threads, so the session layer gives each worker thread its own instance.
 """
@@ -39,8 +43,10 @@ except ImportError:  # pragma: no cover - reported by the module via missing_req
     HAS_ACME = False
     _Base = object
 
-RETRYABLE_STATUS = RETRYABLE_HTTP_STATUS
-RETRYABLE_PROBLEMS = ('badNonce', 'rateLimited', 'serverInternal')
+# 429 is the CA's rate limit: retrying uses up more of it.
+RETRYABLE_STATUS = RETRYABLE_HTTP_STATUS - frozenset((429,))
+RETRYABLE_PROBLEMS = ('badNonce', 'serverInternal')
+RATE_LIMITED = 'rateLimited'
 
 
 class RetryPolicy(_BaseRetryPolicy):
@@ -145,10 +151,13 @@ class RetryingClientNetwork(_Base):
                     if bad_nonces < policy.bad_nonce_attempts:
                         continue    # the error answer carried a fresh nonce: retry at once
                 if error.code not in RETRYABLE_PROBLEMS or error.code == 'badNonce' or last:
+                    extra = {}
+                    if error.code == RATE_LIMITED or getattr(self.last_response, 'status_code', None) == 429:
+                        extra['retry_after'] = self._retry_after()
                     raise AcmeProtocolError(
                         'The ACME server refused the request to %s: %s' % (url, _problem_text(error)),
                         problem=problem_to_dict(error), url=url,
-                        status=getattr(self.last_response, 'status_code', None))
+                        status=getattr(self.last_response, 'status_code', None), **extra)
                 failures += 1
                 self._sleep(policy.delay(failures, self._retry_after()), url)
             except AcmeNetworkError:
@@ -161,9 +170,10 @@ class RetryingClientNetwork(_Base):
             except acme_errors.ClientError as error:
                 status = getattr(self.last_response, 'status_code', None)
                 if status not in RETRYABLE_STATUS or last:
+                    extra = {'retry_after': self._retry_after()} if status == 429 else {}
                     raise AcmeProtocolError(
                         'Unexpected answer from the ACME server at %s (HTTP %s): %s' % (url, status, error),
-                        url=url, status=status)
+                        url=url, status=status, **extra)
                 failures += 1
                 self._sleep(policy.delay(failures, self._retry_after()), url)
 

@@ -19,6 +19,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.errors import
     KeyMaterialError,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.files import atomic_write
+from ansible_collections.autotls.acme.plugins.module_utils._model.issuers import resolve_directory
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import (
     generate_private_key,
     load_private_key,
@@ -34,23 +35,8 @@ try:
 except ImportError:  # pragma: no cover - reported by the module via missing_required_lib
     pass
 
-# Short names operators can use for `acme_directory`.
-DIRECTORY_ALIASES = {
-    'letsencrypt': 'https://acme-v02.api.letsencrypt.org/directory',
-    'letsencrypt_staging': 'https://acme-staging-v02.api.letsencrypt.org/directory',
-    'zerossl': 'https://acme.zerossl.com/v2/DV90',
-}
 
 USER_AGENT = 'autotls.acme (Ansible collection)'
-
-
-def resolve_directory(value):
-    url = DIRECTORY_ALIASES.get(value, value)
-    if not url.startswith(('https://', 'http://')):
-        raise ConfigurationError(
-            'acme_directory %r is neither a URL nor one of the aliases %s'
-            % (value, ', '.join(sorted(DIRECTORY_ALIASES))))
-    return url
 
 
 def account_jwk(key_pem, passphrase=None):
@@ -225,14 +211,37 @@ def read_or_create_account_key(params, check_mode=False):
 
 
 def session_from_params(params, check_mode=False):
-    return AcmeSession(
-        params['acme_directory'], read_or_create_account_key(params, check_mode),
-        account_key_passphrase=params.get('account_key_passphrase'),
-        ca_bundle=params.get('acme_ca_bundle'), validate_certs=params['validate_certs'],
-        request_timeout=params['request_timeout'])
+    return session_from_issuer(issuer_from_params(params), params, check_mode)
 
 
 def account_options_from_params(params):
-    return dict(email=params.get('account_email'), terms_agreed=params['terms_agreed'],
-                eab_kid=params.get('eab_kid'), eab_hmac_key=params.get('eab_hmac_key'),
-                eab_alg=params['eab_alg'])
+    return account_options_from_issuer(issuer_from_params(params))
+
+
+def issuer_from_params(params):
+    """The one issuer the shared ACME options describe, as ``_model.issuers`` has it (unchecked)."""
+    issuer = {'directory': params.get('acme_directory'), 'ca_bundle': params.get('acme_ca_bundle'),
+              'account_key_src': params.get('account_key_src'), 'account_key_content': params.get('account_key_content'),
+              'account_key_passphrase': params.get('account_key_passphrase'),
+              'account_email': params.get('account_email'), 'terms_agreed': params.get('terms_agreed'),
+              'eab_kid': params.get('eab_kid'), 'eab_hmac_key': params.get('eab_hmac_key'),
+              'eab_alg': params.get('eab_alg')}
+    return {k: v for k, v in issuer.items() if v is not None}
+
+
+def session_from_issuer(issuer, params, check_mode=False):
+    """The session of one issuer; ``params`` give what all issuers share (certificate checks, timeouts)."""
+    if not issuer.get('account_key_src') and not issuer.get('account_key_content'):
+        raise ConfigurationError('The issuer %s has no account key: give account_key_src (a file, made on first use) '
+                                 'or account_key_content (PEM text, from a vault)' % issuer.get('name', issuer['directory']))
+    return AcmeSession(
+        issuer['directory'], read_or_create_account_key(issuer, check_mode),
+        account_key_passphrase=issuer.get('account_key_passphrase'),
+        ca_bundle=issuer.get('ca_bundle'), validate_certs=params.get('validate_certs', True),
+        request_timeout=params.get('request_timeout', 30))
+
+
+def account_options_from_issuer(issuer):
+    return dict(email=issuer.get('account_email'), terms_agreed=bool(issuer.get('terms_agreed')),
+                eab_kid=issuer.get('eab_kid'), eab_hmac_key=issuer.get('eab_hmac_key'),
+                eab_alg=issuer.get('eab_alg') or 'HS256')

@@ -163,6 +163,21 @@ class _Entry:
         # Set when the lifetime does not fit the run interval: what to change.
         schedule = result.get('schedule')
         self.schedule_advice = _one_line(schedule.get('advice') or '', 600) if isinstance(schedule, dict) else ''
+        # Issuers in order: the one it was ordered from, and those it moved away from (with why).
+        self.acme_issuer = str(result['acme_issuer']) if result.get('acme_issuer') else None
+        self.moved = bool(result.get('moved'))
+        tried = result.get('issuers_tried') or []
+        self.tried = [_one_line(t, 200) for t in tried] if isinstance(tried, (list, tuple)) else [_one_line(tried)]
+        self.deferred = bool(result.get('deferred')) and not self.failed
+
+    def issuer_text(self):
+        """``from <issuer>``, and ``moved from ...`` for a certificate that left the first issuer."""
+        if not self.acme_issuer:
+            return ''
+        text = 'from %s' % self.acme_issuer
+        if self.moved and self.tried:
+            text += ' (moved; %s)' % '; '.join(self.tried)
+        return text
 
     @property
     def renewed(self):
@@ -174,7 +189,7 @@ class _Entry:
         return self.renewed and self.action == 'issue'
 
     def expiring(self, expiring_days):
-        if self.failed or self.renewed or self.days_left is None:
+        if self.failed or self.renewed or self.deferred or self.days_left is None:
             return False
         if self.fraction_left and self.fraction_left > 0:
             lifetime = self.days_left / self.fraction_left
@@ -241,6 +256,7 @@ class RunSummary:
         self.host_problems = [_HostProblem(item) for item in hosts or []]
         self.renewed = [e for e in self.entries if e.renewed]
         self.failed = [e for e in self.entries if e.failed]
+        self.deferred = [e for e in self.entries if e.deferred]
         self.expiring = sorted((e for e in self.entries if e.expiring(expiring_days)),
                                key=lambda e: e.days_left)
         self.unscheduled = [e for e in self.entries if e.schedule_advice and not e.failed]
@@ -252,10 +268,10 @@ class RunSummary:
     @property
     def nothing_to_do(self):
         return not (self.renewed or self.failed or self.expiring or self.redeployed or self.run_errors
-                    or self.host_problems or self.unscheduled)
+                    or self.host_problems or self.unscheduled or self.deferred)
 
     def counts(self):
-        valid = len(self.entries) - len(self.renewed) - len(self.failed) - len(self.expiring)
+        valid = len(self.entries) - len(self.renewed) - len(self.failed) - len(self.expiring) - len(self.deferred)
         issued = len([e for e in self.entries if e.issued])
         failed_hosts = set(p.host for p in self.host_problems)
         deployed_hosts = set(h for hosts_of in self.deployed.values() for h in hosts_of)
@@ -263,15 +279,17 @@ class RunSummary:
                     expiring=len(self.expiring), valid=valid,
                     deployed=sum(len(h) for h in self.deployed.values()),
                     issued=issued, renewed_only=len(self.renewed) - issued,
-                    unchanged=len(self.entries) - len(self.renewed) - len(self.failed),
+                    unchanged=len(self.entries) - len(self.renewed) - len(self.failed) - len(self.deferred),
+                    deferred=len(self.deferred),
                     hosts_deployed=len(deployed_hosts - failed_hosts), hosts_failed=len(failed_hosts),
                     run_errors=len(self.run_errors))
 
     def totals_line(self):
         """The job output's last line: issued, renewed, unchanged, failed, hosts deployed, hosts failed."""
         counts = self.counts()
-        line = 'Totals: %d issued, %d renewed, %d unchanged, %d failed; %d host%s deployed, %d host%s failed' % (
+        line = 'Totals: %d issued, %d renewed, %d unchanged, %d failed%s; %d host%s deployed, %d host%s failed' % (
             counts['issued'], counts['renewed_only'], counts['unchanged'], counts['failed'],
+            ', %d deferred' % counts['deferred'] if counts['deferred'] else '',
             counts['hosts_deployed'], '' if counts['hosts_deployed'] == 1 else 's',
             counts['hosts_failed'], '' if counts['hosts_failed'] == 1 else 's')
         if self.run_errors:
@@ -286,7 +304,8 @@ class RunSummary:
         words = []
         if self.run_errors:
             words.append('run failed')
-        for key, label in (('failed', 'failed'), ('renewed', 'renewed'), ('expiring', 'expiring soon')):
+        for key, label in (('failed', 'failed'), ('renewed', 'renewed'), ('deferred', 'deferred'),
+                           ('expiring', 'expiring soon')):
             if counts[key]:
                 words.append('%d %s' % (counts[key], label))
         if counts['hosts_failed']:
@@ -303,6 +322,8 @@ class RunSummary:
         line = '%d certificate%s checked: %d renewed, %d failed, %d expiring soon, %d valid.' % (
             counts['checked'], '' if counts['checked'] == 1 else 's', counts['renewed'],
             counts['failed'], counts['expiring'], counts['valid'])
+        if counts['deferred']:
+            line += ' %d deferred (rate limited).' % counts['deferred']
         if counts['deployed']:
             line += ' %d deployment%s to hosts.' % (counts['deployed'], '' if counts['deployed'] == 1 else 's')
         if counts['hosts_failed']:
@@ -331,6 +352,8 @@ class RunSummary:
                 detail = 'new expiry %s' % entry.expiry_text() if entry.expiry_text() else 'renewed'
                 if entry.action == 'issue':
                     detail = 'first issued, ' + detail
+                if entry.issuer_text():
+                    detail += ', ' + entry.issuer_text()
                 hosts_of = self.deployed.get(entry.name)
                 if hosts_of:
                     detail += '; deployed to %s' % ', '.join(hosts_of)
@@ -344,6 +367,8 @@ class RunSummary:
                     detail += ' (current certificate: %s)' % entry.expiry_text()
                 lines.append((entry.name, detail))
             sections.append(('Failed', lines))
+        if self.deferred:
+            sections.append(('Deferred (rate limited)', [(e.name, e.reason) for e in self.deferred]))
         if self.expiring:
             sections.append(('Expiring soon', [(e.name, e.expiry_text()) for e in self.expiring]))
         if self.unscheduled:

@@ -126,10 +126,17 @@ def test_a_failing_endpoint_gets_two_tries_and_is_asked_no_more(endpoint, fake_c
 
 
 def test_no_retry_after_wait_outlives_the_deadline(endpoint, fake_ca, tmp_path):
-    endpoint.answer = (429, {'Retry-After': '3600'})
+    endpoint.answer = (503, {'Retry-After': '3600'})
     issuer, _outcomes, _certs = _run(endpoint, fake_ca, tmp_path, workers=1, ari_timeout=20)
     assert len(endpoint.asked) == 1         # the hour-long wait was not started
     assert 'asked to wait' in issuer.warnings[0] and endpoint.base in issuer.warnings[0]
+
+
+def test_a_rate_limited_endpoint_is_asked_once_and_not_again(endpoint, fake_ca, tmp_path):
+    endpoint.answer = (429, {'Retry-After': '1'})
+    issuer, _outcomes, _certs = _run(endpoint, fake_ca, tmp_path, workers=1, ari_timeout=20)
+    assert len(endpoint.asked) == 1
+    assert 'HTTP 429' in issuer.warnings[0] and endpoint.base in issuer.warnings[0]
 
 
 def test_a_certificate_the_ca_does_not_know_concerns_that_certificate_only(endpoint, fake_ca, tmp_path):

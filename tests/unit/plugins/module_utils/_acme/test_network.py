@@ -95,8 +95,24 @@ def test_bad_nonces_are_retried_with_the_nonce_from_the_error(server):
     assert server.nonce == 7
 
 
-def test_rate_limit_waits_as_long_as_retry_after_says(server):
-    server.script = [(429, 'rateLimited', {'Retry-After': '1'})]
+def test_a_rate_limit_is_never_retried_and_carries_its_retry_after(server):
+    server.script = [(429, 'rateLimited', {'Retry-After': '120'})]
+    with pytest.raises(AcmeProtocolError) as err:
+        _post(_net(), server)
+    assert len(server.posts) == 1
+    assert err.value.problem['type'].endswith(':rateLimited') and err.value.status == 429
+    assert err.value.details['retry_after'] == 120.0
+
+
+def test_a_bare_429_is_not_retried_either(server):
+    server.script = [(429, None, {})]
+    with pytest.raises(AcmeProtocolError) as err:
+        _post(_net(), server)
+    assert len(server.posts) == 1 and err.value.status == 429
+
+
+def test_a_server_error_waits_as_long_as_retry_after_says(server):
+    server.script = [(503, 'serverInternal', {'Retry-After': '1'})]
     _post(_net(), server)
     first, second = (when for when, _body in server.posts)
     assert second - first >= 0.9

@@ -68,7 +68,7 @@ def test_renewed_failed_expiring_sections_and_counts():
     assert 'Nothing to do' not in text
     assert summary.counts() == dict(checked=5, renewed=2, failed=1, expiring=1, valid=1, deployed=2,
                                     issued=1, renewed_only=1, unchanged=2, hosts_deployed=2, hosts_failed=0,
-                                    run_errors=0)
+                                    run_errors=0, deferred=0)
     assert summary.totals_line() == 'Totals: 1 issued, 1 renewed, 2 unchanged, 1 failed; 2 hosts deployed, 0 hosts failed.'
     assert summary.subject() == '[autotls] nightly: 1 failed, 2 renewed, 1 expiring soon'
     assert summary.subject('') == 'nightly: 1 failed, 2 renewed, 1 expiring soon'
@@ -467,3 +467,23 @@ def test_numbers_out_of_range_name_the_option(params, message):
 def test_good_options_pass():
     check_options(dict(timeout=30, expiring_days=14, title='nightly', slack=dict(webhook_url=WEBHOOK, channel='#pki'),
                        email=dict(to=['a@example.test'], smtp_host='h', smtp_port=587, subject='[autotls]')))
+
+
+def test_the_summary_names_the_issuer_a_moved_certificate_and_what_was_deferred():
+    from ansible_collections.autotls.acme.plugins.module_utils._notify.notify import RunSummary
+    results = [
+        {'name': 'app1', 'action': 'renew', 'changed': True, 'acme_issuer': 'letsencrypt',
+         'not_after': '2027-02-20T10:00:00Z', 'days_left': 89.9},
+        {'name': 'app2', 'action': 'renew', 'changed': True, 'acme_issuer': 'private', 'moved': True,
+         'issuers_tried': ['letsencrypt: rate limited (urn:ietf:params:acme:error:rateLimited)'],
+         'not_after': '2027-02-20T10:00:00Z', 'days_left': 89.9},
+        {'name': 'app3', 'action': 'none', 'changed': False, 'deferred': True, 'days_left': 20,
+         'reason': 'letsencrypt: rate limited; deferred to the next run (the certificate in place is valid until ...)'},
+    ]
+    summary = RunSummary(results, title='t')
+    text = summary.text()
+    assert '  - app1: new expiry 2027-02-20 10:00 UTC, 89 days left, from letsencrypt' in text
+    assert 'from private (moved; letsencrypt: rate limited' in text
+    assert 'Deferred (rate limited):\n  - app3: letsencrypt: rate limited; deferred to the next run' in text
+    assert summary.totals_line().startswith('Totals: 0 issued, 2 renewed, 0 unchanged, 0 failed, 1 deferred;')
+    assert 'deferred' in summary.headline() and '1 deferred (rate limited).' in summary.count_line()

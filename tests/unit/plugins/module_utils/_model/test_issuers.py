@@ -1,0 +1,80 @@
+"""The model of an issuer: autotls_issuers, and the one-issuer form as a list of one."""
+
+import pytest
+
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils._model.issuers import (
+    issuer_setup,
+    issuers_from_settings,
+    validate_issuers,
+)
+
+FP = '94:22:F3:55' + ':AB' * 28
+KEY = '-----BEGIN PRIVATE KEY-----\nMIG...\n-----END PRIVATE KEY-----\n'
+
+
+def test_the_one_issuer_form_is_a_list_of_one():
+    single = {'autotls_acme_directory': 'https://ca.internal:9443/acme/acme/directory',
+              'autotls_ca_root_fingerprint': FP, 'autotls_acme_ca_bundle': None, 'autotls_eab_kid': ''}
+    [issuer] = issuers_from_settings(None, single, {'autotls_terms_agreed': 'true'}, '/srv/autotls/')
+    assert issuer == {'name': 'ca.internal', 'directory': single['autotls_acme_directory'],
+                      'fingerprint': '9422f355' + 'ab' * 28, 'terms_agreed': True,
+                      'account_key_src': '/srv/autotls/account.pem'}
+
+
+def test_issuers_in_order_with_names_keys_and_roots():
+    setup = issuer_setup([
+        {'directory': 'letsencrypt', 'account_key_content': KEY, 'profile': 'shortlived'},
+        {'directory': 'https://ca.internal:9443/acme/acme/directory', 'fingerprint': FP, 'terms_agreed': False},
+        {'directory': 'https://ca.internal:9443/acme/other/directory', 'ca_bundle': '/etc/ssl/ca.pem'},
+    ], {}, {'autotls_terms_agreed': True, 'autotls_account_email': 'ops@example.com'}, '/srv/autotls')
+    first, second, third = setup['issuers']
+    assert setup['names'] == ['letsencrypt', 'ca.internal', 'ca.internal-2']
+    assert first['account_key_content'] == KEY and 'account_key_src' not in first
+    assert first['terms_agreed'] is True and first['account_email'] == 'ops@example.com'
+    assert second['terms_agreed'] is False          # its own setting wins
+    assert second['account_key_src'] == '/srv/autotls/account-ca.internal.pem'
+    assert second['ca_bundle'] == '/srv/autotls/ca-root-ca.internal.pem'
+    assert third['ca_bundle'] == '/etc/ssl/ca.pem'
+    assert setup['roots'] == [{'issuer': 'ca.internal', 'url': 'https://ca.internal:9443', 'fingerprint': '9422f355' + 'ab' * 28,
+                               'dest': '/srv/autotls/ca-root-ca.internal.pem', 'trust_name': 'acme-ca-ca.internal'}]
+
+
+def test_the_first_issuer_keeps_the_one_issuer_files_and_trust_name():
+    setup = issuer_setup(None, {'autotls_acme_directory': 'https://step:9000/acme/acme/directory',
+                                'autotls_ca_root_fingerprint': FP, 'autotls_ca_url': 'https://step:9001'}, {}, '/s')
+    assert setup['roots'] == [{'issuer': 'step', 'url': 'https://step:9001', 'fingerprint': '9422f355' + 'ab' * 28,
+                               'dest': '/s/ca-root.pem', 'trust_name': 'acme-ca'}]
+
+
+@pytest.mark.parametrize('issuers, single, words', [
+    ([{'directory': 'letsencrypt', 'acount_key_src': '/k'}], {}, ["autotls_issuers[0]", "'acount_key_src'",
+                                                                   "did you mean 'account_key_src'"]),
+    ([{'directory': 'lets-encrypt'}], {}, ['autotls_issuers[0]: directory', "'lets-encrypt'", 'letsencrypt']),
+    ([{'account_key_src': '/k'}], {}, ['autotls_issuers[0]: directory is missing']),
+    ([{'directory': 'letsencrypt', 'fingerprint': 'abc'}], {}, ['fingerprint', "'abc'", '64 hex digits']),
+    ([{'directory': 'letsencrypt', 'eab_kid': 'k'}], {}, ['eab_kid and eab_hmac_key']),
+    ([{'directory': 'letsencrypt', 'eab_kid': 'k', 'eab_hmac_key': 'h', 'eab_alg': 'MD5'}], {}, ["eab_alg 'MD5'", 'HS256']),
+    ([{'directory': 'letsencrypt', 'account_key_src': '/a', 'account_key_content': KEY}], {}, ['not both']),
+    ([{'directory': 'letsencrypt', 'account_key_content': 'vault_key'}], {}, ['PEM text']),
+    ([{'directory': 'letsencrypt', 'terms_agreed': 'maybe'}], {}, ['terms_agreed must be true or false']),
+    ([{'directory': 'letsencrypt', 'name': 'le'}, {'directory': 'zerossl', 'name': 'le'}], {},
+     ["autotls_issuers[1] (le): name 'le' is used by another issuer"]),
+    ([{'directory': 'letsencrypt', 'name': '../le'}], {}, ["name '../le'"]),
+    ('letsencrypt', {}, ['autotls_issuers must be a list']),
+    ([{'directory': 'letsencrypt'}], {'autotls_acme_directory': 'zerossl'},
+     ['autotls_issuers and autotls_acme_directory are both set']),
+    (None, {}, ['No CA is set', 'autotls_acme_directory', 'autotls_issuers']),
+    (None, {'autotls_acme_directory': 'letsencrypt', 'autotls_ca_root_fingerprint': 'sha1:ab'},
+     ['the one-issuer settings', 'fingerprint']),
+])
+def test_bad_issuers_are_refused_naming_the_key_and_what_to_change(issuers, single, words):
+    with pytest.raises(ConfigurationError) as err:
+        issuers_from_settings(issuers, single)
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_an_empty_list_is_refused():
+    with pytest.raises(ConfigurationError, match='give at least one issuer'):
+        validate_issuers([])
