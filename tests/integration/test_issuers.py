@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Issuers in order, through renew.yml, against two real Pebbles.
 
 The inventory is docs/issuers.md's, as written; only what must point at the test bed is

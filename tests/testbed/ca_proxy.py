@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """An HTTPS proxy in front of a real ACME CA (Pebble) that fails the way a CA does.
 
 The CA behind it is real: every request the proxy lets through goes to Pebble unchanged,

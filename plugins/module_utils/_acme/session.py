@@ -19,6 +19,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.errors import
     KeyMaterialError,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.files import atomic_write
+from ansible_collections.autotls.acme.plugins.module_utils._model import issuers as _issuer_model
 from ansible_collections.autotls.acme.plugins.module_utils._model.issuers import resolve_directory
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import (
     generate_private_key,
@@ -35,6 +36,9 @@ try:
 except ImportError:  # pragma: no cover - reported by the module via missing_required_lib
     pass
 
+
+# Short names operators can use for a directory (kept in the issuer model).
+DIRECTORY_ALIASES = _issuer_model.DIRECTORY_ALIASES
 
 USER_AGENT = 'autotls.acme (Ansible collection)'
 

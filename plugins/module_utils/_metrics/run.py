@@ -72,7 +72,8 @@ def certificate_counts(results, outcome=None):
     counts = summary.counts()
     deferred = len([r for r in results if _deferred(r) and not r.get('failed')])
     certificates = dict(issued=counts['issued'], renewed=counts['renewed_only'],
-                        unchanged=max(0, counts['unchanged'] - deferred), failed=counts['failed'], deferred=deferred)
+                        unchanged=max(0, counts['unchanged'] + counts.get('deferred', 0) - deferred), failed=counts['failed'],
+                        deferred=deferred)
     hosts = dict(deployed=counts['hosts_deployed'], failed=counts['hosts_failed'])
     return certificates, hosts
 

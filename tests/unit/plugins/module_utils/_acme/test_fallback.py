@@ -1,3 +1,6 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Issuers in order: which failures move a certificate on, rate limits, deferral.
 
 Two in-process CAs (testbed/fake_ca.py) stand in for the transport; the integration

@@ -78,12 +78,14 @@ def test_facts_as_modules_return_them():
 
 def test_a_certificate_keeps_its_profile_on_every_renewal(tmp_path):
     """The declared profile goes into the first order and into each renewal (with ARI's replaces)."""
-    from testbed.fake_ca import FakeCA, FakeSession, write_store_cert
+    from testbed.fake_ca import FakeCA, FakeSession, now, write_store_cert
     from ansible_collections.autotls.acme.plugins.module_utils._acme.issuer import CertificateSpec, Issuer
 
     ca = FakeCA()
     dest = str(tmp_path / 'certs')
-    write_store_cert(ca.issuing, dest, 'short', ['short.example.test'], 6, 1)   # due: 1 of 6 days left
+    cert = write_store_cert(ca.issuing, dest, 'short', ['short.example.test'], 6, 1)   # due: 1 of 6 days left
+    # The CA knows its certificate (its renewal information answers): replaces goes to it.
+    ca.set_ari_window(cert, now() + datetime.timedelta(days=3), now() + datetime.timedelta(days=4))
     specs = [CertificateSpec('short', ['short.example.test'], profile='shortlived'),
              CertificateSpec('new', ['new.example.test'], profile='shortlived')]
     issuer = Issuer(FakeSession(ca), {}, RenewalPolicy(), dest, workers=2, timeout=30)
