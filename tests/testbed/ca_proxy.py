@@ -14,7 +14,9 @@ starts with a prefix (``ORDER`` = Pebble's newOrder, ``FINALIZE`` = its finaliza
 are answered by the proxy itself with a status and an RFC 8555 problem document
 (``rateLimited`` with a Retry-After, ``serverInternal``), never reaching Pebble; or the
 proxy answers nothing at all (``down``: the connection is closed, as a CA that is not
-there). ``seen`` lists ``(method, path, status)`` of every request, for assertions.
+there). ``seen`` lists ``(method, path, status, problem type)`` of every request, for
+assertions; :meth:`count` leaves out the requests Pebble refused for a stale nonce (it
+rejects some on purpose), which every client retries.
 """
 
 import http.client
@@ -60,8 +62,10 @@ class CaProxy:
             self.rules = []
 
     def count(self, prefix, method='POST'):
+        """Requests to paths under ``prefix``, not counting those refused as badNonce."""
         with self._lock:
-            return len([1 for m, path, _status in self.seen if m == method and path.startswith(prefix)])
+            return len([1 for m, path, _status, problem in self.seen
+                        if m == method and path.startswith(prefix) and problem != 'badNonce'])
 
     def _rule(self, path):
         with self._lock:
@@ -70,9 +74,9 @@ class CaProxy:
                     return rule
         return None
 
-    def _record(self, method, path, status):
+    def _record(self, method, path, status, problem=None):
         with self._lock:
-            self.seen.append((method, path, status))
+            self.seen.append((method, path, status, problem))
 
     def start(self):
         proxy = self
@@ -103,7 +107,13 @@ class CaProxy:
                     upstream.request(self.command, self.path, body=body, headers=headers)
                     response = upstream.getresponse()
                     data = response.read()
-                    proxy._record(self.command, self.path, response.status)
+                    problem = None
+                    if response.status >= 400 and 'problem' in (response.getheader('Content-Type') or ''):
+                        try:
+                            problem = str(json.loads(data).get('type', '')).rsplit(':', 1)[-1]
+                        except ValueError:
+                            problem = 'unreadable'
+                    proxy._record(self.command, self.path, response.status, problem)
                     self.send_response(response.status)
                     for name, value in response.getheaders():
                         if name.lower() not in HOP_BY_HOP:
@@ -117,7 +127,7 @@ class CaProxy:
 
             def _problem(self, rule):
                 _prefix, status, problem, headers = rule
-                proxy._record(self.command, self.path, status)
+                proxy._record(self.command, self.path, status, problem)
                 data = json.dumps({'type': 'urn:ietf:params:acme:error:' + problem,
                                    'detail': 'the test proxy in front of the CA answers %s' % problem}).encode()
                 self.send_response(status)
