@@ -99,7 +99,8 @@ class ActionModule(ActionBase):
         install = dict(common, step='install', staged=staged, files=files,
                        forms=[{key: form[key] for key in ('path', 'name', 'owner', 'group', 'mode', 'key', 'member',
                                                           'servers', 'reason')} for form in changed_forms],
-                       servers=[{key: server[key] for key in ('name', 'kind', 'validate')} for server in servers])
+                       servers=[{key: server[key] for key in ('name', 'kind', 'validate', 'dynamic_dir', 'address', 'port',
+                                                              'wait') if key in server} for server in servers])
         return self._run(install, task_vars)
 
     def _stage(self, module_args, extra=()):

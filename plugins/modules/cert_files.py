@@ -241,6 +241,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files im
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.kinds import SHARED
+from ansible_collections.autotls.acme.plugins.module_utils._deploy import traefik
 
 
 # What a failure of each step means for the host, and what to look at.
@@ -298,9 +299,17 @@ def install(module, host, files):
             if member is None:
                 raise AutoTLSError('%s is missing from the transferred files.' % path)
             return member.read()
+        form_entries = params['forms'] or []
+        # Servers without a check command of their own (Traefik) load the new files before the swap.
+        refused = [] if host.check_mode else traefik.precheck_install(params['servers'], host, files, form_entries,
+                                                                      read_new)
+        if refused:
+            skipped = {entry['name'] for entry in refused}
+            files = [item for item in files if item.name not in skipped]
+            form_entries = [entry for entry in form_entries if entry.get('name') not in skipped]
         job = Install(host, files, read_new).run()
         try:
-            forms = FormFiles([FormFile(entry) for entry in params['forms'] or []], read_new,
+            forms = FormFiles([FormFile(entry) for entry in form_entries], read_new,
                               check_mode=host.check_mode).run()
         except BaseException:
             job.undo(list(job.replacements))
@@ -310,7 +319,7 @@ def install(module, host, files):
         if servers is None:
             command = validate_command(params['validate'])
             servers = [dict(name='check', kind='check', validate=command)] if command else []
-        rolled_back, changed = [], {server['name']: [] for server in servers}
+        rolled_back, changed, served = [], {server['name']: [] for server in servers}, {}
         if not host.check_mode:
             def run(command):
                 try:
@@ -318,6 +327,9 @@ def install(module, host, files):
                 except OSError as exc:
                     return 127, '', 'Cannot run the check %s: %s' % (command, exc)
             rolled_back, changed = validate_servers(job, forms, servers, run)
+            # Servers that apply new files by themselves (Traefik) must serve the new serial in time.
+            served, unconfirmed = traefik.confirm_install(servers, job, forms, changed)
+            rolled_back += unconfirmed
         else:
             changed = {server['name']: list(job.changed) + [n for n in forms.names(server['name'])
                                                             if n not in job.changed] for server in servers}
@@ -326,6 +338,7 @@ def install(module, host, files):
         job.undo(list(job.replacements))
         forms.undo()
         raise
+    rolled_back = refused + rolled_back
     deployed = list(job.changed) + [name for name in forms.names() if name not in job.changed and name != SHARED]
     form_paths = [item.path for item, _previous in forms.written]
     if params['servers'] is None:
@@ -333,7 +346,7 @@ def install(module, host, files):
             item.pop('server', None)
             item.pop('kind', None)
     return dict(changed_paths=job.changed_paths + form_paths, deployed=deployed, rolled_back=rolled_back,
-                kept=job.kept, servers=changed)
+                kept=job.kept, servers=changed, served=served)
 
 
 def main():

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils._deploy import traefik as _traefik
 from ansible_collections.autotls.acme.plugins.module_utils._model.layout import FILES_BY_KIND, file_path
 from ansible_collections.autotls.acme.plugins.module_utils._model.modes import normalize_mode
 from ansible_collections.autotls.acme.plugins.module_utils._model.names import NAME_PATTERN, RULE
@@ -285,7 +286,46 @@ class Custom(Kind):
                 for item in server['files']]
 
 
-KINDS = {kind.name: kind for kind in (Nginx(), HAProxy(), Apache(), Custom())}
+def check_seconds(value, server, option):
+    """A bounded wait in whole seconds, 1 to 600."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 600:
+        raise ConfigurationError('%s must be a number of seconds from 1 to 600, got %r.' % (_where(server, option), value))
+    return value
+
+
+class Traefik(Kind):
+    """Traefik's file provider: one dynamic file per certificate (tls.certificates) in the directory it watches.
+
+    Traefik has no check command and no reload: it applies the directory at once. So the
+    certificate and key are loaded in Python before anything is swapped in, and the served
+    serial (at address:port, SNI the certificate's first name) must become the new one within
+    `wait` seconds after, or the previous files go back (_deploy/traefik.py).
+    """
+
+    name = 'traefik'
+    OPTIONS = dict(Kind.OPTIONS, **{
+        'dynamic_dir': (check_path, '/etc/traefik/dynamic'),
+        'address': (check_word, '127.0.0.1'),
+        'wait': (check_seconds, 30),
+    })
+
+    def finish(self, server):
+        if server['port'] is None:
+            raise ConfigurationError("port of server '%s' is where Traefik serves the certificates (its websecure "
+                                     'entry point), for the served-serial check: give a port number such as 443, '
+                                     'not null.' % server['name'])
+        return server
+
+    def configs(self, server, certificates, cert_dir):
+        return [dict(path=_traefik.config_path(server['dynamic_dir'], cert['name']),
+                     content=_traefik.render(server['name'], cert['name'], cert['domains'], cert_dir),
+                     name=cert['name'])
+                for cert in certificates]
+
+
+KINDS = {kind.name: kind for kind in (Nginx(), HAProxy(), Apache(), Custom(), Traefik())}
 
 
 def kind_names():
