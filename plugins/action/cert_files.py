@@ -36,6 +36,10 @@ from ansible_collections.autotls.acme.plugins.module_utils._model.layout import 
 from ansible_collections.autotls.acme.plugins.module_utils._model.modes import normalize_mode
 
 
+# What the module needs of each server on the host: its check, and Traefik's served-serial check.
+SERVER_KEYS = ('name', 'kind', 'validate', 'dynamic_dir', 'address', 'port', 'wait')
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = True
@@ -99,8 +103,7 @@ class ActionModule(ActionBase):
         install = dict(common, step='install', staged=staged, files=files,
                        forms=[{key: form[key] for key in ('path', 'name', 'owner', 'group', 'mode', 'key', 'member',
                                                           'servers', 'reason')} for form in changed_forms],
-                       servers=[{key: server[key] for key in ('name', 'kind', 'validate', 'dynamic_dir', 'address', 'port',
-                                                              'wait') if key in server} for server in servers])
+                       servers=[{key: server[key] for key in SERVER_KEYS if key in server} for server in servers])
         return self._run(install, task_vars)
 
     def _stage(self, module_args, extra=()):
