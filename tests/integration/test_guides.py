@@ -25,7 +25,8 @@ from testbed.doc_examples import REPO_ROOT, guide_inventory, markdown_examples
 from testbed.fixtures_hosts import write_inventory
 from testbed.hosts import link_hosts, reset_hosts
 from testbed.processes import wait_until
-from testbed.tls import cert_pem, key_pem, make_ca, make_server_cert, served_serial
+from testbed.tls import cert_pem, key_pem, make_ca, make_server_cert
+from testbed.tls import served_serial as tls_served_serial
 from testbed.traefik import verified_serial_inside
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -137,7 +138,7 @@ def test_private_ca_guide_onboards_then_renews_quietly(stepca, test_hosts, route
     [issued] = onboard.task(ISSUED)['result']['certificates']
     assert issued['name'] == 'app1' and issued['action'] == 'issue'
     assert issued['issuer'] == 'autotls testbed step-ca intermediate'
-    assert served_serial(app1.address, 'app1.internal.example.com') == issued['serial']
+    assert tls_served_serial(app1.address, 'app1.internal.example.com') == issued['serial']
     # The guide's nginx entry shapes app1's TLS server; the key is 0600 as the guide says.
     rc, out, err = app1.run(['sh', '-c', 'cat /etc/nginx/conf.d/*.conf'])
     assert rc == 0 and 'proxy_pass http://127.0.0.1:8080' in out, out + err
@@ -217,7 +218,7 @@ def test_traefik_guide_lets_traefik_issue_from_step_ca(stepca, test_hosts, route
     serial = wait_until(lambda: verified_serial_inside(edge, name, cafile=stepca.root_path)[0], 60,
                         'Traefik to serve a certificate from step-ca for %s' % name, process=traefik.process)
     assert verified_serial_inside(edge, name) == (serial, '')
-    assert served_serial(edge.address, name) == serial
+    assert tls_served_serial(edge.address, name) == serial
     assert oct(os.stat(edge.path('/etc/traefik/acme.json')).st_mode & 0o777) == '0o600'
 
     again = run_playbook(TRAEFIK_ACME, inventory=inventory, connection=None)
