@@ -159,6 +159,14 @@ def module_argspec(name):
     return captured
 
 
+def action_groups():
+    """{'autotls.acme.<group>': [module, ...]} from meta/runtime.yml."""
+    with open(os.path.join(REPO_ROOT, 'meta', 'runtime.yml'), encoding='utf-8') as handle:
+        runtime = yaml.safe_load(handle) or {}
+    return {COLLECTION + group: [m for m in members if isinstance(m, str)]
+            for group, members in (runtime.get('action_groups') or {}).items()}
+
+
 def role_specs():
     """{role: {entry point: options}} from roles/*/meta/argument_specs.yml."""
     specs = {}
@@ -255,6 +263,8 @@ class Checker:
     problems: list = field(default_factory=list)
     checked: int = 0
     _modules: dict = field(default_factory=dict)
+    # module_defaults of the play whose tasks are being checked.
+    _defaults: dict = field(default_factory=dict)
 
     def problem(self, where, message):
         self.problems.append('%s: %s' % (where, message))
@@ -312,8 +322,21 @@ class Checker:
                 self.problem(label, 'no module %s in the collection' % module)
                 return
             spec = self.module_spec(name)
-            args = ACTION_PLUGIN_ARGS.get(name, lambda a: a)(dict(args or {}))
+            args = dict(self.module_defaults(module, task.get('module_defaults')), **(args or {}))
+            args = ACTION_PLUGIN_ARGS.get(name, lambda a: a)(args)
             self.validate(label, spec['argument_spec'], args, spec)
+
+    def module_defaults(self, module, task_defaults=None):
+        """The options module_defaults give ``module``: its own entry, or its action groups'
+        (meta/runtime.yml), as Ansible merges them; the task's own defaults win."""
+        groups = action_groups()
+        merged = {}
+        for defaults in (self._defaults, task_defaults or {}):
+            for key, values in defaults.items():
+                group = key[len('group/'):] if key.startswith('group/') else None
+                if key == module or (group and module[len(COLLECTION):] in groups.get(group, ())):
+                    merged.update(values or {})
+        return merged
 
     def role(self, where, name, entry, variables):
         if not name.startswith(COLLECTION):
@@ -352,9 +375,13 @@ class Checker:
             params = {k: v for k, v in role.items() if k not in ('role', 'name', 'tasks_from', 'vars', 'when', 'tags')}
             self.role(where, role.get('role') or role.get('name', ''), role.get('tasks_from', 'main'),
                       dict(role.get('vars') or {}, **params))
-        for key in ('pre_tasks', 'tasks', 'post_tasks', 'handlers'):
-            for task in play.get(key) or []:
-                self.task(where, task)
+        self._defaults = play.get('module_defaults') or {}
+        try:
+            for key in ('pre_tasks', 'tasks', 'post_tasks', 'handlers'):
+                for task in play.get(key) or []:
+                    self.task(where, task)
+        finally:
+            self._defaults = {}
 
     # variables ------------------------------------------------------------
     def variable_spec(self, name):
@@ -463,7 +490,8 @@ def guide_inventory(relpath):
 
     A block (or a part of one) belongs to the file its ``# <file>`` comment line names
     (``# hosts.yml``, ``# group_vars/all.yml``, ``# host_vars/app1.yml: ...``); one block may
-    hold several files. Blocks without such a line are not part of the inventory.
+    hold several files, and a later block may add variables to a file. Blocks without such a
+    line are not part of the inventory.
     """
     files = {}
     for example in markdown_examples(os.path.join(REPO_ROOT, relpath)):
@@ -477,7 +505,13 @@ def guide_inventory(relpath):
                 parts[current].append(line)
         for name, lines in parts.items():
             data = yaml.safe_load('\n'.join(lines)) or {}
-            if name in files:
-                raise AssertionError('%s declares %s twice' % (relpath, name))
-            files[name] = data
+            if name not in files:
+                files[name] = data
+                continue
+            # A later block adds to the file, as an operator following the guide would; it
+            # may not give a variable of the file another value.
+            clash = sorted(k for k in data if k in files[name] and files[name][k] != data[k])
+            if not isinstance(data, dict) or not isinstance(files[name], dict) or clash:
+                raise AssertionError('%s declares %s twice, with other values for %s' % (relpath, name, clash))
+            files[name].update(data)
     return files

