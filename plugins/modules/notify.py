@@ -52,7 +52,8 @@ options:
     required: true
   deployed:
     description:
-      - Where certificates were deployed in this run, as dicts with C(host) and C(certificate).
+      - Where certificates were deployed in this run, as dicts with C(host) and C(certificate), and optionally
+        C(servers), the servers of the host that serve it (named next to the host).
       - Shown next to the renewed certificates; deployments of certificates that were not renewed
         are listed as C(Redeployed).
     type: list

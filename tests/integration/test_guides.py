@@ -239,6 +239,19 @@ SERVERS_PLAYBOOK = '''
     - role: autotls.acme.nginx_tls
 '''
 
+# The drift repair of renew.yml after a deploy (the serials to serve are the store's).
+DRIFT_PLAYBOOK = '''
+- hosts: all
+  gather_facts: false
+  vars:
+    __autotls_store_path: /nonexistent     # autotls_cert_source_dir is set
+  roles:
+    - role: autotls.acme.cert_deploy
+  tasks:
+    - name: Find hosts that still serve another certificate than the store's
+      ansible.builtin.include_tasks: %s
+'''
+
 HAPROXY_CFG = '''global
     log stdout format raw local0 emerg
 defaults
@@ -318,11 +331,11 @@ def test_servers_guide_nginx_haproxy_apache_and_custom_on_one_host(servers_host,
          'reload': ['/bin/sh', '-c', 'echo reloaded >> %s' % BUNDLE_LOG]},
     ]
 
-    def play(expect_rc=0):
-        inventory = write_inventory(tmp_path / 'inventory.yml', hosts=[host], host_vars={host: {
+    def play(expect_rc=0, playbook=SERVERS_PLAYBOOK, **variables):
+        inventory = write_inventory(tmp_path / 'inventory.yml', hosts=[host], host_vars={host: dict({
             'autotls_cert_source_dir': str(store), 'autotls_nginx_listen_address': host.address,
-            'autotls_host_certificates': [web, alt], 'autotls_servers': servers}})
-        return run_playbook(SERVERS_PLAYBOOK, inventory=inventory, connection=None, env=ansible_env, expect_rc=expect_rc)
+            'autotls_host_certificates': [web, alt], 'autotls_servers': servers}, **variables)})
+        return run_playbook(playbook, inventory=inventory, connection=None, env=ansible_env, expect_rc=expect_rc)
 
     def reloaded(result):
         """The servers reloaded: nginx by its handler, the others by their reload command."""
@@ -370,11 +383,22 @@ def test_servers_guide_nginx_haproxy_apache_and_custom_on_one_host(servers_host,
     assert reloaded(broken) == []
     assert serials(host, host.fqdn) == [web1] * 3
 
-    # -- fixed: the renewal goes live on every server, each reloaded once --
+    # -- fixed: the renewal goes live on every server, each reloaded once; but HAProxy's
+    #    reload does nothing this time, so HAProxy alone still serves the old certificate --
     host.write_file('/etc/haproxy/haproxy.cfg', cfg)
     web3, _files = issue('web', web['domains'])
-    fixed = play()
+    silent = [dict(s, reload=['true']) if isinstance(s, dict) and s['kind'] == 'haproxy' else s for s in servers]
+    fixed = play(autotls_servers=silent)
     assert reloaded(fixed) == ['reload nginx', 'haproxy', 'apache', 'bundle']
-    assert serials(host, host.fqdn) == [web3] * 3
+    assert serials(host, host.fqdn) == [web3, web1, web3]
     assert serials(host, 'alt.' + host.fqdn) == [alt1] * 3
     assert host.read_file(BUNDLE_LOG) == 'reloaded\nreloaded\n'
+
+    # -- the renewal's drift repair finds HAProxy behind, names it and reloads it alone --
+    drift = play(playbook=DRIFT_PLAYBOOK % os.path.join(REPO, 'playbooks', 'tasks', 'repair_drift.yml'))
+    noted = [r for r in drift.tasks(host=host.name) if r['task'].endswith('Reload where an older certificate is '
+                                                                             'still served')]
+    assert [item['msg'] for item in noted[0]['result']['results']] == [
+        '%s serves web with serial %x on server haproxy (kind haproxy), the store has %x' % (host.name, web1, web3)]
+    assert reloaded(drift) == ['haproxy']
+    assert serials(host, host.fqdn) == [web3] * 3

@@ -248,11 +248,15 @@ class RunSummary:
                 self.run_errors.append(_one_line(error, 2000))
         self.entries = [_Entry(r, i) for i, r in enumerate(results or [])]
         self.deployed = {}
+        self.deployed_servers = {}      # (certificate, host) -> the servers it was deployed to there
         for item in deployed or []:
             if isinstance(item, dict) and item.get('certificate') and item.get('host'):
                 hosts_of = self.deployed.setdefault(str(item['certificate']), [])
                 if str(item['host']) not in hosts_of:
                     hosts_of.append(str(item['host']))
+                if item.get('servers'):
+                    self.deployed_servers[(str(item['certificate']), str(item['host']))] = [
+                        str(server) for server in item['servers']]
         self.host_problems = [_HostProblem(item) for item in hosts or []]
         self.renewed = [e for e in self.entries if e.renewed]
         self.failed = [e for e in self.entries if e.failed]
@@ -356,7 +360,7 @@ class RunSummary:
                     detail += ', ' + entry.issuer_text()
                 hosts_of = self.deployed.get(entry.name)
                 if hosts_of:
-                    detail += '; deployed to %s' % ', '.join(hosts_of)
+                    detail += '; deployed to %s' % self._where(entry.name, hosts_of)
                 lines.append((entry.name, detail))
             sections.append(('Renewed', lines))
         if self.failed:
@@ -375,9 +379,14 @@ class RunSummary:
             sections.append(('Lifetime shorter than the run interval allows',
                              [(e.name, e.schedule_advice) for e in self.unscheduled]))
         if self.redeployed:
-            sections.append(('Redeployed', [(name, 'to %s' % ', '.join(hosts_of))
+            sections.append(('Redeployed', [(name, 'to %s' % self._where(name, hosts_of))
                                             for name, hosts_of in self.redeployed]))
         return sections
+
+    def _where(self, name, hosts_of):
+        """'edge1 (nginx, haproxy), app1': each host, with the servers it serves the certificate with."""
+        return ', '.join('%s (%s)' % (host, ', '.join(self.deployed_servers[(name, host)]))
+                         if (name, host) in self.deployed_servers else host for host in hosts_of)
 
     # -- renderings -------------------------------------------------------
     def text(self):

@@ -26,6 +26,8 @@ from ansible_collections.autotls.acme.plugins.module_utils._notify.notify import
 DEPLOYED_VAR = 'autotls_cert_deploy_changed'
 ROLLED_BACK_VAR = 'autotls_cert_deploy_rolled_back'
 DEPLOY_FAILED_VAR = 'autotls_cert_deploy_failed'
+# server name -> the certificates whose files changed for it and passed its check.
+DEPLOY_SERVERS_VAR = 'autotls_cert_deploy_servers'
 
 
 def _get(variables, name, default=None):
@@ -116,9 +118,15 @@ def run_outcome(hostvars, hosts, active_hosts, run_errors=(), failure_var=None, 
             if failure or host not in active:
                 continue
         skipped = set(rolled_back) | set(_names(deploy_failed))
+        servers = _get(variables, DEPLOY_SERVERS_VAR, {})
+        servers = servers if isinstance(servers, dict) else {}
         for name in _names(_get(variables, DEPLOYED_VAR, [])):
             if name not in skipped:
-                deployed.append(dict(host=host, certificate=name))
+                item = dict(host=host, certificate=name)
+                served_by = [str(server) for server, names in servers.items() if isinstance(names, list) and name in names]
+                if served_by:
+                    item['servers'] = served_by
+                deployed.append(item)
     return dict(deployed=deployed, hosts=problems, run_errors=errors)
 
 

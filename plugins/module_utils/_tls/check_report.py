@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
 from ansible_collections.autotls.acme.plugins.module_utils._model.layout import file_path
+from ansible_collections.autotls.acme.plugins.module_utils._model.servers import validate_servers
 from ansible_collections.autotls.acme.plugins.module_utils._tls.cert_info import (
     PROBLEM_STATUSES,
     STATUSES,
@@ -50,6 +51,36 @@ def _endpoint(hostvars, host, server_name, label):
     return dict(host=str(address), port=port, server_name=server_name, name=label)
 
 
+def _servers_of(variables):
+    """The host's servers (its cert_deploy fact when the role ran, else its autotls_servers, checked)."""
+    servers = variables.get('__cert_deploy_servers')
+    if isinstance(servers, list) and all(isinstance(s, dict) and 'kind' in s for s in servers):
+        return servers
+    return validate_servers(variables.get('autotls_servers'))
+
+
+def _server_endpoints(hostvars, host, server_name, name):
+    """[(server, endpoint)]: where each of the host's servers serves TLS (servers without a port are left out).
+
+    nginx's port is the host's autotls_tls_port when it sets one. A host with one such
+    server keeps the plain label ``<name>@<host>``; with more, each is ``<name>@<host> (<server>)``.
+    """
+    variables = hostvars[host]
+    found = []
+    for server in _servers_of(variables):
+        if server.get('port') is None:
+            continue
+        port = variables.get('autotls_tls_port') if server['kind'] == 'nginx' else None
+        found.append((server, port or server['port']))
+    endpoints = []
+    for server, port in found:
+        label = '%s@%s' % (name, host) + (' (%s)' % server['name'] if len(found) > 1 else '')
+        endpoint = _endpoint(dict(hostvars, **{host: dict(variables, autotls_tls_port=port)}), host, server_name,
+                             label)
+        endpoints.append((server, endpoint))
+    return endpoints
+
+
 def check_targets(declared, hostvars, store_path):
     """One target per stored certificate (first, in declaration order), then one per host serving it.
 
@@ -66,10 +97,12 @@ def check_targets(declared, hostvars, store_path):
                           key_path=file_path(directory, 'key')))
         sni = server_name_for(cert.get('domains'))
         for host in cert.get('hosts') or []:
-            endpoint = _endpoint(hostvars, host, sni, '%s@%s' % (name, host))
-            endpoints.append(dict(certificate=name, host=host, source='live',
-                                  where='%s:%d (SNI %s)' % (endpoint['host'], endpoint['port'], sni),
-                                  endpoint=endpoint))
+            served = _server_endpoints(hostvars, host, sni, name)
+            for server, endpoint in served:
+                where = '%s:%d (SNI %s%s)' % (endpoint['host'], endpoint['port'], sni,
+                                              ', %s' % server['name'] if len(served) > 1 else '')
+                endpoints.append(dict(certificate=name, host=host, source='live', where=where, endpoint=endpoint,
+                                      server=server['name'], kind=server['kind']))
     return files + endpoints
 
 
@@ -176,8 +209,9 @@ def drift_targets(results, hostvars):
 
     ``results``: the certificate results (``autotls_issue_results``); only those that
     did not fail and have a serial are looked at, on each of their ``hosts``. Returns
-    ``{'endpoints': [...], 'expected': [...]}`` in the same order; ``expected`` items have
-    ``host`` (inventory name), ``certificate`` and ``serial``.
+    ``{'endpoints': [...], 'expected': [...]}`` in the same order, one per server of the
+    host that serves TLS; ``expected`` items have ``host`` (inventory name), ``certificate``,
+    ``serial``, ``server`` and ``kind``.
     """
     endpoints, expected = [], []
     for cert in results or []:
@@ -185,8 +219,10 @@ def drift_targets(results, hostvars):
             continue
         sni = server_name_for(cert.get('domains'))
         for host in cert.get('hosts') or []:
-            endpoints.append(_endpoint(hostvars, host, sni, '%s@%s' % (cert['name'], host)))
-            expected.append(dict(host=host, certificate=cert['name'], serial=cert['serial']))
+            for server, endpoint in _server_endpoints(hostvars, host, sni, cert['name']):
+                endpoints.append(endpoint)
+                expected.append(dict(host=host, certificate=cert['name'], serial=cert['serial'],
+                                     server=server['name'], kind=server['kind']))
     return dict(endpoints=endpoints, expected=expected)
 
 
@@ -195,7 +231,7 @@ def drifted(served, expected, host=None):
 
     ``served``: cert_info's results for ``drift_targets``' endpoints, in that order.
     Unreachable endpoints are left out (nothing to reload there). Items: ``host``,
-    ``certificate``, ``served_serial``, ``stored_serial``.
+    ``certificate``, ``served_serial``, ``stored_serial``, ``server`` and ``kind`` (what to reload).
     """
     served, expected = list(served or []), list(expected or [])
     if len(served) != len(expected):
@@ -209,7 +245,8 @@ def drifted(served, expected, host=None):
             continue
         if str(result['serial']).lower() != str(want['serial']).lower():
             found.append(dict(host=want['host'], certificate=want['certificate'],
-                              served_serial=result['serial'], stored_serial=want['serial']))
+                              served_serial=result['serial'], stored_serial=want['serial'],
+                              server=want.get('server', 'nginx'), kind=want.get('kind', 'nginx')))
     return found
 
 

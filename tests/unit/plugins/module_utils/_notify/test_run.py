@@ -36,6 +36,23 @@ def test_deployed_hosts_and_nothing_wrong():
     assert 'app1: new expiry 2027-02-20 10:00 UTC, 89 days left; deployed to web1' in report['text']
 
 
+def test_the_summary_names_the_servers_a_certificate_went_to():
+    hostvars = {
+        'edge1': {REACHED: True, 'autotls_cert_deploy_changed': ['app1', 'web'],
+                  'autotls_cert_deploy_servers': {'nginx': ['app1', 'web'], 'haproxy': ['app1'], 'apache': []}},
+        'web1': {REACHED: True, 'autotls_cert_deploy_changed': ['app1']},
+    }
+    outcome = _outcome(hostvars, ['edge1', 'web1'])
+    assert outcome['deployed'] == [dict(host='edge1', certificate='app1', servers=['nginx', 'haproxy']),
+                                   dict(host='edge1', certificate='web', servers=['nginx']),
+                                   dict(host='web1', certificate='app1')]
+    report = run_report([RENEWED, VALID], outcome)
+    assert 'app1: new expiry 2027-02-20 10:00 UTC, 89 days left; deployed to edge1 (nginx, haproxy), web1' in \
+        report['text']
+    assert 'web: to edge1 (nginx)' in report['text']
+    assert report['totals_line'].endswith('2 hosts deployed, 0 hosts failed.')
+
+
 def test_unreachable_failed_and_rolled_back_hosts():
     hostvars = {
         'web1': {REACHED: True, 'autotls_cert_deploy_changed': ['app1']},

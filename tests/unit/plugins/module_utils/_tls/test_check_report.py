@@ -108,18 +108,40 @@ def test_drift_targets_and_drifted_hosts():
         dict(host='10.0.0.11', port=443, server_name='app1.example.test', name='app1@web1'),
         dict(host='10.0.0.12', port=8443, server_name='app1.example.test', name='app1@web2'),
         dict(host='web3', port=443, server_name='qa1.example.test', name='qa1@web3')]
-    assert drift['expected'] == [dict(host='web1', certificate='app1', serial='AB01'),
-                                 dict(host='web2', certificate='app1', serial='AB01'),
-                                 dict(host='web3', certificate='qa1', serial='cd02')]
+    nginx = dict(server='nginx', kind='nginx')
+    assert drift['expected'] == [dict(host='web1', certificate='app1', serial='AB01', **nginx),
+                                 dict(host='web2', certificate='app1', serial='AB01', **nginx),
+                                 dict(host='web3', certificate='qa1', serial='cd02', **nginx)]
     served = [dict(reachable=True, serial='ab01'),      # the same serial, other case
               dict(reachable=True, serial='99ff'),      # an old certificate still served
               dict(reachable=False, serial=None)]       # nothing to reload there
     assert report.drifted(served, drift['expected']) == [
-        dict(host='web2', certificate='app1', served_serial='99ff', stored_serial='AB01')]
+        dict(host='web2', certificate='app1', served_serial='99ff', stored_serial='AB01', **nginx)]
     assert report.drifted(served, drift['expected'], 'web1') == []
     assert report.drifted(served, drift['expected'], 'web2')[0]['certificate'] == 'app1'
     with pytest.raises(ConfigurationError, match='2 results for 3 endpoints'):
         report.drifted(served[:2], drift['expected'])
+
+
+def test_a_host_with_several_servers_is_looked_at_on_each_and_drift_names_the_server():
+    hostvars = {'edge1': {'ansible_host': '10.0.0.21',
+                          'autotls_servers': ['nginx', {'kind': 'haproxy', 'port': 8443},
+                                              {'kind': 'custom', 'name': 'mx', 'files': []}]}}
+    results = [dict(name='app1', domains=['app1.example.test'], serial='AB01', hosts=['edge1'])]
+    drift = report.drift_targets(results, hostvars)
+    assert [(e['port'], e['name']) for e in drift['endpoints']] == [(443, 'app1@edge1 (nginx)'),
+                                                                    (8443, 'app1@edge1 (haproxy)')]
+    served = [dict(reachable=True, serial='AB01'), dict(reachable=True, serial='77')]
+    assert report.drifted(served, drift['expected'], 'edge1') == [
+        dict(host='edge1', certificate='app1', served_serial='77', stored_serial='AB01', server='haproxy',
+             kind='haproxy')]
+    targets = report.check_targets([dict(name='app1', domains=['app1.example.test'], hosts=['edge1'])], hostvars,
+                                   '/s')
+    assert [(t['where'], t.get('server')) for t in targets if t['source'] == 'live'] == [
+        ('10.0.0.21:443 (SNI app1.example.test, nginx)', 'nginx'),
+        ('10.0.0.21:8443 (SNI app1.example.test, haproxy)', 'haproxy')]
+    with pytest.raises(ConfigurationError, match="unknown server kind 'ngnix'"):
+        report.drift_targets(results, {'edge1': {'autotls_servers': ['ngnix']}})
 
 
 def test_a_lifetime_the_run_interval_does_not_fit_is_listed_once_and_fails_nothing():
