@@ -15,7 +15,7 @@ it into a plain dict (``Kind.normalize``) that travels to the host. A kind is:
   (``configs``: rendered text, such as Apache's virtual host of a certificate);
 * the check run right after its files changed (``validate``, an argv; a failure puts
   the previous files back) and what applies them once the check passed (``reload``, an
-  argv, or ``notify``, a handler topic);
+  argv, or for nginx ``notify``, the handler topic of role nginx_reload);
 * where the served certificate can be seen (``port``, for the served-serial check).
 
 Standard library only. To add a kind: subclass ``Kind``, fill in what differs, and add
@@ -145,7 +145,6 @@ class Kind:
     OPTIONS = {
         'validate': (check_argv, []),
         'reload': (check_argv, []),
-        'notify': (check_topic, ''),
         'port': (check_port, 443),
     }
 
@@ -160,6 +159,8 @@ class Kind:
                                                                                   self.help(option)))
             else:
                 server[option] = default() if callable(default) else default
+        # Only nginx is reloaded through a handler topic (the role's autotls_cert_deploy_notify).
+        server.setdefault('notify', '')
         return self.finish(server)
 
     def finish(self, server):

@@ -46,6 +46,7 @@ def test_role_defaults_apply_where_the_entry_says_nothing():
 @pytest.mark.parametrize('value, message', [
     (['ngnix'], "autotls_servers[0]: unknown server kind 'ngnix' (did you mean 'nginx'?); use one of"),
     ([{'kind': 'haproxy', 'crt_dri': '/x'}], "unknown key 'crt_dri' (did you mean 'crt_dir'?)"),
+    ([{'kind': 'custom', 'notify': 'my handler'}], "unknown key 'notify'; a custom server takes"),
     ([{'kind': 'haproxy', 'crt_dir': 'certs'}], "crt_dir of server 'haproxy' must be an absolute path"),
     ([{'kind': 'haproxy', 'crt_dir': '/etc/../tmp'}], "crt_dir of server 'haproxy' must be an absolute path"),
     ([{'kind': 'haproxy', 'validate': 'haproxy -c'}],
