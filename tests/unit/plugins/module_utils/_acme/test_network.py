@@ -158,3 +158,37 @@ def test_retry_after_parsing():
     assert parse_retry_after('7') == 7.0
     assert parse_retry_after(None) is None
     assert 9 < parse_retry_after('Wed, 21 Oct 2015 07:28:10 GMT', now=1445412480.0) < 11
+
+
+def test_the_proxy_environment_still_applies_and_is_read_once_per_origin(monkeypatch):
+    for name in ('https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY', 'all_proxy', 'ALL_PROXY'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('HTTPS_PROXY', 'http://proxy.example.test:3128')
+    monkeypatch.setenv('NO_PROXY', 'ca.internal.test')
+    session = _net().session
+
+    def proxies(url):
+        return session.merge_environment_settings(url, {}, None, True, None)['proxies'].get('https')
+
+    assert proxies('https://acme.example.test/directory') == 'http://proxy.example.test:3128'
+    assert proxies('https://ca.internal.test/directory') is None
+    # Read once per origin: the run's environment is fixed; a second origin reads it anew.
+    monkeypatch.setenv('HTTPS_PROXY', 'http://other.example.test:8080')
+    assert proxies('https://acme.example.test/new-order') == 'http://proxy.example.test:3128'
+    assert proxies('https://ari.example.test/renewalInfo') == 'http://other.example.test:8080'
+    # A caller's own proxies still win, per request.
+    given = session.merge_environment_settings('https://acme.example.test/x', {'https': 'http://mine:1'},
+                                               None, True, None)
+    assert given['proxies']['https'] == 'http://mine:1'
+
+
+def test_the_ca_bundle_variable_still_applies(monkeypatch, tmp_path):
+    bundle = tmp_path / 'bundle.pem'
+    bundle.write_text('')
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(bundle))
+    session = _net().session
+    assert session.merge_environment_settings('https://acme.example.test/', {}, None, True, None)['verify'] \
+        == str(bundle)
+    # An explicit bundle (acme_ca_bundle) is not overridden by the environment.
+    assert session.merge_environment_settings('https://acme.example.test/', {}, None, '/etc/ca.pem', None)['verify'] \
+        == '/etc/ca.pem'
