@@ -10,6 +10,7 @@ in step (``ansible-test sanity`` validate-modules compares them).
 
 from __future__ import annotations
 
+import importlib.util
 import traceback
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
@@ -19,8 +20,6 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.errors import
 from ansible_collections.autotls.acme.plugins.module_utils._common.ranges import POSITIVE, check_range
 
 try:
-    import boto3
-    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 except ImportError:
     HAS_BOTO3 = False
@@ -35,8 +34,11 @@ except ImportError:
     class WaiterError(Exception):  # type: ignore[no-redef]
         """Stand-in so ``except`` clauses still work when botocore is missing."""
 else:
-    HAS_BOTO3 = True
-    BOTO3_IMPORT_ERROR = None
+    # boto3 itself (a good part of the module's import time) is loaded when the first
+    # client is made (_boto3()): a run that never calls AWS never pays for it. Whether it
+    # is installed is known now, before anything is written.
+    HAS_BOTO3 = importlib.util.find_spec('boto3') is not None
+    BOTO3_IMPORT_ERROR = None if HAS_BOTO3 else 'ModuleNotFoundError: No module named boto3'
 
 # WaiterError is imported for route53.py, so that it too works without botocore.
 __all__ = [
@@ -107,12 +109,23 @@ def aws_failure(action, exc, **details):
     return DnsProviderError(msg, **details)
 
 
+def _boto3():
+    """The boto3 package, imported on first use."""
+    try:
+        import boto3  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise ConfigurationError('boto3 and botocore are required for Route53 access',
+                                 exception=traceback.format_exc())
+    return boto3
+
+
 def _client_config(retry_mode, max_attempts, connect_timeout, read_timeout):
     if retry_mode not in ('standard', 'adaptive'):
         raise ConfigurationError("retry_mode must be 'standard' or 'adaptive', not %r" % (retry_mode,))
     check_range('max_attempts', max_attempts, *POSITIVE)
     check_range('connect_timeout', connect_timeout, 0.1, None, 'seconds')
     check_range('read_timeout', read_timeout, 0.1, None, 'seconds')
+    from botocore.config import Config  # pylint: disable=import-outside-toplevel
     return Config(
         retries={'mode': retry_mode, 'max_attempts': int(max_attempts)},
         connect_timeout=connect_timeout,
@@ -147,6 +160,7 @@ def aws_session(options, retry_mode='standard', max_attempts=10, connect_timeout
             kwargs['aws_session_token'] = options['aws_session_token']
     elif options.get('aws_profile'):
         kwargs['profile_name'] = options['aws_profile']
+    boto3 = _boto3()
     try:
         session = boto3.Session(**kwargs)
     except BotoCoreError as exc:
