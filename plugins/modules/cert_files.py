@@ -129,8 +129,8 @@ options:
     type: path
   certificates:
     description:
-      - With O(step=deploy), the certificates to deploy (validated entries, as the filter
-        C(autotls.acme.host_certificates) gives them): C(name) and optional C(owner), C(group), C(mode), C(key_mode).
+      - "With O(step=deploy), the certificates to deploy (validated entries, as the filter
+        C(autotls.acme.host_certificates) gives them): C(name) and optional C(owner), C(group), C(mode), C(key_mode)."
     type: list
     elements: dict
   defaults:

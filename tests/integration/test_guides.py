@@ -299,8 +299,8 @@ def serials(host, name):
 
 
 @pytest.mark.timeout(600)
-def test_servers_guide_nginx_haproxy_apache_and_custom_on_one_host(servers_host, run_playbook, ansible_env,
-                                                                    tmp_path):
+def test_servers_guide_nginx_haproxy_apache_and_custom_on_one_host(
+        servers_host, run_playbook, ansible_env, tmp_path):
     """docs/servers.md's servers on one host: nginx and HAProxy as edge1 has them, Apache as
     intranet1 has it (on the test host's address and its own port), and a custom server."""
     host = servers_host
@@ -396,8 +396,8 @@ def test_servers_guide_nginx_haproxy_apache_and_custom_on_one_host(servers_host,
 
     # -- the renewal's drift repair finds HAProxy behind, names it and reloads it alone --
     drift = play(playbook=DRIFT_PLAYBOOK % os.path.join(REPO, 'playbooks', 'tasks', 'repair_drift.yml'))
-    noted = [r for r in drift.tasks(host=host.name) if r['task'].endswith('Reload where an older certificate is '
-                                                                             'still served')]
+    noted = [r for r in drift.tasks(host=host.name)
+             if r['task'].endswith('Reload where an older certificate is still served')]
     assert [item['msg'] for item in noted[0]['result']['results']] == [
         '%s serves web with serial %x on server haproxy (kind haproxy), the store has %x' % (host.name, web1, web3)]
     assert reloaded(drift) == ['haproxy']

@@ -155,8 +155,8 @@ class Kind:
             if option in entry:
                 server[option] = check(entry[option], label, option)
             elif default is REQUIRED:
-                raise ConfigurationError("Server '%s' (kind %s) needs %s: %s" % (label, self.name, option,
-                                                                                  self.help(option)))
+                raise ConfigurationError("Server '%s' (kind %s) needs %s: %s"
+                                         % (label, self.name, option, self.help(option)))
             else:
                 server[option] = default() if callable(default) else default
         # Only nginx is reloaded through a handler topic (the role's autotls_cert_deploy_notify).
