@@ -256,7 +256,7 @@ pushed:
   sample: [certs/app1/privkey.pem, certs/app1/cert.pem]
 skipped:
   description: Objects under the prefix that were not pulled, with the reason (also shown as warnings).
-  returned: always
+  returned: when an object was not pulled
   type: list
   elements: str
   sample: ["s3://example-autotls/prod/../x: not a safe relative path"]
@@ -404,6 +404,10 @@ def main():
         module.fail_json(msg=exc.msg, **exc.details)
     for skipped in result['skipped']:
         module.warn('Not pulled: %s' % skipped)
+    # A result with a key named "skipped" is taken by Ansible for a skipped task, and then
+    # changed_when is never applied: the key is only there when something was not pulled.
+    if not result['skipped']:
+        del result['skipped']
     for warning in result.pop('warnings', []):
         module.warn(warning)
     module.exit_json(**result)

@@ -13,12 +13,16 @@ moto; Pebble validates HTTP-01 against the test hosts' nginx and DNS-01 through 
 * one issue job (workflow "autotls nightly", job template "autotls issue");
 * the same playbook as one slice of a sliced job template: it refuses, orders nothing;
 * three deploy jobs started at the same time, one per slice of "autotls deploy";
-* one check job.
+* one check job;
+* then two issue jobs started at the same time on a new, empty prefix: the store's lease
+  lets one of them issue while the other waits, so nothing is ordered twice and the
+  store lists each certificate with its own key.
 
 Orders are counted at the CA (Pebble's log): each certificate ordered exactly once, and
 no request at all reaches the CA while the slices run.
 """
 
+import json
 import os
 import re
 import shutil
@@ -28,6 +32,7 @@ import time
 import uuid
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -45,6 +50,10 @@ SLICES = 3
 WORKFLOW = 'autotls nightly'
 SHARED = {'name': 'wf-shared', 'domains': ['*.wf.qa1.example.test', 'wf.qa1.example.test'], 'challenge': 'dns-01'}
 # Actions that talk to the CA or to Route53, or write the store.
+MANIFEST = '.autotls-manifest.json'
+ORDERED = 'Create the orders of the certificates that are due'
+ISSUED = 'Answer the challenges, finalize and store the certificates'
+LEASE = "Take the store's lease"
 ISSUING_ACTIONS = {'autotls.acme.certificate', 'autotls.acme.http01_tokens', 'autotls.acme.route53_txt'}
 
 
@@ -52,6 +61,15 @@ def _orders(pebble):
     """Orders Pebble accepted so far (one line per order in its log)."""
     with open(pebble.process.log_path, encoding='utf-8', errors='replace') as handle:
         return len(re.findall(r'Added order "', handle.read()))
+
+
+def _manifest(fleet, prefix):
+    """The store's manifest (written last by the issuing job) and a reader of the files it lists."""
+    manifest = json.loads(fleet.s3.get_object(Bucket=fleet.bucket, Key=prefix + MANIFEST)['Body'].read())
+
+    def read(relpath):
+        return fleet.s3.get_object(Bucket=fleet.bucket, Key=prefix + manifest['files'][relpath]['key'])['Body'].read()
+    return manifest, read
 
 
 def _ca_requests(pebble):
@@ -95,14 +113,17 @@ class Fleet:
     def store(self, prefix):
         return {'type': 's3', 'bucket': self.bucket, 'prefix': prefix, 'endpoint_url': self.endpoint}
 
-    def job(self, playbook, job_template, workflow_job, slice_number=1, slice_count=1, extra=None):
-        """Prepare one AWX job; returns the (private data dir, args, playbook) to run."""
+    def job(self, playbook, job_template, workflow_job, slice_number=1, slice_count=1, extra=None,
+            launch_type='workflow'):
+        """Prepare one AWX job (``workflow_job`` None: a job launched by itself); returns the
+        (private data dir, args, playbook) to run."""
         job_id = next(self.job_ids)
         name = 'job%d-%s' % (job_id, playbook.split('.')[0])
         home = self.tmp_path / name / 'home'
         home.mkdir(parents=True)
         script, data = awx.inventory_script(self.all_vars, self.groups, self.hostvars, slice_number, slice_count)
-        extravars = awx.meta_vars(job_id, job_template, workflow_job_id=job_id - 1, workflow_job=workflow_job,
+        extravars = awx.meta_vars(job_id, job_template, launch_type=launch_type,
+                                  workflow_job_id=job_id - 1 if workflow_job else None, workflow_job=workflow_job,
                                   schedule=WORKFLOW)
         extravars.update(extra or {})
         envvars = dict(aws_env())
@@ -186,15 +207,17 @@ def test_workflow_issues_once_deploys_in_slices_and_checks(fleet, testbed):
     issue = awx.run_job(*fleet.job('issue.yml', 'autotls issue', WORKFLOW))
     print('issue job: %.1f s' % (time.monotonic() - started))
     assert issue.status == 'successful', issue.stdout[-3000:]
-    ordered = {c['name']: c['action'] for c in issue.res('Create the orders of the certificates that are due')['certificates']}
+    ordered = {c['name']: c['action'] for c in issue.res(ORDERED)['certificates']}
     assert ordered == {'wf-shared': 'issue', 'wf-app2': 'issue'}   # the bucket's prefix was empty
     assert _orders(pebble) - orders_before == 2
     pushed = set(issue.res('Push the working copy back to the store')['pushed'])
     assert {'certs/wf-shared/cert.pem', 'certs/wf-app2/cert.pem'} <= pushed
     # Nothing deployed in this stage: the hosts still serve what onboarding gave them.
     # What the issue job stored (and pushed): each certificate's serial.
-    stored = {c['name']: c['serial'] for c in issue.res('Answer the challenges, finalize and store the certificates')['certificates']}
+    stored = {c['name']: c['serial'] for c in issue.res(ISSUED)['certificates']}
     assert set(stored) == {'wf-shared', 'wf-app2'}
+    manifest, _read = _manifest(fleet, fleet.prefix)
+    assert {name: entry['serial'] for name, entry in manifest['certificates'].items()} == stored
     assert served_serial(hosts[0].address, 'x.wf.qa1.example.test') != stored['wf-shared']
 
     # -- the same playbook as a slice of a sliced job template: it refuses --------------
@@ -242,3 +265,33 @@ def test_workflow_issues_once_deploys_in_slices_and_checks(fleet, testbed):
     assert check.status == 'successful', check.stdout[-3000:]
     summary = check.res('Give each row its colour - red, orange (due), yellow (few days left) or green')
     assert summary['ansible_facts']['autotls_check_summary']['ok'] == 2 + 4   # 2 stored, 4 served
+
+
+def test_two_issue_jobs_at_once_order_each_certificate_once(fleet):
+    """A scheduled and a manual issue job that overlap, on a store neither has written yet."""
+    pebble, prefix = fleet.pebble, 'overlap/'
+    fleet.all_vars['autotls_store'] = fleet.store(prefix)
+    orders_before = _orders(pebble)
+    jobs = awx.run_jobs_at_once([fleet.job('issue.yml', 'autotls issue', WORKFLOW),
+                                 fleet.job('issue.yml', 'autotls issue', None, launch_type='manual')])
+    # Each certificate ordered once, by the job that held the lease.
+    assert _orders(pebble) - orders_before == 2
+    issuers = [j for j in jobs if j.results(ISSUED) and j.result(ISSUED)['event'] == 'runner_on_ok']
+    assert len(issuers) == 1, [j.stdout[-2000:] for j in jobs]
+    issuer = issuers[0]
+    other = jobs[1 - jobs.index(issuer)]
+    assert issuer.status == 'successful', issuer.stdout[-3000:]
+    assert {c['action'] for c in issuer.res(ORDERED)['certificates']} == {'issue'}
+    # The other one waited for the lease, then found the certificates in the store: nothing due.
+    assert other.status == 'successful', other.stdout[-3000:]
+    assert other.res(LEASE)['waited'] > 0
+    assert {c['action'] for c in other.res(ORDERED)['certificates']} == {'none'}
+    assert not other.res('Push the working copy back to the store')['pushed']
+    # The store lists each certificate with its own key, as the issuer stored it.
+    manifest, read = _manifest(fleet, prefix)
+    stored = {c['name']: c['serial'] for c in issuer.res(ISSUED)['certificates']}
+    assert {name: entry['serial'] for name, entry in manifest['certificates'].items()} == stored
+    for name in stored:
+        cert = x509.load_pem_x509_certificate(read('certs/%s/cert.pem' % name))
+        key = serialization.load_pem_private_key(read('certs/%s/privkey.pem' % name), None)
+        assert cert.public_key().public_numbers() == key.public_key().public_numbers(), name
