@@ -261,6 +261,12 @@ def test_awx_jobs_renew_then_change_nothing(route53, s3_server, awx_aws_credenti
     # writes), each only if no object of that name exists; job 2 downloads the 8 files the
     # manifest lists into its empty working copy, and its push, with nothing written by
     # this run, asks the bucket nothing.
+    # Each job took the store's lease with a conditional create and gave it back at its end;
+    # the lease object aside, the requests are the store's own.
+    lease_requests = [r for r in job_requests if '.autotls-lease.json' in r['url']]
+    creates = [r for r in lease_requests if r['method'] == 'PUT' and r['headers'].get('If-None-Match') == '*']
+    assert (len(creates), [r['method'] for r in lease_requests].count('DELETE')) == (2, 2)
+    job_requests = [r for r in job_requests if r not in lease_requests]
     methods = [r['method'] for r in job_requests]
     assert (methods.count('PUT'), methods.count('HEAD')) == (9, 0)
     assert all(r['headers'].get('If-None-Match') == '*' for r in job_requests if r['method'] == 'PUT')
