@@ -212,6 +212,13 @@ servers:
   returned: success
   type: dict
   sample: {nginx: [app1], haproxy: [app1]}
+served:
+  description:
+    - With O(step=install) (and O(step=deploy)), per server of kind C(traefik), the serial (hex) Traefik was seen
+      serving for each certificate that changed, once it served the new one.
+  returned: success
+  type: dict
+  sample: {traefik: {app1: 5f1a2b}}
 forms:
   description: With O(step=inspect), the form files of O(paths) that exist, as RV(files) lists them.
   returned: when step is inspect
