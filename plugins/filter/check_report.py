@@ -50,7 +50,8 @@ RETURN = r'''
 _value:
   description:
     - C(rows) (by certificate; C(certificate), C(host), C(source), C(where), C(status), C(colour), C(days_left),
-      C(not_after), C(issuer), C(serial), C(domains), C(chain_verified), C(detail), C(schedule)), C(lines) (a text
+      C(not_after), C(issuer), C(serial), C(domains), C(chain_verified), C(detail), C(schedule), C(not_before_at),
+      C(not_after_at), C(renew_at), C(days)), C(lines) (a text
       table, the schedule advice and a line of counts), C(problems) (one line per row with a problem status),
       C(statuses) (most urgent first) and C(schedule) (C(certificate) and C(advice) of each certificate whose lifetime
       the run interval does not fit; it fails nothing).

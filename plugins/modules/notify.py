@@ -94,6 +94,12 @@ options:
       - First line of the summary, the Slack header, and part of the email subject.
       - Defaults to C(autotls run on <controller hostname>). One line (no CR or LF).
     type: str
+  report_url:
+    description:
+      - A link to the HTML report (for example the presigned link M(autotls.acme.report_publish) returns), shown at
+        the end of the summary - a line in the text, a link in the email's HTML and in Slack.
+      - An C(http://) or C(https://) URL without blanks.
+    type: str
   slack:
     description:
       - Send the summary to this Slack incoming webhook.
@@ -331,6 +337,7 @@ def argument_spec():
         hosts=dict(type='list', elements='dict', default=[]),
         expiring_days=dict(type='int', default=DEFAULT_EXPIRING_DAYS),
         title=dict(type='str'),
+        report_url=dict(type='str'),
         slack=dict(type='dict', options=dict(
             webhook_url=dict(type='str', required=True, no_log=True),
             allow_http=dict(type='bool', default=False),
@@ -364,7 +371,7 @@ def main():
         summary = RunSummary(params['results'], deployed=params['deployed'],
                              expiring_days=params['expiring_days'], title=params['title'],
                              run_error=params['run_error'], run_errors=params['run_errors'],
-                             hosts=params['hosts'])
+                             hosts=params['hosts'], report_url=params['report_url'])
         outcome = send_summary(summary, slack=params['slack'], mail=params['email'],
                                timeout=params['timeout'], verify=params['validate_certs'],
                                ca_path=params['ca_path'], check_mode=module.check_mode)

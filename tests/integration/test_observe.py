@@ -12,14 +12,18 @@ with the S3 store, forcing one certificate and not deploying it (the host keeps 
 old one: "served differs from store"), then check.yml publishing its report.
 """
 
+import html
 import os
 import re
+import subprocess
+import urllib.error
 import urllib.request
 
 import pytest
 from cryptography import x509
 
 from testbed.fixtures_hosts import write_inventory
+from testbed.notify_peers import WebhookReceiver
 from testbed.ports import free_tcp_port
 from testbed.processes import start_process
 
@@ -31,6 +35,7 @@ RENEW = os.path.join(REPO, 'playbooks', 'renew.yml')
 CHECK = os.path.join(REPO, 'playbooks', 'check.yml')
 TEXTFILE_DIR = '/var/lib/prometheus/node-exporter'
 NSENTER = '/usr/bin/nsenter'
+CHROMIUM = '/usr/bin/chromium'
 
 
 def _get(url):
@@ -165,3 +170,52 @@ def test_metrics_reach_node_exporter_and_the_pushgateway_and_the_report_opens(
     assert _one(scraped, 'autotls_certificate_info', serial=first_shop,
                 store_serial='%x' % shop_cert.serial_number, **on_shop) == 1
     assert _one(scraped, 'autotls_certificate_info', serial='%x' % app1_cert.serial_number, **on_app1) == 1
+
+    # check.yml with the S3 store: the report goes to the bucket's report/, the Slack summary
+    # carries a presigned link to it, and the link fetches exactly the page written locally.
+    report_path = str(tmp_path / 'report.html')
+    with WebhookReceiver() as slack:
+        checked = run_playbook(CHECK, inventory=inventory(
+            True, autotls_report_publish=True, autotls_report_path=report_path,
+            autotls_ca_root_pem=testbed.pebble.roots_pem(),
+            autotls_notify={'slack_webhook_url': slack.url, 'slack_allow_http': True}), connection=None)
+    published = checked.task('Publish the report to the S3 store')['result']
+    assert published['key'].startswith('qa1/report/check-') and published['latest_key'] == 'qa1/report/latest.html'
+    keys = {item['Key'] for item in s3.list_objects_v2(Bucket=bucket, Prefix='qa1/report/')['Contents']}
+    assert keys == {published['key'], published['latest_key']}
+    link = published['url']
+    assert 'X-Amz-Algorithm=AWS4-HMAC-SHA256' in link and 'X-Amz-Expires=604800' in link   # SigV4
+    assert len(slack.accepted) == 1
+    posted = slack.accepted[0]['body']
+    assert 'Report: ' + link.replace('&', '&amp;') in posted['text']   # Slack's escaping
+    assert any('Open the report' in json_block for json_block in map(str, posted['blocks']))
+    with open(report_path, encoding='utf-8') as handle:
+        page = handle.read()
+    assert _get(link) == page
+    # Without the signature the bucket does not hand the report out.
+    with pytest.raises(urllib.error.HTTPError):
+        _get(link.split('?', 1)[0])
+
+    # A real browser: the page renders, its script ran (data-ready), the rows and the
+    # timeline are in the DOM, and a filter in the address (host=app1) hides the store rows.
+    dom = subprocess.run([CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=3000',
+                          '--dump-dom', 'file://%s#host=%s' % (report_path, app1.name)],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert dom.returncode == 0, dom.stderr[-3000:]
+    tree = dom.stdout
+    assert re.search(r'<body[^>]* data-ready="1"', tree), tree[:2000]
+    table_rows = re.findall(r'<tr class="(\w+)" data-status="(\w+)" data-row="\d+" data-host="([^"]+)"[^>]*?( hidden="")?>',
+                            tree)
+    assert sorted((host, bool(hidden)) for _colour, _status, host, hidden in table_rows) == [
+        ('(store)', True), ('(store)', True), (app1.name, False), (app1.name, False)], table_rows
+    assert len(re.findall(r'<g class="bar" data-row="\d+"', tree)) == 4
+    assert tree.count('<rect class="window"') == 4 and '<line class="today"' in tree
+    assert '2 of 4 rows shown' in tree
+    assert html.escape(first_shop) in tree
+    shot = tmp_path / 'report.png'
+    taken = subprocess.run([CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars',
+                            '--window-size=1280,1400', '--screenshot=%s' % shot, 'file://%s' % report_path],
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert taken.returncode == 0 and shot.stat().st_size > 10000, taken.stderr[-3000:]
+    with open(str(shot), 'rb') as handle:
+        assert handle.read(8) == b'\x89PNG\r\n\x1a\n'

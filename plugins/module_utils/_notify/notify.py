@@ -238,8 +238,10 @@ class RunSummary:
     """
 
     def __init__(self, results, deployed=None, expiring_days=DEFAULT_EXPIRING_DAYS, title=None,
-                 run_error=None, run_errors=None, hosts=None):
+                 run_error=None, run_errors=None, hosts=None, report_url=None):
         self.title = title or default_title()
+        # A link to the HTML report (check.yml's, published to the S3 store), shown last.
+        self.report_url = check_report_url(report_url)
         self.expiring_days = expiring_days
         errors = [run_error] + list(run_errors or [])
         self.run_errors = []
@@ -389,10 +391,15 @@ class RunSummary:
                          if (name, host) in self.deployed_servers else host for host in hosts_of)
 
     # -- renderings -------------------------------------------------------
+    def report_line(self):
+        return 'Report: %s' % self.report_url if self.report_url else None
+
     def text(self):
         lines = [self.title, '']
         if self.nothing_to_do:
             lines.append(self.nothing_line())
+            if self.report_url:
+                lines += ['', self.report_line()]
             return '\n'.join(lines) + '\n'
         lines.append(self.count_line())
         for heading, items in self.sections():
@@ -400,6 +407,8 @@ class RunSummary:
             lines.append('%s:' % heading)
             for name, detail in items:
                 lines.append('  - %s: %s' % (name, detail) if detail else '  - %s' % name)
+        if self.report_url:
+            lines += ['', self.report_line()]
         return '\n'.join(lines) + '\n'
 
     def html(self):
@@ -416,6 +425,8 @@ class RunSummary:
                 for name, detail in items:
                     parts.append('<li><b>%s</b>%s</li>' % (esc(name), (': ' + esc(detail)) if detail else ''))
                 parts.append('</ul>')
+        if self.report_url:
+            parts.append('<p><a href="%s">Open the report</a></p>' % esc(self.report_url, quote=True))
         parts.append('</body></html>')
         return '\n'.join(parts) + '\n'
 
@@ -437,17 +448,32 @@ class RunSummary:
                          for name, detail in items]
                 for chunk in _chunks('*%s*' % _slack_escape(heading), lines, _SLACK_SECTION_CHARS):
                     blocks.append(_slack_section(chunk))
-        if len(blocks) > _SLACK_MAX_BLOCKS:
-            left_out = len(blocks) - (_SLACK_MAX_BLOCKS - 1)
-            blocks = blocks[:_SLACK_MAX_BLOCKS - 1]
+        limit = _SLACK_MAX_BLOCKS - (1 if self.report_url else 0)
+        if len(blocks) > limit:
+            left_out = len(blocks) - (limit - 1)
+            blocks = blocks[:limit - 1]
             blocks.append(_slack_section('_%d more blocks left out; the email and the job output have '
                                          'the full summary._' % left_out))
+        if self.report_url:
+            # Slack's link syntax: <url|text>; the URL's own & < > are escaped as Slack asks.
+            blocks.append(_slack_section('<%s|Open the report>' % _slack_escape(self.report_url)))
         payload = {'text': _slack_escape(self.text())[:_SLACK_TEXT_CHARS], 'blocks': blocks}
         if channel:
             payload['channel'] = channel
         if username:
             payload['username'] = username
         return payload
+
+
+def check_report_url(url):
+    """``url`` if it is an http(s) URL on one line (or empty: None), else a ConfigurationError."""
+    if not url:
+        return None
+    url = str(url)
+    parts = urlsplit(url)
+    if parts.scheme not in ('http', 'https') or not parts.netloc or any(c in url for c in '\r\n\t <>|'):
+        raise ConfigurationError('report_url must be an http(s) URL without blanks, <, > or |, got %r' % url)
+    return url
 
 
 def default_title():

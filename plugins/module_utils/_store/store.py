@@ -268,13 +268,17 @@ class WorkingCopy:
             raise StoreError('Failed to set the mode of %s: %s' % (self.abspath(relpath), exc.strerror or exc))
 
 
-def s3_client(options, max_attempts=10, connect_timeout=10, read_timeout=60):
-    """An S3 client for a module's ``params`` (credentials and endpoint as for Route53)."""
+def s3_client(options, max_attempts=10, connect_timeout=10, read_timeout=60, signature_version=None):
+    """An S3 client for a module's ``params`` (credentials and endpoint as for Route53).
+
+    ``signature_version='s3v4'`` for presigned links: every region accepts SigV4.
+    """
     session = aws_session(options, max_attempts=max_attempts, connect_timeout=connect_timeout,
                           read_timeout=read_timeout)
     config = Config(retries={'mode': 'standard', 'max_attempts': int(max_attempts)},
                     connect_timeout=connect_timeout, read_timeout=read_timeout,
-                    user_agent_extra='autotls.acme')
+                    user_agent_extra='autotls.acme', **({'signature_version': signature_version}
+                                                        if signature_version else {}))
     return session.client('s3', region_name=options.get('aws_region') or session.region_name,
                           endpoint_url=options.get('aws_endpoint_url') or None, config=config)
 

@@ -143,7 +143,10 @@ def check_rows(results, targets, warn_days=14):
             not_after=(result.get('not_after') or '-').replace('T', ' ').replace('Z', ' UTC'),
             issuer=result.get('issuer') or '-', serial=result.get('serial') or '-',
             domains=result.get('domains') or [], chain_verified=result.get('chain_verified'),
-            detail=_detail(result), schedule=(result.get('schedule') or {}).get('advice')))
+            detail=_detail(result), schedule=(result.get('schedule') or {}).get('advice'),
+            # For the timeline: the raw times (YYYY-MM-DDTHH:MM:SSZ) and the number of days left.
+            not_before_at=result.get('not_before'), not_after_at=result.get('not_after'),
+            renew_at=result.get('renew_at'), days=days))
     return sorted(rows, key=lambda row: row['certificate'])
 
 
@@ -280,3 +283,27 @@ def served_certificates(results, targets, host):
             item.update((key, result.get(key)) for key in ('serial', 'issuer', 'not_before', 'not_after', 'renew_at'))
         served.append(item)
     return served
+
+
+def check_notice(report):
+    """What the notify module needs to send check.yml's summary: ``results`` (one per stored
+    certificate: failed when its status is a problem, else with its expiry, so that the
+    summary lists what expires soon) and ``hosts`` (one per host that serves a certificate
+    with a problem)."""
+    results, hosts = [], {}
+    for row in (report or {}).get('rows') or []:
+        problem = row['status'] in PROBLEM_STATUSES
+        reason = row['status'].replace('_', ' ') + ((' - ' + row['detail']) if row.get('detail') else '')
+        if row['source'] == 'store':
+            result = dict(name=row['certificate'], action='none', changed=False, failed=problem,
+                          not_after=row.get('not_after_at'), days_left=row.get('days'))
+            if problem:
+                result['msg'] = 'in the store: %s' % reason
+            results.append(result)
+        elif problem:
+            entry = hosts.setdefault(row['host'], dict(host=row['host'], status='failed', msgs=[], certificates=[]))
+            entry['certificates'].append(row['certificate'])
+            entry['msgs'].append('%s: %s' % (row['certificate'], reason))
+    problems = [dict(host=entry['host'], status='failed', msg='; '.join(entry['msgs']),
+                     certificates=entry['certificates']) for entry in hosts.values()]
+    return dict(results=results, hosts=problems)
