@@ -35,7 +35,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: C({host: {path, mode}}).
+  description: A dict of the hosts' names to dicts with C(path) and C(mode) of their metrics file.
   type: dict
 '''
 

@@ -46,7 +46,7 @@ options:
     default: autotls
   grouping:
     description:
-      - More labels of the group (for example C({inventory: prod}) when several inventories push to one Pushgateway).
+      - More labels of the group, for example C(inventory=prod) when several inventories push to one Pushgateway.
     type: dict
     default: {}
   username:

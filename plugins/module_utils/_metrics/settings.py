@@ -58,8 +58,8 @@ def metrics_settings(value, where='autotls_metrics'):
         raise ConfigurationError('%s must be a dict (keys: %s), got %r' % (where, ', '.join(KEYS), value))
     unknown = sorted(set(value) - set(KEYS))
     if unknown:
-        raise ConfigurationError('%s has unknown key(s) %s; known keys: %s' % (where, ', '.join(unknown),
-                                                                           ', '.join(KEYS)))
+        raise ConfigurationError('%s has unknown key(s) %s; known keys: %s'
+                                 % (where, ', '.join(unknown), ', '.join(KEYS)))
     settings = dict(textfile_path=None, mode=DEFAULT_MODE, push=None)
     directory = _string(value.get('textfile_dir'), 'textfile_dir', where)
     name = _string(value.get('textfile_name'), 'textfile_name', where) or DEFAULT_FILE_NAME

@@ -201,8 +201,9 @@ def timeline_svg(rows, now):
         _LABEL_WIDTH, _TOP - 6, _LABEL_WIDTH + _PLOT_WIDTH, _TOP - 6))
     for step in range(7):
         moment = start + datetime.timedelta(seconds=span * step / 6.0)
-        parts.append('<text x="%.1f" y="%d" text-anchor="%s">%s</text>' % (
-            x(moment), _TOP - 12, 'end' if step == 6 else ('start' if step == 0 else 'middle'), moment.strftime('%Y-%m-%d' if span > 2 * 86400 else '%m-%d %H:%M')))
+        anchor = 'end' if step == 6 else ('start' if step == 0 else 'middle')
+        label = moment.strftime('%Y-%m-%d' if span > 2 * 86400 else '%m-%d %H:%M')
+        parts.append('<text x="%.1f" y="%d" text-anchor="%s">%s</text>' % (x(moment), _TOP - 12, anchor, label))
     for position, (index, row, not_before, not_after, renew_at) in enumerate(dated):
         y = _TOP + position * _ROW_HEIGHT
         label = '%s @ %s' % (row['certificate'], row['host'])
@@ -251,10 +252,10 @@ def _table(rows):
         lines.append('  <td data-value="%s">%s<div class="detail">%s</div></td>' % (
             _esc(row['host']), _esc(row['host']), _esc(row.get('where'))))
         lines.append('  <td data-value="%s">%s</td>' % (_esc(row['source']), _esc(row['source'])))
-        lines.append('  <td class="num" data-value="%s">%s</td>' % ('' if days is None else '%.3f' % days,
-                                                                     _esc(row.get('days_left'))))
-        lines.append('  <td class="num" data-value="%s">%s</td>' % (_esc(row.get('not_after_at') or ''),
-                                                                     _esc(row.get('not_after'))))
+        lines.append('  <td class="num" data-value="%s">%s</td>'
+                     % ('' if days is None else '%.3f' % days, _esc(row.get('days_left'))))
+        lines.append('  <td class="num" data-value="%s">%s</td>'
+                     % (_esc(row.get('not_after_at') or ''), _esc(row.get('not_after'))))
         lines.append('  <td data-value="%s">%s%s</td>' % (
             _esc(row.get('issuer')), _esc(row.get('issuer')),
             '<div class="detail">chain verified</div>' if row.get('chain_verified') is True else ''))

@@ -137,8 +137,8 @@ def test_settings_defaults_and_refusals(tmp_path):
     assert settings['mode'] == '0640'
     assert settings['push']['url'] == 'http://pg:9091' and settings['push']['job'] == 'autotls'
     for bad, message in ((['x'], 'must be a dict'), ({'textfile': '/x'}, "unknown key.*textfile_dir"),
-                         ({'textfile_dir': 'rel'}, 'absolute'), ({'textfile_name': 'a.txt', 'textfile_dir': '/x'},
-                                                                  r'\.prom'),
+                         ({'textfile_dir': 'rel'}, 'absolute'),
+                         ({'textfile_name': 'a.txt', 'textfile_dir': '/x'}, r'\.prom'),
                          ({'textfile_name': 'a/b.prom'}, 'without a directory'),
                          ({'mode': '0666'}, 'other users write'),
                          ({'pushgateway_url': 'pg:9091'}, 'http'),

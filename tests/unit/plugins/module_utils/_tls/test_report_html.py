@@ -30,8 +30,8 @@ SUMMARY = dict(ok=1, due=1, unreachable=1, total=3)
 STATUSES = ['missing', 'unreachable', 'expired', 'due', 'ok']
 
 
-def _page(rows=ROWS):
-    return report_html.report_html(dict(rows=rows, statuses=STATUSES), SUMMARY, 14, now=NOW)
+def _page(rows=None):
+    return report_html.report_html(dict(rows=ROWS if rows is None else rows, statuses=STATUSES), SUMMARY, 14, now=NOW)
 
 
 def test_the_page_is_self_contained_and_escapes_what_it_shows():
