@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: issue_rounds
 short_description: One result per certificate from the rounds of an issue run
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The issue role orders, places challenges and finishes in rounds; a certificate whose CA failed on its side in
     the finishing step is ordered from the next issuer in the next round. This filter keeps each certificate's last

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: issuers
 short_description: The CAs of a run, in order, from autotls_issuers or the one-issuer settings
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Checks C(autotls_issuers) (or, when it is not set, C(autotls_acme_directory) and its companion settings, the
     one-issuer form) against the model of an issuer, and returns what the issue role needs.

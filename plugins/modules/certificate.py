@@ -56,6 +56,7 @@ options:
       - The one-issuer form, with the other ACME options; O(issuers) gives several CAs in order instead.
         One of the two is required.
     type: str
+    required: false
   issuers:
     description:
       - The CAs to order from, in order, instead of O(acme_directory) and its options (which mean a list of one).
@@ -634,7 +635,9 @@ def _issuer_options():
         elif key == 'eab_alg':
             options[key] = dict(type='str', choices=list(EAB_ALGS))
         elif key in ('account_key_src', 'ca_bundle'):
-            options[key] = dict(type='path')
+            options[key] = dict(type='path', no_log=False)
+        elif key == 'directory':
+            options[key] = dict(type='str', required=True)
         else:
             options[key] = dict(type='str', no_log=key in SECRET_KEYS)
     return options
