@@ -113,8 +113,8 @@ def ca_side(error, stage):
             return None
         if kind in OUR_PROBLEMS or stage == 'account':
             return None
-        return Verdict(REFUSED, 'refused the %s (%s)' % ('finalization' if stage == 'finalize' else 'order',
-                                                          kind or 'HTTP %s' % status))
+        what = 'finalization' if stage == 'finalize' else 'order'
+        return Verdict(REFUSED, 'refused the %s (%s)' % (what, kind or 'HTTP %s' % status))
     if isinstance(error, DeadlineExceeded) and stage in ('order', 'finalize'):
         return Verdict(SERVER_ERROR, 'no answer in time')
     return None
@@ -180,9 +180,9 @@ def deferral(not_after, now, run_interval_hours=DEFAULT_RUN_INTERVAL_HOURS):
     if not_after is None:
         return False, 'it has no certificate yet, so it cannot wait for the next run'
     if not_after <= next_run:
+        expiry = not_after.strftime('%Y-%m-%d %H:%M UTC')
         return False, ('the certificate in place expires on %s, before the next run (in %g hours): renew it by '
-                       'hand or add another issuer to autotls_issuers' % (not_after.strftime('%Y-%m-%d %H:%M UTC'),
-                                                                         hours))
+                       'hand or add another issuer to autotls_issuers' % (expiry, hours))
     return True, 'deferred to the next run (the certificate in place is valid until %s)' % (
         not_after.strftime('%Y-%m-%d %H:%M UTC'))
 

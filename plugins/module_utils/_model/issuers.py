@@ -127,8 +127,8 @@ def validate_issuer(entry, index=0, where='autotls_issuers', taken=()):
                 'ca_bundle', 'ca_url', 'profile'):
         if key in result and key != 'account_key_content':
             result[key] = _text(result[key], key, label)
-    if 'account_key_content' in result and not (isinstance(result['account_key_content'], str)
-                                                 and 'PRIVATE KEY' in result['account_key_content']):
+    content = result.get('account_key_content')
+    if content is not None and not (isinstance(content, str) and 'PRIVATE KEY' in content):
         raise ConfigurationError('%s: account_key_content must be the PEM text of the account key '
                                  '(-----BEGIN ... PRIVATE KEY-----), from a vault or an AWX credential.' % label)
     if 'terms_agreed' in result:

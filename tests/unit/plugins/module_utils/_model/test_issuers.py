@@ -51,8 +51,8 @@ def test_the_first_issuer_keeps_the_one_issuer_files_and_trust_name():
 
 
 @pytest.mark.parametrize('issuers, single, words', [
-    ([{'directory': 'letsencrypt', 'acount_key_src': '/k'}], {}, ["autotls_issuers[0]", "'acount_key_src'",
-                                                                   "did you mean 'account_key_src'"]),
+    ([{'directory': 'letsencrypt', 'acount_key_src': '/k'}], {},
+     ["autotls_issuers[0]", "'acount_key_src'", "did you mean 'account_key_src'"]),
     ([{'directory': 'lets-encrypt'}], {}, ['autotls_issuers[0]: directory', "'lets-encrypt'", 'letsencrypt']),
     ([{'account_key_src': '/k'}], {}, ['autotls_issuers[0]: directory is missing']),
     ([{'directory': 'letsencrypt', 'fingerprint': 'abc'}], {}, ['fingerprint', "'abc'", '64 hex digits']),
