@@ -38,6 +38,9 @@ description:
   - The store never goes backwards. If another run changed one of this run's certificates since the pull, the
     push is refused before anything is uploaded, naming the objects (RV(conflicts)). Changes to other
     certificates are kept; the new manifest adds this run's files to the other run's.
+  - A file this run removed from the working copy since its pull (a certificate retired or revoked, whose set
+    moved aside to C(retired/) or C(revoked/)) is taken out of the manifest by the push (RV(removed)), so
+    pulls no longer bring it back.
   - Objects the manifest no longer lists are deleted by a later push, one hour after they were superseded (with
     C(s3:DeleteObject); without it they are kept, with a warning).
   - With O(store.type=local) the store directory is the working copy. O(state=pulled) only makes sure it exists
@@ -78,7 +81,7 @@ options:
     description:
       - V(pulled) makes the working copy match the store's manifest (files only in the working copy are kept).
       - V(pushed) uploads what this run changed in the working copy since its pull, then the manifest (files only
-        in the store are kept); it fails when there was no successful pull, or when another run changed one of this
+        in the store are kept, files this run removed are taken out); it fails when there was no successful pull, or when another run changed one of this
         run's certificates since then.
       - V(acquired) takes the store's lease (or renews it, with O(lease_id)); V(released) gives it up.
     type: str
@@ -270,6 +273,14 @@ type:
   returned: always
   type: str
   sample: s3
+removed:
+  description:
+    - Relative paths that O(state=pushed) took out of the store's manifest because this run removed them from
+      the working copy since its pull; in check mode, those it would take out.
+  returned: with O(state=pushed) and O(store.type=s3)
+  type: list
+  elements: str
+  sample: [certs/old-app/privkey.pem, certs/old-app/cert.pem]
 conflicts:
   description: The objects that changed in the bucket since the pull and were therefore not overwritten.
   returned: when O(state=pushed) failed for that reason

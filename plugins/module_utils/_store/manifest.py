@@ -24,6 +24,7 @@ import re
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 from ansible_collections.autotls.acme.plugins.module_utils._model.layout import CERT_FILE, KEY_FILE
+from ansible_collections.autotls.acme.plugins.module_utils._store.aside import KINDS as ASIDE_KINDS
 
 try:
     from cryptography import x509
@@ -42,10 +43,13 @@ class ManifestError(AutoTLSError):
 
 
 def certificate_dirs(relpaths):
-    """``{dir: name}`` of the directories holding a ``cert.pem`` among ``relpaths``."""
+    """``{dir: name}`` of the directories holding a ``cert.pem`` among ``relpaths``.
+
+    Sets kept aside (``retired/``, ``revoked/``) are files of the store, not certificates.
+    """
     found = {}
     for relpath in relpaths:
-        if relpath.rsplit('/', 1)[-1] == CERT_FILE and '/' in relpath:
+        if relpath.rsplit('/', 1)[-1] == CERT_FILE and '/' in relpath and relpath.split('/', 1)[0] not in ASIDE_KINDS:
             directory = relpath.rsplit('/', 1)[0]
             found[directory] = directory.rsplit('/', 1)[-1]
     return found

@@ -300,6 +300,7 @@ class S3Store:
         self.kms_key_id = kms_key_id
         self.manifest = None            # the manifest the last pull read or the last push wrote
         self.cleanup_warnings = []      # superseded objects the last push could not delete
+        self.removed = []               # files the last push took out of the manifest
 
     def url(self, relpath=''):
         return 's3://%s/%s%s' % (self.bucket, self.prefix, relpath)
@@ -469,12 +470,15 @@ class S3Store:
         else:
             changed = [rel for rel in local
                        if recorded.get(rel) != local[rel] and (snapshot.get(rel) or {}).get('sha256') != local[rel]]
-        if not changed:
+        # Pulled, then removed by this run (a certificate retired or revoked and set aside).
+        removed = [rel for rel in _sync_order(snapshot) if rel in recorded and rel not in local]
+        self.removed = []
+        if not changed and not removed:
             return []
         ours = _with_whole_certificates(changed, local)
         current, etag = self.read_manifest()
         base = current['files'] if current is not None else (snapshot if state.get('manifest_etag') is None else {})
-        self._refuse_conflicts(ours, snapshot, base)
+        self._refuse_conflicts(ours + removed, snapshot, base)
         uploads = [rel for rel in ours if (base.get(rel) or {}).get('sha256') != local[rel]]
         data = {rel: copy.read(rel) for rel in ours}
         missing = [rel for rel in ours if data[rel] is None or sha256_hex(data[rel]) != local[rel]]
@@ -482,6 +486,7 @@ class S3Store:
             raise StoreError('Not pushing to %s: %s changed while this push read the working copy %s; run the job '
                              'again' % (url, ', '.join(missing), copy.path))
         if check_mode:
+            self.removed = removed
             return uploads
         if before_write is not None:
             before_write()
@@ -494,13 +499,13 @@ class S3Store:
                 pushed.append(relpath)
             deleted, self.cleanup_warnings = self._clean((current or {}).get('retired') or {}, now)
             for _attempt in range(5):
-                manifest = self._next_manifest(current, base, ours, local, keys, data, holder, now, deleted)
+                manifest = self._next_manifest(current, base, ours, local, keys, data, holder, now, deleted, removed)
                 new_etag = self.write_manifest(manifest, etag)
                 if new_etag is not None:
                     break
                 current, etag = self.read_manifest()   # another writer went first: start from its manifest
                 base = current['files'] if current is not None else {}
-                self._refuse_conflicts(ours, snapshot, base)
+                self._refuse_conflicts(ours + removed, snapshot, base)
             else:
                 raise StoreConflict('Refusing to push to %s: its manifest kept changing while this push wrote it. '
                                     'The previous snapshot stays current. Run the job again' % url,
@@ -513,7 +518,9 @@ class S3Store:
             exc.details.setdefault('pushed', [])
             raise
         self.manifest = manifest
-        copy.write_state(url, new_etag, manifest['files'], dict(recorded, **{rel: local[rel] for rel in ours}))
+        self.removed = removed
+        kept = {rel: sha for rel, sha in recorded.items() if rel not in removed}
+        copy.write_state(url, new_etag, manifest['files'], dict(kept, **{rel: local[rel] for rel in ours}))
         return pushed
 
     def _refuse_conflicts(self, ours, snapshot, base):
@@ -527,15 +534,18 @@ class S3Store:
                    'them' if len(conflicts) > 1 else 'it'),
                 conflicts=[self.url(rel) for rel in conflicts], pushed=[])
 
-    def _next_manifest(self, current, base, ours, local, keys, data, holder, now, deleted):
-        """The manifest that adds this run's files to ``base``, listing the objects it supersedes as retired."""
+    def _next_manifest(self, current, base, ours, local, keys, data, holder, now, deleted, removed):
+        """The manifest that adds this run's files to ``base`` and drops those it removed, listing the objects
+        it supersedes as retired."""
         files = dict(base)
         for relpath in ours:
             files[relpath] = dict(sha256=local[relpath], key=keys.get(relpath) or (base.get(relpath) or {})['key'])
+        for relpath in removed:
+            files.pop(relpath, None)
         retired = dict((current or {}).get('retired') or {})
         listed = {entry['key'] for entry in files.values()}
         stamp = _utc(now).strftime('%Y-%m-%dT%H:%M:%SZ')
-        for relpath in ours:
+        for relpath in list(ours) + list(removed):
             old = (base.get(relpath) or {}).get('key')
             if old and old not in listed:
                 retired.setdefault(old, stamp)
@@ -602,8 +612,14 @@ class S3Store:
             else:
                 try:
                     snapshot, downloads, modes, skipped = self._plan_manifest(copy, current)
-                except _Superseded:
-                    continue
+                except _Superseded as gone:
+                    if self.read_manifest()[1] == etag:
+                        raise StoreError(
+                            'Failed to pull %s: the object %s that its manifest lists for %s is missing, and the '
+                            'manifest did not change. Nothing was written. Someone deleted it by hand: restore it '
+                            '(bucket versioning), or issue the certificate again with autotls_force'
+                            % (self.url(), self.url(gone.key), gone.relpath))
+                    continue  # a newer manifest retired it meanwhile: start again from that one
             break
         else:
             raise StoreError('Failed to pull %s: its manifest kept changing while this pull read it; run the job '
@@ -637,7 +653,7 @@ class S3Store:
                 data, _etag = self.get(entry['key'])
             except StoreError as exc:
                 if exc.details.get('aws_error_code') in _NOT_FOUND:
-                    raise _Superseded()
+                    raise _Superseded(relpath, entry['key'])
                 raise
             if sha256_hex(data) != entry['sha256']:
                 raise StoreError('Failed to pull %s: the object %s does not hold the content the manifest %s lists '
@@ -676,7 +692,12 @@ class S3Store:
 
 
 class _Superseded(Exception):
-    """An object the manifest listed is gone: a newer manifest replaced it."""
+    """An object the manifest listed is gone: a newer manifest replaced it (or a person deleted it)."""
+
+    def __init__(self, relpath, key):
+        super().__init__(key)
+        self.relpath = relpath
+        self.key = key
 
 
 def version_name(relpath, now=None):
@@ -849,6 +870,8 @@ def sync(params, state, check_mode=False):
         result['pushed'] = store.push(copy, check_mode, holder=params.get('lease_holder') or default_holder(),
                                       before_write=renew if lease else None)
         manifest = store.manifest
+        result['removed'] = list(store.removed)
+        result['changed'] = bool(store.removed)
         result['warnings'] = list(store.cleanup_warnings)
     elif state == 'pulled':
         manifest = read_local_manifest(copy) if os.path.isdir(copy.path) else None
@@ -858,7 +881,7 @@ def sync(params, state, check_mode=False):
         written, manifest = write_local_manifest(copy, params.get('lease_holder') or default_holder(), check_mode)
         dir_changed = dir_changed or written
     result['manifest'] = manifest_mod.summary(manifest)
-    result['changed'] = bool(dir_changed or result['pulled'] or result['pushed'])
+    result['changed'] = bool(result['changed'] or dir_changed or result['pulled'] or result['pushed'])
     return result
 
 

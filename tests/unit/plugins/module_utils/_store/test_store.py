@@ -6,6 +6,7 @@
 import datetime
 import json
 import os
+import re
 import stat
 
 import pytest
@@ -475,3 +476,45 @@ def test_local_store_ensures_the_directory_and_writes_the_manifest(tmp_path):
         sync(params, 'pushed')
     with open(os.path.join(target, MANIFEST_NAME), 'rb') as handle:
         assert json.loads(handle.read())['files'] == listed
+
+
+def test_a_certificate_set_aside_leaves_the_manifest(s3, admin, tmp_path):
+    """Retirement moves certs/<name>/ aside in the working copy: the push takes it out of the store's snapshot."""
+    copy = WorkingCopy(_populate(str(tmp_path / 'wc'), dict(FILES, **cert_set('app2'))))
+    s3.pull(copy)
+    s3.push(copy)
+    s3.pull(copy)
+    serial = serial_of(FILES)
+    os.makedirs(copy.abspath('retired/app1'))
+    os.rename(copy.abspath('app1'), copy.abspath('retired/app1/' + serial))
+    assert s3.push(copy, check_mode=True) == ['retired/app1/%s/privkey.pem' % serial, 'retired/app1/%s/cert.pem' % serial,
+                                              'retired/app1/%s/chain.pem' % serial,
+                                              'retired/app1/%s/fullchain.pem' % serial]
+    assert s3.removed == ['app1/privkey.pem', 'app1/cert.pem', 'app1/chain.pem', 'app1/fullchain.pem']
+    s3.push(copy)
+    manifest = _manifest(admin)
+    assert sorted(manifest['certificates']) == ['app2']   # a set kept aside is no certificate
+    assert not [rel for rel in manifest['files'] if rel.startswith('app1/')]
+    assert 'retired/app1/%s/cert.pem' % serial in manifest['files']
+    # A deploy's fresh pull no longer brings it back; a second push changes nothing.
+    reader = WorkingCopy(str(tmp_path / 'reader'))
+    s3.pull(reader)
+    assert not os.path.exists(reader.abspath('app1')) and reader.read('app2/cert.pem') is not None
+    assert s3.push(copy) == [] and s3.removed == []
+    result = sync(dict(store=dict(type='s3', bucket=BUCKET, prefix='team/'), path=copy.path,
+                       aws_endpoint_url=s3.client.meta.endpoint_url, aws_access_key='testing',
+                       aws_secret_key='testing', aws_region='us-east-1'), 'pushed')
+    assert result['changed'] is False and result['removed'] == []
+
+
+def test_an_object_deleted_by_hand_stops_the_pull_naming_it(s3, admin, tmp_path):
+    copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
+    s3.pull(copy)
+    s3.push(copy)
+    key = _manifest(admin)['files']['app1/privkey.pem']['key']
+    admin.delete_object(Bucket=BUCKET, Key='team/' + key)
+    fresh = WorkingCopy(str(tmp_path / 'fresh'))
+    with pytest.raises(StoreError, match=r'the object s3://autotls-unit/team/%s that its manifest lists for '
+                                         r'app1/privkey.pem is missing' % re.escape(key)):
+        s3.pull(fresh)
+    assert fresh.files() == {}
