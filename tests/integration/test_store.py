@@ -13,11 +13,17 @@ import json
 import os
 import shutil
 import stat
+import threading
+import time
 import uuid
 
 import pytest
+from cryptography import x509
 
+from ansible_collections.autotls.acme.plugins.module_utils._store.lease import LEASE_NAME
 from ansible_collections.autotls.acme.plugins.module_utils._store.manifest import MANIFEST_NAME
+from ansible_collections.autotls.acme.plugins.module_utils._store.store import S3Store, WorkingCopy
+from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import key_matches_certificate
 from testbed.moto import MotoServer
 from testbed.tls import cert_pem, key_pem, make_ca, make_server_cert
 
@@ -217,3 +223,169 @@ def test_local_store_only_makes_the_directory(run_playbook, tmp_path):
     assert _mode(store_path) == 0o700
     second = run_playbook(LOCAL_PLAYBOOK, dict(sync_state='pushed', store_path=store_path))
     assert second.task('Sync the local store')['changed'] is False
+
+
+# -- the lease and the manifest, as the issuing and deploying stages use them ----------------
+
+ISSUER = r'''
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    autotls.acme.store:
+      aws_endpoint_url: "{{ endpoint | default(omit) }}"
+  tasks:
+    - name: Issue under the store's lease
+      block:
+        - name: Take the store's lease
+          autotls.acme.store:
+            state: acquired
+            store: "{{ store }}"
+            lease_wait: "{{ lease_wait }}"
+            lease_holder: "{{ holder }}"
+          register: issuer_lease
+
+        - name: Pull the store
+          autotls.acme.store:
+            state: pulled
+            path: "{{ working_copy | default(omit) }}"
+            store: "{{ store }}"
+
+        - name: Issue (the test's new certificate)
+          ansible.builtin.copy:
+            src: "{{ new_set }}/"
+            dest: "{{ working_copy | default(store.path) }}/app1/"
+            mode: "0600"
+
+        - name: Go on when the test says so
+          ansible.builtin.wait_for:
+            path: "{{ go_file }}"
+            timeout: 120
+          when: go_file is defined
+
+        - name: Push the store
+          autotls.acme.store:
+            state: pushed
+            path: "{{ working_copy | default(omit) }}"
+            store: "{{ store }}"
+            lease_id: "{{ issuer_lease.lease.id }}"
+          register: issuer_push
+      always:
+        - name: Give the lease up
+          autotls.acme.store:
+            state: released
+            store: "{{ store }}"
+            lease_id: "{{ issuer_lease.lease.id | default('') }}"
+'''
+
+
+def _cert_set(directory, ca):
+    """A new certificate and key for app1 in `directory`; returns its serial (hex)."""
+    cert, key = make_server_cert(ca[0], ca[1], names=('app1.example.test',), ips=())
+    os.makedirs(directory, exist_ok=True)
+    for name, data in (('cert.pem', cert_pem(cert)), ('chain.pem', cert_pem(ca[0])),
+                       ('fullchain.pem', cert_pem(cert) + cert_pem(ca[0])), ('privkey.pem', key_pem(key))):
+        with open(os.path.join(directory, name), 'wb') as handle:
+            handle.write(data)
+    return '%x' % cert.serial_number
+
+
+def _whole_pair(directory):
+    """The serial of `directory`/cert.pem, asserting that privkey.pem is its key."""
+    with open(os.path.join(directory, 'cert.pem'), 'rb') as handle:
+        cert = x509.load_pem_x509_certificate(handle.read())
+    with open(os.path.join(directory, 'privkey.pem'), 'rb') as handle:
+        assert key_matches_certificate(handle.read(), cert), directory
+    return '%x' % cert.serial_number
+
+
+def _wait_for(probe, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not probe():
+        assert time.monotonic() < deadline, 'gave up waiting for %s' % what
+        time.sleep(0.2)
+
+
+def test_overlapping_issuers_and_a_deploy_in_between(moto_s3, bucket, run_playbook, tmp_path):
+    """Issuer A holds the lease: issuer B stops naming it, a deploy reads the previous snapshot,
+    readers during A's push always get a whole pair; then an ended lease is taken over."""
+    client, name = bucket
+    ca = make_ca('autotls lease test CA')
+    s3_store = dict(type='s3', bucket=name, prefix='prod/')
+    local_store = dict(type='local', path=str(tmp_path / 'local-store'))
+    serials = {tag: _cert_set(str(tmp_path / tag), ca) for tag in ('set0', 'set1', 'set2', 'local1', 'local2')}
+    go = {kind: str(tmp_path / ('go-' + kind)) for kind in ('s3', 'local')}
+
+    def issuer(tag, holder, store, wait=0, go_file=None, expect_rc=0):
+        extra = dict(store=store, lease_wait=wait, holder=holder, new_set=str(tmp_path / tag),
+                     endpoint=moto_s3.endpoint_url)
+        if store['type'] == 's3':
+            extra['working_copy'] = str(tmp_path / ('wc-' + holder.replace(' ', '-')))
+        if go_file:
+            extra['go_file'] = go_file
+        return run_playbook(ISSUER, extra, expect_rc=expect_rc)
+
+    def deploy_pull(root):
+        store = S3Store(client, name, prefix='prod/')
+        store.pull(WorkingCopy(root))
+        return _whole_pair(os.path.join(root, 'app1')), store.manifest
+
+    # The first issuer seeds the bucket.
+    issuer('set0', 'issuer 0', s3_store)
+    assert deploy_pull(str(tmp_path / 'deploy-0'))[0] == serials['set0']
+
+    outcome = {}
+    holders = [threading.Thread(target=lambda: outcome.update(
+        s3=issuer('set1', 'issuer A', s3_store, go_file=go['s3']))),
+        threading.Thread(target=lambda: outcome.update(
+            local=issuer('local1', 'issuer A', local_store, go_file=go['local'])))]
+    for thread in holders:
+        thread.start()
+    try:
+        lease_key = 'prod/' + LEASE_NAME
+        _wait_for(lambda: 'Contents' in client.list_objects_v2(Bucket=name, Prefix=lease_key), 'the S3 lease')
+        _wait_for(lambda: os.path.exists(os.path.join(local_store['path'], LEASE_NAME)), 'the local lease')
+
+        # Issuer B, on either store, waits its lease_wait, stops naming A, writes nothing, releases nothing.
+        for store, tag in ((s3_store, 'set2'), (local_store, 'local2')):
+            second = issuer(tag, 'issuer B', store, wait=2, expect_rc=2)
+            refused = second.task("Take the store's lease")['result']
+            assert refused['msg'].startswith('The store is leased to issuer A until '), refused['msg']
+            assert 'Waited 2 s' in refused['msg'] and refused['holder'] == 'issuer A'
+            assert second.tasks('Push the store') == []
+            assert second.task('Give the lease up')['result']['released'] is False
+        assert json.loads(client.get_object(Bucket=name, Key=lease_key)['Body'].read())['holder'] == 'issuer A'
+
+        # A deploy while A works reads the previous complete snapshot.
+        serial, manifest = deploy_pull(str(tmp_path / 'deploy-1'))
+        assert serial == serials['set0'] and manifest['certificates']['app1']['serial'] == serials['set0']
+
+        # Readers while A pushes: every pull is a whole pair of one snapshot or the next.
+        for path in go.values():
+            open(path, 'w').close()
+        seen = []
+        while holders[0].is_alive():
+            seen.append(deploy_pull(str(tmp_path / ('reader-%d' % len(seen))))[0])
+        assert set(seen) <= {serials['set0'], serials['set1']}
+    finally:
+        for path in go.values():
+            open(path, 'w').close()
+        for thread in holders:
+            thread.join(180)
+    for kind in ('s3', 'local'):
+        pushed = outcome[kind].task('Push the store')['result']
+        assert pushed['lease']['holder'] == 'issuer A'
+        assert pushed['manifest']['holder'] == 'issuer A'
+        assert outcome[kind].task('Give the lease up')['result']['released'] is True
+    assert 'Contents' not in client.list_objects_v2(Bucket=name, Prefix=lease_key)
+    assert not os.path.exists(os.path.join(local_store['path'], LEASE_NAME))
+    assert _whole_pair(os.path.join(local_store['path'], 'app1')) == serials['local1']
+    assert deploy_pull(str(tmp_path / 'deploy-2'))[0] == serials['set1']
+
+    # A crashed issuer's lease ended: the next issuer takes it over and says whose it was.
+    client.put_object(Bucket=name, Key=lease_key, Body=json.dumps(dict(
+        id='c' * 32, holder='AWX job 40 (crashed)', expires_epoch=time.time() - 60)).encode())
+    third = issuer('set2', 'issuer C', s3_store)
+    assert third.task("Take the store's lease")['result']['took_over']['holder'] == 'AWX job 40 (crashed)'
+    serial, manifest = deploy_pull(str(tmp_path / 'deploy-3'))
+    assert serial == serials['set2'] and manifest['holder'] == 'issuer C'
+    assert 'Contents' not in client.list_objects_v2(Bucket=name, Prefix=lease_key)

@@ -856,8 +856,11 @@ def sync(params, state, check_mode=False):
     lease_id = params.get('lease_id')
     lease = lease_for(kind, store, copy, params, check_mode) if (state == 'pushed' and lease_id) else None
 
-    def renew():
+    holder = params.get('lease_holder') or default_holder()
+    if lease:
+        # Nothing is written unless this run still holds the lease; the manifest names its holder.
         result['lease'] = lease_mod.public(lease.renew(lease_id, check_mode), lease.backend.where)
+        holder = params.get('lease_holder') or result['lease']['holder']
 
     dir_changed = copy.ensure(check_mode) if (store is None or state == 'pulled') else False
     manifest = None
@@ -867,8 +870,7 @@ def sync(params, state, check_mode=False):
     elif store is not None and state == 'pushed':
         if not os.path.isdir(copy.path):
             raise ConfigurationError('Nothing to push: the working copy %s does not exist' % copy.path)
-        result['pushed'] = store.push(copy, check_mode, holder=params.get('lease_holder') or default_holder(),
-                                      before_write=renew if lease else None)
+        result['pushed'] = store.push(copy, check_mode, holder=holder)
         manifest = store.manifest
         result['removed'] = list(store.removed)
         result['changed'] = bool(store.removed)
@@ -876,9 +878,7 @@ def sync(params, state, check_mode=False):
     elif state == 'pulled':
         manifest = read_local_manifest(copy) if os.path.isdir(copy.path) else None
     else:
-        if lease:
-            renew()
-        written, manifest = write_local_manifest(copy, params.get('lease_holder') or default_holder(), check_mode)
+        written, manifest = write_local_manifest(copy, holder, check_mode)
         dir_changed = dir_changed or written
     result['manifest'] = manifest_mod.summary(manifest)
     result['changed'] = bool(result['changed'] or dir_changed or result['pulled'] or result['pushed'])
