@@ -473,9 +473,9 @@ def workflow_row(label, extra, expect, inventory, env_args, workdir, layout, sli
     deploy_requests = (requests_after - requests_before) if None not in (requests_before, requests_after) else None
     if deploy_requests:
         errors.append('%d ACME requests reached the CA while the deploy slices ran' % deploy_requests)
+    codes = [issue['rc']] + [d['rc'] for d in deploys]
     return {
-        'label': label, 'rc': max([issue['rc'] if issue['rc'] is not None else 99]
-                                   + [d['rc'] if d['rc'] is not None else 99 for d in deploys]),
+        'label': label, 'rc': max(99 if rc is None else rc for rc in codes),
         'wall': issue['wall'] + deploy_wall, 'issue_wall': issue['wall'], 'deploy_wall': deploy_wall,
         'slice_walls': [d['wall'] for d in deploys], 'slice_hosts': [len(p) for p in parts],
         'count': len(layout.names), 'hosts': len(layout.hosts),
