@@ -15,8 +15,16 @@ from __future__ import annotations
 from ansible_collections.autotls.acme.plugins.module_utils._model.names import is_valid_name
 
 
-def retirement_scope(play_hosts, inventory_hosts, limit=None):
-    """(True, '') when the run sees every inventory host's declarations, else (False, why)."""
+def retirement_scope(play_hosts, inventory_hosts, limit=None, job_slice=None):
+    """(True, '') when the run sees every inventory host's declarations, else (False, why).
+
+    ``job_slice``: what ``awx_job_slice`` found. A slice of a sliced AWX job template sees
+    only its own hosts, in ``groups['all']`` too, so it must retire nothing.
+    """
+    if job_slice and job_slice.get('sliced'):
+        return False, ('the run is one slice of the sliced AWX job template %r: it sees only its own hosts\' '
+                       'declarations, so nothing is retired; run retire.yml (or renew.yml) from a job template '
+                       'with Job Slicing set to 1 to retire' % (job_slice.get('job_template'),))
     if limit:
         return False, ('the run is limited (--limit %s): it does not see every host\'s declarations, so nothing is '
                        'retired; run without --limit to retire' % limit)

@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What retires, only from a run that sees the whole inventory, and how it is reported."""
 
+from ansible_collections.autotls.acme.plugins.module_utils._common.awx import job_slice
 from ansible_collections.autotls.acme.plugins.module_utils._store.retirement import (
     retirement_plan,
     retirement_report,
@@ -29,6 +30,16 @@ def test_only_a_run_over_every_host_retires():
     assert not whole and why.startswith('the run is limited (--limit a)')
     whole, why = retirement_scope(['a'], ['a', 'b'])
     assert not whole and 'does not target every inventory host (not b)' in why
+
+
+def test_a_slice_of_a_sliced_awx_job_retires_nothing():
+    # In a slice, groups['all'] holds only the slice's hosts: the run looks whole, but is not.
+    sliced = job_slice({'awx_job_template_name': 'nightly', 'awx_workflow_job_id': 41,
+                        'awx_workflow_job_name': 'nightly', 'awx_job_id': 42})
+    whole, why = retirement_scope(['a'], ['a'], job_slice=sliced)
+    assert not whole and "one slice of the sliced AWX job template 'nightly'" in why
+    unsliced = job_slice({'awx_job_template_name': 'nightly', 'awx_job_id': 42})
+    assert retirement_scope(['a'], ['a'], job_slice=unsliced) == (True, '')
 
 
 def test_the_report_says_where_each_went():
