@@ -37,7 +37,7 @@ attributes:
     description: Every run pushes.
 options:
   url:
-    description: The Pushgateway's base URL, C(http://host:9091) or C(https://...).
+    description: The Pushgateway's base URL, C(http://host:9091) or C(https://...), without a user or password in it (O(username), O(password)).
     type: str
     required: true
   job:

@@ -59,6 +59,13 @@ def test_bad_stage_marks_are_refused(marks):
         run.stage_durations(marks)
 
 
+def test_a_gateway_url_with_credentials_is_refused_without_echoing_them():
+    with pytest.raises(ConfigurationError, match='must not hold a user or password') as caught:
+        run.check_url('https://pusher:s3cret@gw.example.com:9091')
+    assert 's3cret' not in caught.value.msg and 'https://gw.example.com:9091' in caught.value.msg
+    assert run.check_url('https://gw.example.com:9091/') == 'https://gw.example.com:9091'
+
+
 def test_group_path_encodes_values_with_slashes():
     assert run.grouping_path('autotls', {'inventory': 'prod'}) == '/metrics/job/autotls/inventory/prod'
     encoded = base64.urlsafe_b64encode(b'a/b').decode()
