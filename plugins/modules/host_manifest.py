@@ -16,8 +16,9 @@ description:
     C(playbooks/retire.yml) reads it and retires what no host declares any more.
   - V(record) adds O(names) whose directory is on the host. V(read) changes nothing and returns the names.
   - V(retire) takes O(names) off the host, only those the manifest lists. First their server blocks
-    C(<conf_dir>/<prefix><name>.conf) go and O(validate) runs (C(nginx -t)); when it fails the server blocks are
-    put back and nothing is removed. Then their directories C(<dest_dir>/<name>/) go and the manifest forgets them.
+    C(<conf_dir>/<prefix><name>.conf) go and their directories C(<dest_dir>/<name>/) are moved aside, and
+    O(validate) runs (C(nginx -t)); when it fails (a configuration still reads the files) both are put back and
+    nothing is removed. Then the directories go and the manifest forgets them.
     Anything else (a directory the collection did not write) is left alone and listed in RV(not_ours).
   - Nothing is followed through a symbolic link; O(dest_dir) and its parents must belong to root and be writable by
     nobody else, as for M(autotls.acme.cert_files).

@@ -9,8 +9,9 @@ Runs on the host (through the host_manifest module), standard library only.
 installed there. Retirement removes only what it lists: the certificate's directory
 ``<dest_dir>/<name>/`` and its server block ``<conf_dir>/<prefix><name>.conf`` (the
 prefix is the collection's own; nginx_tls writes and prunes those files). The server
-block goes first, the server's check runs, and only when it passes do the certificate's
-files go; a failing check puts the server block back and removes nothing.
+block goes and the certificate's directory is moved aside, the server's check runs, and
+only when it passes are they removed; a failing check (a configuration that still reads
+the files) puts both back and removes nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import os
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError, ConfigurationError
 from ansible_collections.autotls.acme.plugins.module_utils._common.fileset import (
+    OLD_TOKEN,
+    TMP_PREFIX,
     Entry,
     read_entry,
     remove_tree,
@@ -112,20 +115,31 @@ def retire(host, names, conf_dir=None, prefix=None, run_check=None):
         return result
     for path in blocks:
         os.unlink(path)
-    if blocks and run_check is not None:
+    # The directories go aside (the name the file set's recovery puts back) before the
+    # check, so that a configuration of the operator's own that still reads them fails the
+    # check now, not nginx's next reload or start.
+    aside = {}
+    for name in ours:
+        if host.has(name):
+            aside[name] = '%s%s.%s' % (TMP_PREFIX, OLD_TOKEN, name)
+            remove_tree(host.fd, aside[name])
+            os.rename(name, aside[name], src_dir_fd=host.fd, dst_dir_fd=host.fd)
+    if (blocks or aside) and run_check is not None:
         rc, out, err = run_check()
         if rc != 0:
+            for name, moved in aside.items():
+                os.rename(moved, name, src_dir_fd=host.fd, dst_dir_fd=host.fd)
             for path, (data, st) in blocks.items():
                 with open(path, 'xb') as handle:
                     handle.write(data)
                 os.chmod(path, st.st_mode & 0o7777)
                 if os.geteuid() == 0:
                     os.chown(path, st.st_uid, st.st_gid)
-            raise AutoTLSError('Without the server blocks of %s the check fails (exit %d): %s; they were put back and '
-                               'nothing was removed' % (', '.join(ours), rc, ((err or '') + (out or '')).strip()),
-                               rc=rc)
+            raise AutoTLSError('Without the server blocks and files of %s the check fails (exit %d): %s; they were '
+                               'put back and nothing was removed' % (', '.join(ours), rc,
+                                                                    ((err or '') + (out or '')).strip()), rc=rc)
     for name in ours:
-        remove_tree(host.fd, name)
+        remove_tree(host.fd, aside.get(name, name))
         del manifest[name]
     os.fsync(host.fd)
     write_manifest(host, manifest)

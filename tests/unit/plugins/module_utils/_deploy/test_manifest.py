@@ -42,6 +42,7 @@ def test_retire_takes_off_the_server_block_then_the_files_only_of_what_the_manif
 
     def check():
         checks.append(sorted(os.listdir(conf)))
+        assert not (certs / 'old').exists()
         return 0, '', ''
 
     with HostCertificates(str(certs), check_mode=True) as host:
@@ -52,7 +53,7 @@ def test_retire_takes_off_the_server_block_then_the_files_only_of_what_the_manif
         done = retire(host, ['old', 'handmade'], str(conf), 'autotls-tls-', check)
         assert sorted(read_manifest(host)) == ['app1']
     assert done['paths'] == [str(conf / 'autotls-tls-old.conf'), str(certs / 'old')]
-    # The check ran without the server block, while the files were still there.
+    # The check ran without the server block and without the files.
     assert checks == [['autotls-tls-app1.conf', 'autotls-tls-handmade.conf', 'other.conf']]
     assert sorted(os.listdir(certs)) == [MANIFEST, 'app1', 'handmade']
     assert (conf / 'other.conf').exists()
@@ -61,11 +62,33 @@ def test_retire_takes_off_the_server_block_then_the_files_only_of_what_the_manif
 def test_a_failing_check_puts_the_server_block_back_and_removes_nothing(host_dirs):
     certs, conf = host_dirs
     with HostCertificates(str(certs)) as host:
-        with pytest.raises(AutoTLSError, match='Without the server blocks of old the check fails'):
+        with pytest.raises(AutoTLSError, match='Without the server blocks and files of old the check fails'):
             retire(host, ['old'], str(conf), 'autotls-tls-', lambda: (1, '', 'nginx: [emerg] something'))
         assert sorted(read_manifest(host)) == ['app1', 'old']
     assert (conf / 'autotls-tls-old.conf').read_text() == 'server old'
     assert (certs / 'old' / 'fullchain.pem').exists()
+
+
+def test_a_configuration_that_still_reads_the_files_keeps_them(host_dirs):
+    # The operator's own server (not the collection's block) reads old's files: nginx -t
+    # must see them gone, or the next reload fails after retirement removed them.
+    certs, conf = host_dirs
+    (conf / 'own.conf').write_text('ssl_certificate %s;' % (certs / 'old' / 'fullchain.pem'))
+
+    def nginx_t():
+        for conf_file in conf.iterdir():
+            text = conf_file.read_text()
+            if text.startswith('ssl_certificate ') and not os.path.exists(text.split()[1].rstrip(';')):
+                return 1, '', 'nginx: [emerg] cannot load certificate "%s"' % text.split()[1].rstrip(';')
+        return 0, '', ''
+
+    with HostCertificates(str(certs)) as host:
+        with pytest.raises(AutoTLSError, match='cannot load certificate'):
+            retire(host, ['old'], str(conf), 'autotls-tls-', nginx_t)
+        assert sorted(read_manifest(host)) == ['app1', 'old']
+    assert (certs / 'old' / 'fullchain.pem').read_text() == 'chain of old'
+    assert (conf / 'autotls-tls-old.conf').read_text() == 'server old'
+    assert sorted(os.listdir(certs)) == [MANIFEST, 'app1', 'handmade', 'old']
 
 
 def test_a_server_block_that_is_a_link_is_refused(host_dirs, tmp_path):
