@@ -26,6 +26,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.fileset impor
     TMP_PREFIX,
     Entry,
     read_entry,
+    recover,
     remove_tree,
     write_entry,
 )
@@ -120,6 +121,7 @@ def retire(host, names, conf_dir=None, prefix=None, run_check=None):
     # check now, not nginx's next reload or start.
     aside = {}
     for name in ours:
+        recover(host.fd, name)   # a retirement that stopped after moving the directory aside
         if host.has(name):
             aside[name] = '%s%s.%s' % (TMP_PREFIX, OLD_TOKEN, name)
             remove_tree(host.fd, aside[name])

@@ -91,6 +91,15 @@ def test_a_configuration_that_still_reads_the_files_keeps_them(host_dirs):
     assert sorted(os.listdir(certs)) == [MANIFEST, 'app1', 'handmade', 'old']
 
 
+def test_a_retirement_that_stopped_after_moving_the_files_aside_is_finished(host_dirs):
+    certs, conf = host_dirs
+    os.rename(certs / 'old', certs / '.autotls-old.old')      # stopped before nginx -t
+    with HostCertificates(str(certs)) as host:
+        retire(host, ['old'], str(conf), 'autotls-tls-', lambda: (0, '', ''))
+        assert sorted(read_manifest(host)) == ['app1']
+    assert sorted(os.listdir(certs)) == [MANIFEST, 'app1', 'handmade']
+
+
 def test_a_server_block_that_is_a_link_is_refused(host_dirs, tmp_path):
     certs, conf = host_dirs
     os.unlink(conf / 'autotls-tls-old.conf')
