@@ -99,9 +99,11 @@ class StoreConflict(StoreError):
 
 
 def is_key_file(relpath):
-    """Private keys: ``privkey.pem``, ``account.pem``, anything ending in ``key.pem``."""
+    """Private keys: ``privkey.pem``, anything ending in ``key.pem``, and the account's keys
+    ``account*.pem*`` (``account.pem``, and a key rollover's new key, ``account.pem.new`` or
+    ``account-new.pem``, which a run that stopped half-way leaves in the store)."""
     name = relpath.rsplit('/', 1)[-1]
-    return name == 'account.pem' or name.endswith('key.pem')
+    return name.endswith('key.pem') or (name.startswith('account') and '.pem' in name)
 
 
 def file_mode(relpath):

@@ -91,6 +91,9 @@ def s3(aws_options, admin):  # pylint: disable=unused-argument
 def test_key_files_paths_and_prefixes():
     assert is_key_file('account.pem') and is_key_file('app1/privkey.pem') and is_key_file('x/tls-key.pem')
     assert not is_key_file('app1/fullchain.pem') and not is_key_file('ca-root.pem')
+    # A key rollover's new account key (the module's pending file, account.yml's default dest).
+    assert is_key_file('account.pem.new') and is_key_file('account-new.pem')
+    assert not is_key_file('app1/chain.pem')
     assert safe_relpath('app1/cert.pem') == 'app1/cert.pem'
     for bad in ('', '/etc/passwd', '../x', 'a/../b', 'a//b', '.hidden', 'a/.tmp.x', 'a\\b', 'a/'):
         assert safe_relpath(bad) is None, bad
