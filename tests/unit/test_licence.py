@@ -13,8 +13,9 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SPDX = 'SPDX-License-Identifier: GPL-3.0-or-later'
 SOURCES = ('*.py', '*.yml', '*.yaml', '*.sh', '*.j2')
-# Changelog fragments are folded into CHANGELOG.rst and deleted at release time.
-NOT_SOURCES = ('changelogs/fragments/',)
+# Changelog fragments are folded into CHANGELOG.rst and deleted at release time; the
+# changelog's data and plugin cache are written by antsibull-changelog.
+NOT_SOURCES = ('changelogs/fragments/', 'changelogs/changelog.yaml', 'changelogs/.plugin-cache.yaml')
 HEADER = """Add these lines near the top (after a shebang, coding line or '---'; in a Jinja
 template as one {#- ... -#} comment):
 # Copyright (c) 2026 autotls.acme contributors
