@@ -142,7 +142,8 @@ def test_failed_run_reports_to_slack_and_email_without_leaking_secrets(run_playb
     assert out['sent'] == dict(slack=True, email=True)
     assert out['errors'] == [] and out['changed'] is True
     assert out['counts'] == dict(checked=4, renewed=1, failed=1, expiring=1, valid=1, deployed=1, issued=0,
-                                 renewed_only=1, unchanged=2, hosts_deployed=1, hosts_failed=0, run_errors=0)
+                                 renewed_only=1, unchanged=2, hosts_deployed=1, hosts_failed=0, run_errors=0,
+                                 deferred=0)
     assert out['totals_line'] == 'Totals: 0 issued, 1 renewed, 2 unchanged, 1 failed; 1 host deployed, 0 hosts failed.'
 
     # Slack: exactly one POST, JSON with text and mrkdwn blocks naming the failure and its reason.

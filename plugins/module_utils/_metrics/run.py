@@ -149,10 +149,10 @@ def check_url(url):
     parts = urlsplit(url or '')
     if '@' in parts.netloc:
         # The URL reaches results, messages and the Pushgateway's logs: credentials go in their own settings.
+        base = '%s://%s' % (parts.scheme or 'https', parts.netloc.rpartition('@')[2])
         raise ConfigurationError('autotls_metrics.pushgateway_url must not hold a user or password (user:password@'
-                                 'host): give the base URL %s://%s and set pushgateway_username and '
-                                 'pushgateway_password (in a vault)' % (parts.scheme or 'https',
-                                                                       parts.netloc.rpartition('@')[2]))
+                                 'host): give the base URL %s and set pushgateway_username and '
+                                 'pushgateway_password (in a vault)' % base)
     if parts.scheme not in ('http', 'https') or not parts.netloc:
         raise ConfigurationError('autotls_metrics.pushgateway_url must be an http(s) URL such as '
                                  'http://pushgateway.example.com:9091, got %r' % (url,))
