@@ -137,9 +137,9 @@ def retire(host, names, conf_dir=None, prefix=None, run_check=None):
                 os.chmod(path, st.st_mode & 0o7777)
                 if os.geteuid() == 0:
                     os.chown(path, st.st_uid, st.st_gid)
+            output = ((err or '') + (out or '')).strip()
             raise AutoTLSError('Without the server blocks and files of %s the check fails (exit %d): %s; they were '
-                               'put back and nothing was removed' % (', '.join(ours), rc,
-                                                                    ((err or '') + (out or '')).strip()), rc=rc)
+                               'put back and nothing was removed' % (', '.join(ours), rc, output), rc=rc)
     for name in ours:
         remove_tree(host.fd, aside.get(name, name))
         del manifest[name]
