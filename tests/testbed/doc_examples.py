@@ -219,7 +219,11 @@ def _renewal_policy(value):
 def _issuers(value):
     """autotls_issuers through the model of an issuer; templated values stand for themselves (left out)."""
     from ansible_collections.autotls.acme.plugins.module_utils._model.issuers import validate_issuers
-    stand_in = {'account_key_content': '-----BEGIN PRIVATE KEY-----', 'terms_agreed': True, 'fingerprint': '0' * 64,
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode('ascii')
+    stand_in = {'account_key_content': key, 'terms_agreed': True, 'fingerprint': '0' * 64,
                 'directory': 'https://templated.example/dir', 'ca_url': 'https://templated.example'}
     if isinstance(value, list):
         value = [{k: stand_in.get(k, 'templated') if isinstance(v, str) and TEMPLATE.search(v) else v

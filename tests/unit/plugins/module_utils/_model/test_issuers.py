@@ -4,6 +4,8 @@
 """The model of an issuer: autotls_issuers, and the one-issuer form as a list of one."""
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
 from ansible_collections.autotls.acme.plugins.module_utils._model.issuers import (
@@ -13,7 +15,9 @@ from ansible_collections.autotls.acme.plugins.module_utils._model.issuers import
 )
 
 FP = '94:22:F3:55' + ':AB' * 28
-KEY = '-----BEGIN PRIVATE KEY-----\nMIG...\n-----END PRIVATE KEY-----\n'
+# An account key made for the test run, as an operator's vault would hold one.
+KEY = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode('ascii')
 
 
 def test_the_one_issuer_form_is_a_list_of_one():
