@@ -83,6 +83,9 @@ options:
       - V(pushed) uploads what this run changed in the working copy since its pull, then the manifest (files only
         in the store are kept, files this run removed are taken out); it fails when there was no successful pull, or when another run changed one of this
         run's certificates since then.
+      - With O(lease_id), V(pushed) renews the lease before it uploads and checks again, before it writes the manifest,
+        that the lease is still this run's and unchanged; when it was lost it fails naming the new holder, deletes
+        the objects it uploaded and leaves the previous manifest current.
       - V(acquired) takes the store's lease (or renews it, with O(lease_id)); V(released) gives it up.
     type: str
     choices: [pulled, pushed, acquired, released]
@@ -155,6 +158,7 @@ options:
 notes:
   - The credentials need C(s3:ListBucket) on the bucket and C(s3:GetObject), C(s3:PutObject) and
     C(s3:DeleteObject) on the prefix (the lease is deleted when released; superseded objects are deleted an hour
+    later; objects a failed push uploaded are deleted at once, and those a crashed push left by a push an hour
     later), plus C(kms:GenerateDataKey) and C(kms:Decrypt) with O(store.sse=aws:kms).
   - Two runs that renew the same certificate at the same time do not overwrite each other - the second push
     fails naming the objects, and the next run pulls the newer files. An S3-compatible store must support

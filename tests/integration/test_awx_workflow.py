@@ -210,6 +210,12 @@ def test_workflow_issues_once_deploys_in_slices_and_checks(fleet, testbed):
     ordered = {c['name']: c['action'] for c in issue.res(ORDERED)['certificates']}
     assert ordered == {'wf-shared': 'issue', 'wf-app2': 'issue'}   # the bucket's prefix was empty
     assert _orders(pebble) - orders_before == 2
+    # The lease it took was renewed before the orders and before the finishing step (a long stage keeps it).
+    lease = issue.res(LEASE)['lease']
+    for step in ("Renew the store's lease before ordering", "Renew the store's lease before finishing"):
+        renewed = issue.res(step)['lease']
+        assert (renewed['id'], renewed['holder']) == (lease['id'], lease['holder']), step
+        assert renewed['renewed'] >= lease['renewed'], step
     pushed = set(issue.res('Push the working copy back to the store')['pushed'])
     assert {'certs/wf-shared/cert.pem', 'certs/wf-app2/cert.pem'} <= pushed
     # Nothing deployed in this stage: the hosts still serve what onboarding gave them.

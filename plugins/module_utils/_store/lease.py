@@ -308,6 +308,7 @@ class Lease:
         self.clock = clock
         self.sleep = sleep
         self.poll_interval = poll_interval
+        self.token = None  # what the backend answered to this run's last write of the record (S3: its ETag)
 
     def acquire(self, wait=DEFAULT_WAIT, check_mode=False):
         """Take the lease, waiting up to ``wait`` seconds for a live one to end.
@@ -331,9 +332,9 @@ class Lease:
                         return record, info
                     try:
                         if exists:
-                            self.backend.replace(record, token)
+                            self.token = self.backend.replace(record, token)
                         else:
-                            self.backend.create(record)
+                            self.token = self.backend.create(record)
                     except _Conflict:
                         continue  # another run was quicker: read what it wrote
                     return record, info
@@ -356,13 +357,33 @@ class Lease:
                                     holder=current['holder'] if current else None)
                 record = new_record(current['holder'], self.duration, now, previous=current)
                 if check_mode:
+                    self.token = token
                     return record
                 try:
-                    self.backend.replace(record, token)
+                    self.token = self.backend.replace(record, token)
                 except _Conflict:
                     continue
                 return record
         raise LeaseError('Gave up renewing the lease %s: it kept changing' % self.backend.where)  # pragma: no cover
+
+    def verify(self, lease_id):
+        """Raise :class:`LeaseLost` unless this run (``lease_id``) still holds the lease, unchanged.
+
+        After :meth:`renew` (or :meth:`acquire`) the record must still be the one this run
+        wrote: on S3 its ETag is compared too, so a lease another run took over and wrote
+        since, even with the same id, counts as lost. Writes nothing.
+        """
+        with self.backend.locked():
+            current, token, _exists = self.backend.read()
+        if current is None or current['id'] != lease_id:
+            raise LeaseLost(self._lost_message(current, self.clock()), lease_store=self.backend.where,
+                            holder=current['holder'] if current else None)
+        if self.token is not None and token != self.token:
+            raise LeaseLost('This run no longer holds the lease on %s as it renewed it: the record was rewritten '
+                            'since (now held by %s until %s). Nothing was written; run the job again'
+                            % (self.backend.where, current['holder'], current['expires']),
+                            lease_store=self.backend.where, holder=current['holder'])
+        return current
 
     def _lost_message(self, current, now):
         if current is None:

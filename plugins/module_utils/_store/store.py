@@ -324,7 +324,8 @@ class S3Store:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
                 for item in page.get('Contents', []):
                     found[item['Key'][len(self.prefix):]] = dict(
-                        size=item.get('Size', 0), etag=(item.get('ETag') or '').strip('"'))
+                        size=item.get('Size', 0), etag=(item.get('ETag') or '').strip('"'),
+                        modified=item.get('LastModified'))
         except (BotoCoreError, ClientError) as exc:
             raise self._failure('list', '', exc)
         return found
@@ -432,7 +433,7 @@ class S3Store:
             raise self._failure('delete', name, exc)
 
     # -- sync -------------------------------------------------------------
-    def push(self, copy, check_mode=False, holder=None, before_write=None, now=None):
+    def push(self, copy, check_mode=False, holder=None, before_write=None, now=None, before_manifest=None):
         """Upload what this run wrote, then a new manifest that lists it; returns the uploaded paths.
 
         Needs the record of a successful pull of this store into ``copy`` (see :meth:`pull`);
@@ -453,7 +454,11 @@ class S3Store:
         :data:`RETIRE_GRACE` seconds later, by a later push.
 
         ``before_write()`` runs after the checks, before the first upload (the lease's
-        renewal: it raises when the lease was lost). In check mode, returns what would be
+        renewal: it raises when the lease was lost); ``before_manifest()`` before each
+        write of the manifest (the lease is still this run's, unchanged). When the push
+        fails after uploading, its new objects are deleted again (best effort, and only
+        those no manifest lists); what a crashed push left is deleted by a later push once
+        it is :data:`RETIRE_GRACE` seconds old. In check mode, returns what would be
         uploaded (without a pull record: every file whose object is missing or differs).
         """
         url = self.url()
@@ -500,8 +505,11 @@ class S3Store:
                 self.put(keys[relpath], data[relpath], must_be_new=True)
                 pushed.append(relpath)
             deleted, self.cleanup_warnings = self._clean((current or {}).get('retired') or {}, now)
+            self.cleanup_warnings += self._sweep(current, set(keys.values()), now)
             for _attempt in range(5):
                 manifest = self._next_manifest(current, base, ours, local, keys, data, holder, now, deleted, removed)
+                if before_manifest is not None:
+                    before_manifest()
                 new_etag = self.write_manifest(manifest, etag)
                 if new_etag is not None:
                     break
@@ -512,10 +520,11 @@ class S3Store:
                 raise StoreConflict('Refusing to push to %s: its manifest kept changing while this push wrote it. '
                                     'The previous snapshot stays current. Run the job again' % url,
                                     conflicts=[self.url(MANIFEST_NAME)])
-        except StoreError as exc:
+        except AutoTLSError as exc:
             if pushed:
                 exc.msg += (' (uploaded as new objects in this push but not made current - the store still holds '
-                            'the previous complete snapshot: %s)' % ', '.join(pushed))
+                            'the previous complete snapshot: %s%s)' % (', '.join(pushed), self._discard(
+                                [keys[rel] for rel in pushed])))
                 exc.args = (exc.msg,)
             exc.details.setdefault('pushed', [])
             raise
@@ -583,6 +592,53 @@ class S3Store:
                 break
             deleted.add(key)
         return deleted, warnings
+
+    def _discard(self, names):
+        """Delete the objects ``names`` this push uploaded and no manifest lists; returns a note for the message.
+
+        The manifest is read again first: a write that failed on the network may have
+        reached the bucket, and then its objects are current and stay.
+        """
+        try:
+            current, _etag = self.read_manifest()
+        except StoreError:
+            return '; kept, as the manifest could not be read again: a later push deletes them'
+        listed = _referenced(current)
+        kept = []
+        for name in names:
+            if name in listed:
+                continue
+            try:
+                self.delete(name)
+            except StoreError:
+                kept.append(self.url(name))
+        if kept:
+            return '; could not delete %s: a later push deletes them' % ', '.join(kept)
+        return '; they were deleted again'
+
+    def _sweep(self, current, fresh, now):
+        """Delete the objects an earlier push uploaded but never made current (it crashed or lost its way).
+
+        Only file versions (``<relpath>.<time>-<hex>``) that ``current`` neither lists nor
+        retires, that are not this push's own (``fresh``) and older than
+        :data:`RETIRE_GRACE`. Never fails the push; returns warnings.
+        """
+        limit = _utc(now) - datetime.timedelta(seconds=RETIRE_GRACE)
+        listed = _referenced(current)
+        try:
+            objects = self.list()
+        except StoreError as exc:
+            return ['Objects of unfinished pushes kept: %s' % exc.msg]
+        for name, info in sorted(objects.items()):
+            modified = info.get('modified')
+            if name in listed or name in fresh or not _VERSION_SUFFIX.search(name) or modified is None \
+                    or modified > limit:
+                continue
+            try:
+                self.delete(name)
+            except StoreError as exc:
+                return ['Object of an unfinished push %s kept: %s' % (self.url(name), exc.msg)]
+        return []
 
     def _differing(self, copy):
         """Files whose content is not the store's (check mode without a pull record)."""
@@ -712,6 +768,13 @@ def _with_whole_certificates(changed, local):
     dirs = set(manifest_mod.certificate_dirs(local))
     touched = {rel.rsplit('/', 1)[0] for rel in changed if '/' in rel} & dirs
     return _sync_order(set(changed) | {rel for rel in local if '/' in rel and rel.rsplit('/', 1)[0] in touched})
+
+
+def _referenced(manifest):
+    """The object names ``manifest`` lists or retires (the store's own records too): never deleted as orphans."""
+    manifest = manifest or {}
+    names = {entry.get('key') for entry in (manifest.get('files') or {}).values() if isinstance(entry, dict)}
+    return names | set(manifest.get('retired') or {}) | {MANIFEST_NAME, LEASE_NAME}
 
 
 def _utc(now=None):
@@ -872,7 +935,9 @@ def sync(params, state, check_mode=False):
     elif store is not None and state == 'pushed':
         if not os.path.isdir(copy.path):
             raise ConfigurationError('Nothing to push: the working copy %s does not exist' % copy.path)
-        result['pushed'] = store.push(copy, check_mode, holder=holder)
+        # Just before the manifest makes this run's files current, the lease must still be the one it renewed.
+        result['pushed'] = store.push(copy, check_mode, holder=holder,
+                                      before_manifest=(lambda: lease.verify(lease_id)) if lease else None)
         manifest = store.manifest
         result['removed'] = list(store.removed)
         result['changed'] = bool(store.removed)
@@ -880,6 +945,8 @@ def sync(params, state, check_mode=False):
     elif state == 'pulled':
         manifest = read_local_manifest(copy) if os.path.isdir(copy.path) else None
     else:
+        if lease and not check_mode:
+            lease.verify(lease_id)
         written, manifest = write_local_manifest(copy, holder, check_mode)
         dir_changed = dir_changed or written
     result['manifest'] = manifest_mod.summary(manifest)

@@ -243,3 +243,21 @@ def test_s3_two_takers_of_an_ended_lease_get_one_lease(s3_backend, moto):
     assert sorted(outcomes.values()) == [winners[0], winners[0]]  # the loser names the winner
     stored = json.loads(moto.client('s3').get_object(Bucket=BUCKET, Key='prod/' + LEASE_NAME)['Body'].read())
     assert stored['holder'] == winners[0] and stored['id'] != crashed['id']
+
+
+def test_s3_a_rewritten_lease_counts_as_lost(s3_backend, moto):
+    """verify(): the record must still be the one this run wrote (same ETag), not only carry its id."""
+    clock = Clock()
+    mine = _lease(s3_backend(), 'AWX job 41', clock)
+    record, _info = mine.acquire(wait=0)
+    assert mine.verify(record['id'])['holder'] == 'AWX job 41'
+    mine.renew(record['id'])
+    assert mine.verify(record['id'])['id'] == record['id']
+    rewritten = dict(record, holder='AWX job 42')
+    moto.client('s3').put_object(Bucket=BUCKET, Key='prod/' + LEASE_NAME, Body=json.dumps(rewritten).encode())
+    with pytest.raises(LeaseLost, match='record was rewritten since .*held by AWX job 42'):
+        mine.verify(record['id'])
+    with pytest.raises(LeaseLost, match='ended and AWX job 43 took it'):
+        moto.client('s3').put_object(Bucket=BUCKET, Key='prod/' + LEASE_NAME,
+                                     Body=json.dumps(dict(record, holder='AWX job 43', id='c' * 32)).encode())
+        mine.verify(record['id'])

@@ -16,6 +16,7 @@ from testbed.tls import cert_pem, key_pem, make_ca, make_server_cert
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import generate_private_key, private_key_to_pem
+from ansible_collections.autotls.acme.plugins.module_utils._store.lease import LEASE_NAME, LeaseLost
 from ansible_collections.autotls.acme.plugins.module_utils._store.manifest import MANIFEST_NAME
 from ansible_collections.autotls.acme.plugins.module_utils._store.store import (
     RETIRE_GRACE,
@@ -521,3 +522,93 @@ def test_an_object_deleted_by_hand_stops_the_pull_naming_it(s3, admin, tmp_path)
                                          r'app1/privkey.pem is missing' % re.escape(key)):
         s3.pull(fresh)
     assert fresh.files() == {}
+
+
+# ---------------------------------------------------------------- a lost lease, objects never made current
+
+def _lease_params(aws_options, path, holder='job A'):
+    return dict(aws_options, store=dict(type='s3', bucket=BUCKET, prefix='team/'), path=path, lease_holder=holder,
+                lease_duration=600, lease_wait=0)
+
+
+def test_a_push_whose_lease_was_taken_over_writes_no_manifest(aws_options, admin, tmp_path, monkeypatch):
+    """The lease ends while the push uploads and another job takes it: the previous manifest stays."""
+    params = _lease_params(aws_options, str(tmp_path / 'wc'))
+    lease_id = sync(params, 'acquired')['lease']['id']
+    sync(params, 'pulled')
+    _populate(params['path'])
+    sync(dict(params, lease_id=lease_id), 'pushed')
+    before, objects = _manifest(admin), sorted(_objects(admin))
+    _write(WorkingCopy(params['path']), cert_set())
+    real_put = S3Store.put
+
+    def put_and_lose_the_lease(self, name, data, **kwargs):
+        etag = real_put(self, name, data, **kwargs)
+        record = json.loads(admin.get_object(Bucket=BUCKET, Key='team/' + LEASE_NAME)['Body'].read())
+        record.update(holder='job B', id='b' * 32)
+        admin.put_object(Bucket=BUCKET, Key='team/' + LEASE_NAME, Body=json.dumps(record).encode())
+        return etag
+
+    monkeypatch.setattr(S3Store, 'put', put_and_lose_the_lease)
+    with pytest.raises(LeaseLost) as info:
+        sync(dict(params, lease_id=lease_id), 'pushed')
+    monkeypatch.undo()
+    assert 'no longer holds the lease' in info.value.msg and 'job B' in info.value.msg
+    assert 'previous complete snapshot' in info.value.msg and 'deleted again' in info.value.msg
+    assert _manifest(admin) == before
+    # The objects this push uploaded are gone again; everything the manifest lists is still there.
+    assert sorted(_objects(admin)) == objects
+
+
+def test_a_failed_manifest_write_deletes_only_what_no_manifest_lists(s3, admin, tmp_path, monkeypatch):
+    copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
+    s3.pull(copy)
+    s3.push(copy)
+    before, objects = _manifest(admin), sorted(_objects(admin))
+    _write(copy, cert_set())
+    real_write = S3Store.write_manifest
+
+    def refused(self, manifest, expected_etag):
+        raise StoreError('Failed to write the manifest %s: AccessDenied' % self.url(MANIFEST_NAME))
+
+    monkeypatch.setattr(S3Store, 'write_manifest', refused)
+    with pytest.raises(StoreError, match='AccessDenied .*deleted again'):
+        s3.push(copy)
+    assert _manifest(admin) == before and sorted(_objects(admin)) == objects
+
+    def written_then_timed_out(self, manifest, expected_etag):
+        real_write(self, manifest, expected_etag)
+        raise StoreError('Failed to write the manifest %s: read timeout' % self.url(MANIFEST_NAME))
+
+    monkeypatch.setattr(S3Store, 'write_manifest', written_then_timed_out)
+    with pytest.raises(StoreError, match='read timeout'):
+        s3.push(copy)
+    monkeypatch.undo()
+    # The write did reach the bucket: what it lists stays, and a reader gets the new pair whole.
+    written = _manifest(admin)
+    assert written['generation'] == before['generation'] + 1
+    assert all(entry['key'] in _objects(admin) for entry in written['files'].values())
+    reader = WorkingCopy(str(tmp_path / 'reader'))
+    s3.pull(reader)
+    assert reader.read('app1/cert.pem') == copy.read('app1/cert.pem')
+
+
+def test_a_later_push_sweeps_what_a_crashed_push_left(s3, admin, tmp_path):
+    copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
+    s3.pull(copy)
+    s3.push(copy)
+    # A push that crashed after its uploads, before its manifest; and a foreign object.
+    orphan = version_name('app1/cert.pem')
+    s3.put(orphan, b'never made current', must_be_new=True)
+    admin.put_object(Bucket=BUCKET, Key='team/notes.txt', Body=b'not ours')
+    _write(copy, {'account.pem': _fresh_key_pem()})
+    s3.push(copy)
+    assert orphan in _objects(admin)   # younger than the grace period: it may be a running push's
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=RETIRE_GRACE + 60)
+    _write(copy, {'account.pem': _fresh_key_pem()})
+    s3.push(copy, now=later)
+    objects = _objects(admin)
+    manifest = _manifest(admin)
+    assert orphan not in objects and 'notes.txt' in objects
+    assert all(entry['key'] in objects for entry in manifest['files'].values())
+    assert all(name in objects for name in manifest.get('retired', {}))
