@@ -17,6 +17,10 @@ description:
     C(http01_tokens) that M(autotls.acme.certificate) returns in its order step.
   - Each token and key authorization is checked (RFC 8555 form) before anything is written.
   - A key authorization is public by design (the CA fetches it over plain HTTP); no secret passes through here.
+  - Nothing under O(webroot) is followed when it is a symbolic link - the module runs as root and whoever can write
+    into the webroot must not be able to point its writes or removals elsewhere. A linked C(.well-known) or
+    C(acme-challenge) fails the task naming it, before anything is written or removed; a link in a token's place is
+    replaced by the token file, never followed. O(webroot) itself may be a link.
 author:
   - autotls.acme maintainers (@autotls)
 attributes:

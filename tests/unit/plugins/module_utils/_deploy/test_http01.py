@@ -4,12 +4,13 @@
 """HTTP-01 tokens on a real directory: all written or removed in one run, bad input refused before a write."""
 
 import os
+import re
 import stat
 
 import pytest
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
-from ansible_collections.autotls.acme.plugins.module_utils._deploy.http01 import place, remove
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.http01 import UnsafePath, place, remove
 
 THUMB = 'Zm9vYmFyYmF6cXV4-_0123456789abcdefghijklmnop'
 
@@ -65,3 +66,38 @@ def test_remove_needs_no_key_authorization_but_refuses_a_bad_token(tmp_path):
     assert remove(str(tmp_path), [{'token': 'gone'}]) == ['.well-known/acme-challenge/gone']
     with pytest.raises(ConfigurationError, match='tokens.0..token'):
         remove(str(tmp_path), [{'token': 'a/b'}])
+
+
+@pytest.mark.parametrize('linked', ['.well-known', '.well-known/acme-challenge'])
+def test_no_token_is_written_or_removed_through_a_symlink(tmp_path, linked):
+    """A link under the webroot (made by whoever can write there) must not send root's writes elsewhere."""
+    webroot, elsewhere = tmp_path / 'acme', tmp_path / 'etc'
+    (elsewhere / 'acme-challenge').mkdir(parents=True)
+    (elsewhere / 'acme-challenge' / 'victim').write_text('keep me')
+    os.makedirs(webroot / os.path.dirname(linked), exist_ok=True)
+    os.symlink(elsewhere if linked == '.well-known' else elsewhere / 'acme-challenge', webroot / linked)
+    with pytest.raises(UnsafePath, match=r'Refusing to write the HTTP-01 tokens into .*%s under the webroot'
+                                         % re.escape(linked)):
+        place(str(webroot), [token('tokA')])
+    with pytest.raises(UnsafePath, match='symbolic link'):
+        place(str(webroot), [token('tokA')], check_mode=True)
+    with pytest.raises(UnsafePath, match='Refusing to remove'):
+        remove(str(webroot), [dict(token('victim'), key_authorization=None)])
+    assert sorted(os.listdir(elsewhere / 'acme-challenge')) == ['victim']
+    assert (elsewhere / 'acme-challenge' / 'victim').read_text() == 'keep me'
+
+
+def test_a_link_in_a_tokens_place_is_replaced_not_followed(tmp_path):
+    outside = tmp_path / 'secret'
+    outside.write_text('tokL.' + THUMB)     # same content: the old code only chmod-ed the link's target
+    os.chmod(outside, 0o600)
+    directory = tmp_path / 'acme' / '.well-known' / 'acme-challenge'
+    directory.mkdir(parents=True)
+    os.symlink(outside, directory / 'tokL')
+    assert place(str(tmp_path / 'acme'), [token('tokL')]) == ['.well-known/acme-challenge/tokL']
+    assert not os.path.islink(directory / 'tokL') and (directory / 'tokL').read_text() == 'tokL.' + THUMB
+    assert stat.S_IMODE(os.stat(outside).st_mode) == 0o600
+    os.unlink(directory / 'tokL')
+    os.symlink(outside, directory / 'tokL')
+    assert remove(str(tmp_path / 'acme'), [token('tokL')]) == ['.well-known/acme-challenge/tokL']
+    assert outside.read_text() == 'tokL.' + THUMB and not os.path.lexists(directory / 'tokL')
