@@ -11,8 +11,10 @@ short_description: What a run did on its hosts - deployments, failed and unreach
 version_added: 0.1.0
 description:
   - Reads, for every host of the play, the certificates C(autotls.acme.cert_deploy) deployed
-    (C(autotls_cert_deploy_changed)), rolled back (C(autotls_cert_deploy_rolled_back)) or could not deploy
-    (C(autotls_cert_deploy_failed)), the failure a play's C(rescue) recorded, and whether the host was reached.
+    (C(autotls_cert_deploy_changed)) and put back because a server's check refused them
+    (C(autotls_cert_deploy_rolled_back)), the failure a play's C(rescue) recorded, and whether the host was reached.
+  - A host with certificates put back is failed (status C(rolled_back)); the certificates it deployed and reloaded
+    before it failed are still listed as deployed. After any other failure nothing is listed as deployed on it.
   - A failed step that ran once on the controller (it fails every host at once, like the store pull or the
     gathering of conflicting declarations) is a run-level failure, not a host failure.
   - The result feeds M(autotls.acme.notify) (O(autotls.acme.notify#module:deployed),

@@ -25,7 +25,6 @@ from ansible_collections.autotls.acme.plugins.module_utils._notify.notify import
 # Facts the cert_deploy role leaves on each host.
 DEPLOYED_VAR = 'autotls_cert_deploy_changed'
 ROLLED_BACK_VAR = 'autotls_cert_deploy_rolled_back'
-DEPLOY_FAILED_VAR = 'autotls_cert_deploy_failed'
 # server name -> the certificates whose files changed for it and passed its check.
 DEPLOY_SERVERS_VAR = 'autotls_cert_deploy_servers'
 
@@ -96,7 +95,6 @@ def run_outcome(hostvars, hosts, active_hosts, run_errors=(), failure_var=None, 
                 _add_once(errors, _one_line('Step "%s" failed: %s' % (failure.get('task') or '?', msg), 2000))
             failure = None
         rolled_back = _names(_get(variables, ROLLED_BACK_VAR, []))
-        deploy_failed = _get(variables, DEPLOY_FAILED_VAR, [])
         reached = _get(variables, reached_var, False) if reached_var else True
         if host not in active and not failure and not reached:
             problems.append(dict(host=host, status='unreachable',
@@ -104,20 +102,20 @@ def run_outcome(hostvars, hosts, active_hosts, run_errors=(), failure_var=None, 
             continue
         if host not in active and not failure and controller_failed:
             continue  # stopped by the run-level failure, which is reported
-        if failure or host not in active or rolled_back or deploy_failed:
+        if failure or host not in active or rolled_back:
             msg = ('step "%s" failed: %s' % (failure.get('task') or '?', failure.get('msg') or 'no message')
                    if failure else '')
-            if not msg and deploy_failed:
-                msg = '; '.join('%s: %s' % (item.get('certificate') or item.get('name'), item.get('msg'))
-                                if isinstance(item, dict) and item.get('msg') else str(_names([item])[0])
-                                for item in deploy_failed if _names([item]))
+            if not msg and rolled_back:
+                msg = 'the check of its server refused %s; the previous files are back' % ', '.join(rolled_back)
             if not msg and host not in active:
                 msg = 'failed (see the job output)'
             problems.append(dict(host=host, status='rolled_back' if rolled_back else 'failed', msg=msg,
-                                 certificates=rolled_back or _names(deploy_failed)))
-            if failure or host not in active:
+                                 certificates=rolled_back))
+            # A host whose deploy put certificates back reloaded the others before it failed (cert_deploy):
+            # those are deployed. Any other failure leaves what the host serves unknown.
+            if (failure or host not in active) and not rolled_back:
                 continue
-        skipped = set(rolled_back) | set(_names(deploy_failed))
+        skipped = set(rolled_back)
         servers = _get(variables, DEPLOY_SERVERS_VAR, {})
         servers = servers if isinstance(servers, dict) else {}
         for name in _names(_get(variables, DEPLOYED_VAR, [])):

@@ -65,21 +65,28 @@ def test_unreachable_failed_and_rolled_back_hosts():
         # A deploy step failed without a rollback.
         'web4': {REACHED: True, FAILURE: dict(task='Create the certificate directory', controller=False,
                                               msg='Permission denied')},
-        # One certificate failed its check; the host's others stayed (deploy isolation).
-        'web5': {REACHED: True, 'autotls_cert_deploy_changed': ['app1', 'shop'],
-                 'autotls_cert_deploy_failed': [dict(certificate='shop', msg='haproxy -c: bad crt')]},
+        # One certificate failed its server's check and was put back; the host's others were deployed and
+        # reloaded, then cert_deploy failed the host (deploy isolation): what deploy.yml and the role record.
+        'web5': {REACHED: True, 'autotls_cert_deploy_changed': ['app1'], 'autotls_cert_deploy_rolled_back': ['shop'],
+                 FAILURE: dict(task='Fail the host, naming the certificates put back and the servers that refused '
+                               'them', controller=False, msg='Deploying certificate(s) shop on web5 failed the check '
+                               'of server haproxy'),
+                 'autotls_cert_deploy_servers': {'nginx': ['app1'], 'haproxy': []}},
         # Failed outside the steps a rescue records (a handler), still reached.
         'web6': {REACHED: True},
     }
     outcome = _outcome(hostvars, ['web1', 'web3', 'web4', 'web5'])
-    assert outcome['deployed'] == [dict(host='web1', certificate='app1'), dict(host='web5', certificate='app1')]
+    assert outcome['deployed'] == [dict(host='web1', certificate='app1'),
+                                   dict(host='web5', certificate='app1', servers=['nginx'])]
     assert outcome['hosts'] == [
         dict(host='web2', status='unreachable', msg='no connection (see the job output for the SSH error)'),
         dict(host='web3', status='rolled_back', certificates=['app1'],
              msg='step "Fail the host, nothing reloaded" failed: nginx -t failed; the previous files are back'),
         dict(host='web4', status='failed', certificates=[],
              msg='step "Create the certificate directory" failed: Permission denied'),
-        dict(host='web5', status='failed', certificates=['shop'], msg='shop: haproxy -c: bad crt'),
+        dict(host='web5', status='rolled_back', certificates=['shop'],
+             msg='step "Fail the host, naming the certificates put back and the servers that refused them" failed: '
+                 'Deploying certificate(s) shop on web5 failed the check of server haproxy'),
         dict(host='web6', status='failed', certificates=[], msg='failed (see the job output)'),
     ]
     report = run_report([RENEWED, FAILED], outcome)
@@ -88,6 +95,19 @@ def test_unreachable_failed_and_rolled_back_hosts():
     assert 'host web2: unreachable: no connection' in report['failures'][1]
     assert 'host web3: rolled back (app1): step "Fail the host' in report['failures'][2]
     assert 'Hosts failed:' in report['text'] and '  - web2: unreachable' in report['text']
+    assert 'host web5: rolled back (shop)' in report['failures'][4]
+
+
+def test_a_deploy_failure_fails_the_run_from_what_the_deploy_records():
+    """Only the facts cert_deploy and deploy.yml set: the rollback list (no rescue record needed), or the rescue's."""
+    rolled_back = {'web1': {REACHED: True, 'autotls_cert_deploy_changed': [], 'autotls_cert_deploy_rolled_back': ['app1']}}
+    outcome = _outcome(rolled_back, ['web1'])
+    assert outcome['hosts'] == [dict(host='web1', status='rolled_back', certificates=['app1'],
+                                     msg='the check of its server refused app1; the previous files are back')]
+    report = run_report([RENEWED], outcome)
+    assert report['failures'] == ['host web1: rolled back (app1): the check of its server refused app1; the '
+                                  'previous files are back']
+    assert report['totals_line'].endswith('0 hosts deployed, 1 host failed.')
 
 
 def test_a_controller_step_is_a_run_failure_reported_once():
