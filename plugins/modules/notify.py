@@ -99,6 +99,8 @@ options:
       - A link to the HTML report (for example the presigned link M(autotls.acme.report_publish) returns), shown at
         the end of the summary - a line in the text, a link in the email's HTML and in Slack.
       - An C(http://) or C(https://) URL without blanks.
+      - A presigned link lets anyone who has it read the report, so it is kept out of the module's result (its
+        C(summary) shows it masked) and hence out of the job's output and events; only the messages sent carry it.
     type: str
   slack:
     description:
@@ -282,7 +284,7 @@ errors:
       Could not send email through smtp://smtp.example.com:587: gave up after 4 attempts within
       the 30 s timeout; last error: ConnectionRefusedError ([Errno 111] Connection refused)
 summary:
-  description: The summary as plain text, as sent.
+  description: The summary as plain text, as sent (with O(report_url) masked).
   returned: always
   type: str
   sample: |-
@@ -337,7 +339,7 @@ def argument_spec():
         hosts=dict(type='list', elements='dict', default=[]),
         expiring_days=dict(type='int', default=DEFAULT_EXPIRING_DAYS),
         title=dict(type='str'),
-        report_url=dict(type='str'),
+        report_url=dict(type='str', no_log=True),
         slack=dict(type='dict', options=dict(
             webhook_url=dict(type='str', required=True, no_log=True),
             allow_http=dict(type='bool', default=False),

@@ -13,6 +13,7 @@ old one: "served differs from store"), then check.yml publishing its report.
 """
 
 import html
+import json
 import os
 import re
 import subprocess
@@ -179,15 +180,20 @@ def test_metrics_reach_node_exporter_and_the_pushgateway_and_the_report_opens(
             True, autotls_report_publish=True, autotls_report_path=report_path,
             autotls_ca_root_pem=testbed.pebble.roots_pem(),
             autotls_notify={'slack_webhook_url': slack.url, 'slack_allow_http': True}), connection=None)
-    published = checked.task('Publish the report to the S3 store')['result']
+    published = checked.task('Note where the report was published')['result']['ansible_facts']['autotls_check_published']
     assert published['key'].startswith('qa1/report/check-') and published['latest_key'] == 'qa1/report/latest.html'
     keys = {item['Key'] for item in s3.list_objects_v2(Bucket=bucket, Prefix='qa1/report/')['Contents']}
     assert keys == {published['key'], published['latest_key']}
-    link = published['url']
-    assert 'X-Amz-Algorithm=AWS4-HMAC-SHA256' in link and 'X-Amz-Expires=604800' in link   # SigV4
     assert len(slack.accepted) == 1
     posted = slack.accepted[0]['body']
-    assert 'Report: ' + link.replace('&', '&amp;') in posted['text']   # Slack's escaping
+    link = re.search(r'Report: (\S+)', posted['text']).group(1).replace('&amp;', '&')   # Slack's escaping
+    assert link.split('?', 1)[0].endswith('/' + published['key'])
+    assert 'X-Amz-Algorithm=AWS4-HMAC-SHA256' in link and 'X-Amz-Expires=604800' in link   # SigV4
+    # The link is a bearer link for 7 days: only the Slack message carries it, not the job's output or the
+    # results its callbacks (AWX's job events) receive.
+    signature = re.search(r'X-Amz-Signature=([0-9a-f]+)', link).group(1)
+    assert signature not in checked.stdout + checked.stderr
+    assert signature not in json.dumps(checked.results)
     assert any('Open the report' in json_block for json_block in map(str, posted['blocks']))
     with open(report_path, encoding='utf-8') as handle:
         page = handle.read()
