@@ -20,10 +20,11 @@ from __future__ import annotations
 import base64
 import time
 import traceback
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError, ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils._common.urls import check_http_url
 from ansible_collections.autotls.acme.plugins.module_utils._common.retry import (
     RETRYABLE_HTTP_STATUS,
     RetriesExhausted,
@@ -146,19 +147,11 @@ def grouping_path(job, grouping=None):
 
 
 def check_url(url):
-    parts = urlsplit(url or '')
-    if '@' in parts.netloc:
-        # The URL reaches results, messages and the Pushgateway's logs: credentials go in their own settings.
-        base = '%s://%s' % (parts.scheme or 'https', parts.netloc.rpartition('@')[2])
-        raise ConfigurationError('autotls_metrics.pushgateway_url must not hold a user or password (user:password@'
-                                 'host): give the base URL %s and set pushgateway_username and '
-                                 'pushgateway_password (in a vault)' % base)
-    if parts.scheme not in ('http', 'https') or not parts.netloc:
-        raise ConfigurationError('autotls_metrics.pushgateway_url must be an http(s) URL such as '
-                                 'http://pushgateway.example.com:9091, got %r' % (url,))
-    if parts.query or parts.fragment:
-        raise ConfigurationError('autotls_metrics.pushgateway_url must have no query or fragment: give the '
-                                 'Pushgateway\'s base URL')
+    """The Pushgateway's base URL (without a trailing ``/``); refused naming the setting when it is not one."""
+    check_http_url(url, 'autotls_metrics.pushgateway_url', example='http://pushgateway.example.com:9091',
+                   # The URL reaches results, messages and the Pushgateway's logs: credentials go in their own settings.
+                   credentials_hint='set pushgateway_username and pushgateway_password (in a vault)',
+                   query_hint='give the Pushgateway\'s base URL')
     return url.rstrip('/')
 
 

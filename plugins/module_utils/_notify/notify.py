@@ -37,6 +37,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.retry import 
     retry,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.deadline import Deadline
+from ansible_collections.autotls.acme.plugins.module_utils._common.urls import check_http_url
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError, ConfigurationError
 
 try:
@@ -469,11 +470,10 @@ def check_report_url(url):
     """``url`` if it is an http(s) URL on one line (or empty: None), else a ConfigurationError."""
     if not url:
         return None
-    url = str(url)
-    parts = urlsplit(url)
-    if parts.scheme not in ('http', 'https') or not parts.netloc or any(c in url for c in '\r\n\t <>|'):
-        raise ConfigurationError('report_url must be an http(s) URL without blanks, <, > or |, got %r' % url)
-    return url
+    # A presigned link lets whoever has it read the report: never shown. <, > and | would break Slack's link.
+    check_http_url(url, 'report_url', example='https://bucket.s3.amazonaws.com/report.html?...', secret=True,
+                   forbidden='<>|')
+    return str(url)
 
 
 def default_title():
@@ -569,13 +569,8 @@ def _gave_up(exhausted, timeout):
 
 def check_webhook_url(url, allow_http=False):
     """Refuse a webhook URL that is not https:// (its path is the secret) unless allowed."""
-    try:
-        parts = urlsplit(url or '')
-        hostname = parts.hostname
-    except ValueError:
-        parts, hostname = None, None
-    if parts is None or parts.scheme not in ('https', 'http') or not hostname:
-        raise ConfigurationError('slack.webhook_url must be an https:// URL (a Slack incoming webhook)')
+    parts = check_http_url(url, 'slack.webhook_url', example='https://hooks.slack.com/services/... (a Slack incoming '
+                           'webhook)', secret=True, kind='https://')
     if parts.scheme == 'http' and not allow_http:
         raise ConfigurationError(
             'slack.webhook_url is an http:// URL (http://%s/...): the webhook\'s path is its secret and would '

@@ -81,6 +81,29 @@ def _server_endpoints(hostvars, host, server_name, name):
     return endpoints
 
 
+def served_endpoints(certificates, hostvars):
+    """Walk where each certificate is served: ``(cert, host, server, endpoint, several)`` for each of its
+    ``hosts`` and each TLS server of that host, in order (``several``: the host has more than one such server).
+
+    The one walk of check.yml's live targets and the drift repair's endpoints.
+    """
+    for cert in certificates or []:
+        sni = server_name_for(cert.get('domains'))
+        for host in cert.get('hosts') or []:
+            served = _server_endpoints(hostvars, host, sni, cert['name'])
+            for server, endpoint in served:
+                yield cert, host, server, endpoint, len(served) > 1
+
+
+def _paired(what, results, items, items_name, source):
+    """``zip(results, items)`` when they are as many (cert_info's results for exactly these items), else refused."""
+    results, items = list(results or []), list(items or [])
+    if len(results) != len(items):
+        raise ConfigurationError('%s: %d results for %d %s; pass cert_info\'s results for exactly %s, in that order'
+                                 % (what, len(results), len(items), items_name, source))
+    return list(zip(results, items))
+
+
 def check_targets(declared, hostvars, store_path):
     """One target per stored certificate (first, in declaration order), then one per host serving it.
 
@@ -89,20 +112,17 @@ def check_targets(declared, hostvars, store_path):
     """
     files, endpoints = [], []
     store_path = str(store_path).rstrip('/')
-    for cert in declared or []:
-        name = cert['name']
-        directory = '%s/certs/%s' % (store_path, name)
+    declared = list(declared or [])
+    for cert in declared:
+        directory = '%s/certs/%s' % (store_path, cert['name'])
         path = file_path(directory, 'fullchain')
-        files.append(dict(certificate=name, host=STORE_HOST, source='store', where=path, path=path,
+        files.append(dict(certificate=cert['name'], host=STORE_HOST, source='store', where=path, path=path,
                           key_path=file_path(directory, 'key')))
-        sni = server_name_for(cert.get('domains'))
-        for host in cert.get('hosts') or []:
-            served = _server_endpoints(hostvars, host, sni, name)
-            for server, endpoint in served:
-                where = '%s:%d (SNI %s%s)' % (endpoint['host'], endpoint['port'], sni,
-                                              ', %s' % server['name'] if len(served) > 1 else '')
-                endpoints.append(dict(certificate=name, host=host, source='live', where=where, endpoint=endpoint,
-                                      server=server['name'], kind=server['kind']))
+    for cert, host, server, endpoint, several in served_endpoints(declared, hostvars):
+        where = '%s:%d (SNI %s%s)' % (endpoint['host'], endpoint['port'], endpoint['server_name'],
+                                      ', %s' % server['name'] if several else '')
+        endpoints.append(dict(certificate=cert['name'], host=host, source='live', where=where, endpoint=endpoint,
+                              server=server['name'], kind=server['kind']))
     return files + endpoints
 
 
@@ -129,12 +149,8 @@ def _detail(result):
 
 def check_rows(results, targets, warn_days=14):
     """The report's rows, one per result (results and targets in the same order), by certificate."""
-    results, targets = list(results or []), list(targets or [])
-    if len(results) != len(targets):
-        raise ConfigurationError('check_report: %d results for %d targets; pass cert_info\'s results for exactly '
-                                 'the targets check_targets returned, in that order' % (len(results), len(targets)))
     rows = []
-    for result, target in zip(results, targets):
+    for result, target in _paired('check_report', results, targets, 'targets', 'the targets check_targets returned'):
         days = result.get('days_left')
         rows.append(dict(
             certificate=target['certificate'], host=target['host'], source=target['source'], where=target['where'],
@@ -195,12 +211,9 @@ def stored_certificates(declared, stored):
     unreadable are left out (no serial to compare a host with). The result is what
     :func:`drift_targets` takes.
     """
-    declared, stored = list(declared or []), list(stored or [])
-    if len(declared) != len(stored):
-        raise ConfigurationError('stored_certificates: %d results for %d certificates; pass cert_info\'s results '
-                                 'for exactly the declared certificates\' files, in order' % (len(stored), len(declared)))
     found = []
-    for cert, result in zip(declared, stored):
+    for result, cert in _paired('stored_certificates', stored, declared, 'certificates',
+                                'the declared certificates\' files'):
         if result.get('serial'):
             found.append(dict(name=cert['name'], domains=list(cert.get('domains') or []),
                               hosts=list(cert.get('hosts') or []), serial=result['serial']))
@@ -217,15 +230,11 @@ def drift_targets(results, hostvars):
     ``serial``, ``server`` and ``kind``.
     """
     endpoints, expected = [], []
-    for cert in results or []:
-        if cert.get('failed') or not cert.get('serial'):
-            continue
-        sni = server_name_for(cert.get('domains'))
-        for host in cert.get('hosts') or []:
-            for server, endpoint in _server_endpoints(hostvars, host, sni, cert['name']):
-                endpoints.append(endpoint)
-                expected.append(dict(host=host, certificate=cert['name'], serial=cert['serial'],
-                                     server=server['name'], kind=server['kind']))
+    issued = [cert for cert in results or [] if not cert.get('failed') and cert.get('serial')]
+    for cert, host, server, endpoint, _several in served_endpoints(issued, hostvars):
+        endpoints.append(endpoint)
+        expected.append(dict(host=host, certificate=cert['name'], serial=cert['serial'],
+                             server=server['name'], kind=server['kind']))
     return dict(endpoints=endpoints, expected=expected)
 
 
@@ -236,12 +245,8 @@ def drifted(served, expected, host=None):
     Unreachable endpoints are left out (nothing to reload there). Items: ``host``,
     ``certificate``, ``served_serial``, ``stored_serial``, ``server`` and ``kind`` (what to reload).
     """
-    served, expected = list(served or []), list(expected or [])
-    if len(served) != len(expected):
-        raise ConfigurationError('drifted: %d results for %d endpoints; pass cert_info\'s results for exactly the '
-                                 'endpoints drift_targets returned' % (len(served), len(expected)))
     found = []
-    for result, want in zip(served, expected):
+    for result, want in _paired('drifted', served, expected, 'endpoints', 'the endpoints drift_targets returned'):
         if host is not None and want['host'] != host:
             continue
         if not result.get('reachable') or not result.get('serial'):
@@ -262,17 +267,13 @@ def served_certificates(results, targets, host):
     ``renew_at`` and ``store_serial`` (the serial of the store's file; empty when the
     store has none), as the metrics_textfile module takes them.
     """
-    results, targets = list(results or []), list(targets or [])
-    if len(results) != len(targets):
-        raise ConfigurationError('served_certificates: %d results for %d targets; pass cert_info\'s results for '
-                                 'exactly the targets check_targets returned, in that order'
-                                 % (len(results), len(targets)))
+    pairs = _paired('served_certificates', results, targets, 'targets', 'the targets check_targets returned')
     stored = {}
-    for result, target in zip(results, targets):
+    for result, target in pairs:
         if target['source'] == 'store' and result.get('serial'):
             stored[target['certificate']] = result['serial']
     served = []
-    for result, target in zip(results, targets):
+    for result, target in pairs:
         if target['source'] != 'live' or target['host'] != host:
             continue
         endpoint = target['endpoint']

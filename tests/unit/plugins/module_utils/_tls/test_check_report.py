@@ -187,3 +187,17 @@ def test_stored_certificates_pair_declarations_with_the_stores_serials():
     assert [e['name'] for e in report.drift_targets(found, HOSTVARS)['endpoints']] == ['app1@web1', 'qa1@web3']
     with pytest.raises(ConfigurationError, match='2 results for 3 certificates'):
         report.stored_certificates(declared, stored[:2])
+
+
+def test_one_walk_gives_check_and_drift_repair_the_same_endpoints():
+    """check.yml's live targets and the drift repair's endpoints come from one walk: same endpoints, same order."""
+    hostvars = dict(HOSTVARS, edge1={'ansible_host': '10.0.0.21',
+                                     'autotls_servers': ['nginx', {'kind': 'haproxy', 'port': 8443}]})
+    declared = DECLARED + [dict(name='shop', domains=['shop.example.test'], hosts=['edge1', 'web1'])]
+    walked = list(report.served_endpoints(declared, hostvars))
+    assert [(cert['name'], host, server['name'], several) for cert, host, server, _endpoint, several in walked] == [
+        ('app1', 'web1', 'nginx', False), ('app1', 'web2', 'nginx', False), ('qa1', 'web3', 'nginx', False),
+        ('shop', 'edge1', 'nginx', True), ('shop', 'edge1', 'haproxy', True), ('shop', 'web1', 'nginx', False)]
+    live = [t['endpoint'] for t in report.check_targets(declared, hostvars, '/s') if t['source'] == 'live']
+    stored = report.stored_certificates(declared, [dict(serial='%02x' % n) for n in range(len(declared))])
+    assert report.drift_targets(stored, hostvars)['endpoints'] == live == [endpoint for *_rest, endpoint, _s in walked]
