@@ -12,6 +12,7 @@ restart.
 """
 
 import os
+import socket
 
 import pytest
 import yaml
@@ -20,7 +21,7 @@ from testbed.doc_examples import REPO_ROOT, guide_inventory, markdown_examples
 from testbed.fixtures_hosts import write_inventory
 from testbed.processes import wait_until
 from testbed.tls import cert_pem, key_pem, make_ca, make_server_cert
-from testbed.traefik import verified_serial_inside
+from testbed.traefik import traefik_binary, verified_serial_inside
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -145,3 +146,59 @@ def test_traefik_serves_each_renewal_without_restart_and_keeps_the_old_one_when_
     # After a start Traefik serves its own certificate until it has read the directory.
     assert wait_until(lambda: served()[0], 15, 'Traefik to load its directory', process=restarted.process) \
         == second_serial
+
+
+# Traefik as a service of the host (no systemd in test hosts: an init script that ansible.builtin.service runs).
+INIT_SCRIPT = '''#!/bin/sh
+PIDFILE=/run/traefik-acme-test.pid
+case "$1" in
+  start) start-stop-daemon --start --background --make-pidfile --pidfile $PIDFILE --exec %s -- \\
+           --configFile=/etc/traefik/traefik.yml ;;
+  stop) start-stop-daemon --stop --quiet --oknodo --retry 5 --pidfile $PIDFILE; rm -f $PIDFILE ;;
+  restart) "$0" stop; "$0" start ;;
+  status) start-stop-daemon --status --pidfile $PIDFILE ;;
+  *) exit 3 ;;
+esac
+'''
+ROLE_PLAYBOOK = '''
+- hosts: all
+  gather_facts: false
+  roles:
+    - role: autotls.acme.traefik_acme
+'''
+
+
+@pytest.mark.timeout(300)
+def test_traefik_acme_puts_the_previous_static_configuration_back_when_traefik_refuses_it(
+        test_hosts, run_playbook, tmp_path):
+    host = test_hosts['app3']
+    host.reset()
+    host.write_file('/etc/init.d/traefik', INIT_SCRIPT % traefik_binary(), mode=0o755)
+    settings = dict(autotls_acme_directory='https://ca.internal.example.test:9443/acme/acme/directory',
+                    autotls_traefik_listen_address=host.address, autotls_traefik_http_port=8080,
+                    autotls_traefik_https_port=8443, autotls_traefik_start_timeout=5)
+
+    def play(expect_rc=0, **changes):
+        inventory = write_inventory(tmp_path / 'inventory.yml', hosts=[host], host_vars={host: dict(settings, **changes)})
+        return run_playbook(ROLE_PLAYBOOK, inventory=inventory, connection=None, expect_rc=expect_rc)
+
+    def listening():
+        try:
+            with socket.create_connection((host.address, 8443), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    try:
+        play()
+        good = host.read_file('/etc/traefik/traefik.yml')
+        assert listening()
+        # A setting Traefik refuses at start (it stops with "strconv.ParseBool"): the previous file comes back.
+        refused = play(expect_rc=2, autotls_traefik_static_extra={'api': {'dashboard': 'notabool'}})
+        message = [r for r in refused.failed if r['host'] == host.name][-1]['result']['msg']
+        assert message.startswith('Traefik did not start with the new static configuration /etc/traefik/traefik.yml')
+        assert 'The previous one is back and Traefik was restarted with it.' in message, message
+        assert host.read_file('/etc/traefik/traefik.yml') == good
+        wait_until(listening, 15, 'Traefik in %s to listen again with the previous configuration' % host.name)
+    finally:
+        host.run(['/etc/init.d/traefik', 'stop'])
