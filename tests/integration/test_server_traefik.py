@@ -176,7 +176,7 @@ def test_traefik_acme_puts_the_previous_static_configuration_back_when_traefik_r
     host.write_file('/etc/init.d/traefik', INIT_SCRIPT % traefik_binary(), mode=0o755)
     settings = dict(autotls_acme_directory='https://ca.internal.example.test:9443/acme/acme/directory',
                     autotls_traefik_listen_address=host.address, autotls_traefik_http_port=8080,
-                    autotls_traefik_https_port=8443, autotls_traefik_start_timeout=5)
+                    autotls_traefik_https_port=8443, autotls_traefik_start_timeout=3)
 
     def play(expect_rc=0, **changes):
         inventory = write_inventory(tmp_path / 'inventory.yml', hosts=[host], host_vars={host: dict(settings, **changes)})
