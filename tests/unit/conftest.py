@@ -4,7 +4,8 @@
 """Unit-test fixtures: a real moto server (Route53 API) and a DNS server over its state.
 
 One moto server per test module (started on first use, stopped at the module's end);
-every test that uses ``moto`` starts from an empty account (``/moto-api/reset``).
+every test that uses ``moto`` starts from an empty account (``/moto-api/reset``). The tests
+that use it are marked ``moto`` (``-m moto`` selects them, ``-m 'not moto'`` leaves them out).
 """
 
 import pytest
@@ -48,3 +49,10 @@ def route53_dns(moto_server):
     """An authoritative DNS server (UDP+TCP on 127.0.0.1) answering from moto's zones."""
     with Route53DnsServer(moto_server.client('route53')) as server:
         yield server
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that talks to the moto server, however it asks for it."""
+    for item in items:
+        if 'moto_server' in getattr(item, 'fixturenames', ()):
+            item.add_marker(pytest.mark.moto)
