@@ -33,6 +33,7 @@ requirements:
   - cryptography
 extends_documentation_fragment:
   - autotls.acme.acme
+  - autotls.acme.issuers
 attributes:
   check_mode:
     support: full
@@ -44,6 +45,29 @@ attributes:
     support: partial
     description: The contact and the state are changed only when they differ; O(rollover=true) rolls the key over on every run.
 options:
+  acme_directory:
+    description:
+      - URL of the CA's ACME directory, or an alias (C(letsencrypt), C(letsencrypt_staging), C(zerossl)), in the
+        one-issuer form, with the other ACME options. O(issuers) gives the CAs of C(autotls_issuers) instead; one of
+        the two is required.
+    type: str
+    required: false
+  issuers:
+    description:
+      - The CAs of C(autotls_issuers), in order; the module acts on the account at one of them, O(issuer).
+      - The account key of that issuer must exist (it is not made here; M(autotls.acme.certificate) makes it on
+        first use).
+  issuer:
+    description:
+      - Name of the issuer (of O(issuers)) whose account to act on. Default - the first.
+      - A name that is not one of the issuers' names is refused, listing them.
+    type: str
+  key_setting:
+    description:
+      - Where the account key given as O(account_key_content) (or O(issuers[].account_key_content)) comes from in the
+        inventory, for RV(next_steps) to name, such as C(autotls_issuers[1].account_key_content (issuer zerossl)).
+    type: str
+    default: account_key_content
   state:
     description:
       - C(present) finds (or creates) the account; C(deactivated) closes it, for good.
@@ -75,6 +99,16 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Roll over the key of the account at the second issuer of autotls_issuers
+  autotls.acme.account:
+    issuers: "{{ autotls_issuers }}"
+    issuer: zerossl
+    key_setting: autotls_issuers[1].account_key_content (issuer zerossl)
+    new_account_key_dest: /srv/autotls/account-zerossl-new.pem
+    rollover: true
+  delegate_to: localhost
+  run_once: true
+
 - name: Roll the account key over, the key in the store
   autotls.acme.account:
     acme_directory: letsencrypt
@@ -95,6 +129,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+issuer:
+  description: Name of the issuer whose account this is.
+  returned: when the issuers were read
+  type: str
+  sample: letsencrypt
 account_uri:
   description: URL of the account.
   returned: when the account was found or created
@@ -136,23 +175,23 @@ next_steps:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.autotls.acme.plugins.module_utils._acme import account as acme_account
-from ansible_collections.autotls.acme.plugins.module_utils._acme.network import HAS_ACME
 from ansible_collections.autotls.acme.plugins.module_utils._acme.session import (
-    AcmeSession,
+    account_options_from_issuer,
     acme_argument_spec,
-    acme_mutually_exclusive,
-    acme_required_one_of,
+    acme_module,
+    issuer_named,
+    issuers_from_params,
+    session_from_issuer,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError, ConfigurationError
-from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import HAS_CRYPTOGRAPHY
 
 
 def argument_spec():
-    spec = acme_argument_spec()
+    spec = acme_argument_spec(issuers=True)
     spec.update(
+        issuer=dict(type='str'),
+        key_setting=dict(type='str', default='account_key_content', no_log=False),
         state=dict(type='str', default='present', choices=['present', 'deactivated']),
         rollover=dict(type='bool', default=False),
         new_key_type=dict(type='str', default='ec256', choices=list(acme_account.ACCOUNT_KEY_TYPES)),
@@ -161,30 +200,12 @@ def argument_spec():
     return spec
 
 
-def _account_key(params):
-    if params.get('account_key_content'):
-        return params['account_key_content'].encode('utf-8')
-    try:
-        with open(params['account_key_src'], 'rb') as handle:
-            return handle.read()
-    except OSError as exc:
-        raise ConfigurationError('Could not read the account key account_key_src %s: %s (this module changes an '
-                                 'existing account; the certificate module makes the key on first use)'
-                                 % (params['account_key_src'], exc.strerror or exc))
-
-
-def _pending_path(params):
+def _pending_path(params, issuer):
     if params.get('new_account_key_dest'):
         return params['new_account_key_dest']
-    if params.get('account_key_src'):
-        return params['account_key_src'] + '.new'
+    if issuer.get('account_key_src') and not issuer.get('account_key_content'):
+        return issuer['account_key_src'] + '.new'
     return None
-
-
-def _session(params, key_pem):
-    return AcmeSession(params['acme_directory'], key_pem, account_key_passphrase=params.get('account_key_passphrase'),
-                       ca_bundle=params.get('acme_ca_bundle'), validate_certs=params['validate_certs'],
-                       request_timeout=params['request_timeout'])
 
 
 def _finish_earlier_rollover(module, params, session, pending, key_path, result):
@@ -207,15 +228,18 @@ def _finish_earlier_rollover(module, params, session, pending, key_path, result)
 
 
 def _run(module, params, result):
-    contact = acme_account.contact_of(params.get('account_email'))
-    pending = _pending_path(params)
-    key_path = None if params.get('account_key_content') else params.get('account_key_src')
+    issuer = issuer_named(issuers_from_params(params), params.get('issuer'))
+    result['issuer'] = issuer['name']
+    options = account_options_from_issuer(issuer)
+    contact = acme_account.contact_of(options['email'])
+    pending = _pending_path(params, issuer)
+    key_path = None if issuer.get('account_key_content') else issuer.get('account_key_src')
     if params['rollover'] and pending is None:
         raise ConfigurationError('rollover with account_key_content needs new_account_key_dest: the file the new key '
                                  'is written to, for you to move into the vault or AWX credential')
     if params['rollover'] and params['state'] == 'deactivated':
         raise ConfigurationError('rollover and state=deactivated exclude each other: a closed account needs no new key')
-    session = _session(params, _account_key(params))
+    session = session_from_issuer(issuer, params, make_key=False)
     try:
         uri = acme_account.find_account(session)
         if uri is None and pending:
@@ -231,9 +255,7 @@ def _run(module, params, result):
             if module.check_mode:
                 result.update(contact_changed=bool(contact), rolled_over=params['rollover'])
                 return
-            uri = session.ensure_account(email=params.get('account_email'), terms_agreed=params['terms_agreed'],
-                                         eab_kid=params.get('eab_kid'), eab_hmac_key=params.get('eab_hmac_key'),
-                                         eab_alg=params['eab_alg'])
+            uri = session.ensure_account(**options)
         regr = acme_account.read_account(session, uri)
         result['account_uri'] = uri
         if params['state'] == 'deactivated':
@@ -254,23 +276,16 @@ def _run(module, params, result):
         result['contact'] = [str(c) for c in (regr.body.contact or ())]
         if result.get('new_key_path') and not key_path:
             result['next_steps'] = (
-                'The account now has the key in %s. Put its content where account_key_content comes from (the vault '
-                'variable, or the AWX credential of type "ACME account"), then delete the file: the old key no longer '
-                'works.' % result['new_key_path'])
+                'The account at %s (issuer %s) now has the key in %s. Put its content where %s comes from (the vault '
+                'variable it names, or the AWX credential of type "ACME account" that sets it), then delete the file: '
+                'the old key no longer works.' % (session.directory_url, issuer['name'], result['new_key_path'],
+                                                  params.get('key_setting') or 'account_key_content'))
     finally:
         session.close()
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=acme_mutually_exclusive(),
-        required_one_of=acme_required_one_of(),
-        supports_check_mode=True,
-    )
-    for has, lib in ((HAS_ACME, 'acme'), (HAS_CRYPTOGRAPHY, 'cryptography')):
-        if not has:
-            module.fail_json(msg=missing_required_lib(lib))
+    module = acme_module(argument_spec())
     params = module.params
     result = dict(changed=False, created=False, contact_changed=False, rolled_over=False, deactivated=False)
     try:

@@ -29,6 +29,7 @@ requirements:
   - dnspython (for the propagation check)
 extends_documentation_fragment:
   - autotls.acme.acme
+  - autotls.acme.issuers
   - autotls.acme.aws
 attributes:
   action_group:
@@ -71,51 +72,6 @@ options:
       - O(account_email) and O(terms_agreed) apply to every issuer that does not set its own.
     type: list
     elements: dict
-    suboptions:
-      name:
-        description: Name of the issuer in results and reports; by default the directory's alias or host name.
-        type: str
-      directory:
-        description: The CA's ACME directory URL, or an alias (C(letsencrypt), C(letsencrypt_staging), C(zerossl)).
-        type: str
-        required: true
-      account_key_src:
-        description: Path of the account key at this CA; a new P-256 key is written there (0600) when missing.
-        type: path
-      account_key_content:
-        description: The account key as PEM text (one of this and O(issuers[].account_key_src) is required).
-        type: str
-      account_key_passphrase:
-        description: Passphrase of an encrypted account key.
-        type: str
-      account_email:
-        description: Contact address of the account.
-        type: str
-      terms_agreed:
-        description: Agree to the CA's terms of service.
-        type: bool
-      eab_kid:
-        description: External Account Binding key identifier.
-        type: str
-      eab_hmac_key:
-        description: External Account Binding HMAC key (base64url).
-        type: str
-      eab_alg:
-        description: MAC algorithm for External Account Binding.
-        type: str
-        choices: [HS256, HS384, HS512]
-      ca_bundle:
-        description: PEM file of the CA certificates that verify this CA's HTTPS endpoint.
-        type: path
-      fingerprint:
-        description: SHA-256 fingerprint of a private CA's root (used by the playbooks to bootstrap O(issuers[].ca_bundle)).
-        type: str
-      ca_url:
-        description: Base URL of a private CA for its roots (used by the playbooks).
-        type: str
-      profile:
-        description: ACME profile to request from this CA for certificates that set none; overrides O(profile).
-        type: str
   issuer_state:
     description:
       - What an earlier step of the same run learnt about the CAs (rate-limited until when, unreachable), as
@@ -585,25 +541,18 @@ timings:
   sample: {imports: 0.62, account: 0.05, orders: 0.4, dns_write: 0.2, dns_insync: 0.01, total: 3.1}
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 # First of the collection's imports: it marks the time before acme, boto3 and cryptography load.
 from ansible_collections.autotls.acme.plugins.module_utils._common import timings as _timings
-from ansible_collections.autotls.acme.plugins.module_utils._acme.network import HAS_ACME
 from ansible_collections.autotls.acme.plugins.module_utils._acme.session import (
     account_options_from_issuer,
     acme_argument_spec,
-    acme_mutually_exclusive,
-    issuer_from_params,
+    acme_module,
+    issuers_from_params,
     session_from_issuer,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._acme.fallback import IssuerChain, IssuerState
-from ansible_collections.autotls.acme.plugins.module_utils._model.issuers import (
-    EAB_ALGS,
-    ISSUER_KEYS,
-    SECRET_KEYS,
-    validate_issuers,
-)
 from ansible_collections.autotls.acme.plugins.module_utils._common.aws import BOTO3_IMPORT_ERROR, HAS_BOTO3, aws_argument_spec
 from ansible_collections.autotls.acme.plugins.module_utils._dns.dns01 import Route53Dns01Solver
 from ansible_collections.autotls.acme.plugins.module_utils._dns.propagation import (
@@ -620,36 +569,17 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.issuer import (
     PlacedTokens,
     http01_tokens,
 )
-from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import HAS_CRYPTOGRAPHY, KEY_TYPES
+from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import KEY_TYPES
 from ansible_collections.autotls.acme.plugins.module_utils._acme.renewal import RenewalPolicy, forced_names
 from ansible_collections.autotls.acme.plugins.module_utils._acme.schedule import check_run_interval, schedule_of_facts
 from ansible_collections.autotls.acme.plugins.module_utils._model.modes import parse_mode
 
 
-def _issuer_options():
-    """The suboptions of O(issuers): the keys of the issuer model, secrets no_log."""
-    options = {}
-    for key in ISSUER_KEYS:
-        if key == 'terms_agreed':
-            options[key] = dict(type='bool')
-        elif key == 'eab_alg':
-            options[key] = dict(type='str', choices=list(EAB_ALGS))
-        elif key in ('account_key_src', 'ca_bundle'):
-            options[key] = dict(type='path', no_log=False)
-        elif key == 'directory':
-            options[key] = dict(type='str', required=True)
-        else:
-            options[key] = dict(type='str', no_log=key in SECRET_KEYS)
-    return options
-
-
 def argument_spec():
-    spec = acme_argument_spec()
-    # Not required here: O(issuers) gives the CAs instead.
-    spec['acme_directory']['required'] = False
+    # O(acme_directory) is not required: O(issuers) gives the CAs instead.
+    spec = acme_argument_spec(issuers=True)
     spec.update(aws_argument_spec())
     spec.update(
-        issuers=dict(type='list', elements='dict', options=_issuer_options()),
         issuer_state=dict(type='dict'),
         retry=dict(type='list', elements='dict'),
         certificates=dict(type='list', elements='dict', required=True, options=dict(
@@ -717,27 +647,6 @@ def _specs(params):
     return specs
 
 
-def _issuers(params):
-    """The issuers of this run, in order: O(issuers), or the one O(acme_directory) and its options describe."""
-    if params.get('issuers'):
-        single = [k for k in ('acme_directory', 'acme_ca_bundle', 'account_key_src', 'account_key_content',
-                              'account_key_passphrase', 'eab_kid', 'eab_hmac_key') if params.get(k)]
-        if single:
-            raise AutoTLSError('issuers and %s are both set: give the CAs in issuers only' % ', '.join(single))
-        entries = [dict((k, v) for k, v in entry.items() if v is not None) for entry in params['issuers']]
-        for entry in entries:
-            for key in ('account_email', 'terms_agreed'):
-                if entry.get(key) is None and params.get(key) is not None:
-                    entry[key] = params[key]
-        return validate_issuers(entries, 'issuers')
-    if not params.get('acme_directory'):
-        raise AutoTLSError('one of acme_directory or issuers is required')
-    issuers = validate_issuers([issuer_from_params(params)], 'acme_directory and its options')
-    if not issuers[0].get('account_key_src') and not issuers[0].get('account_key_content'):
-        raise AutoTLSError('one of account_key_src or account_key_content is required')
-    return issuers
-
-
 def _cleanup_errors(solvers):
     errors = [e for solver in solvers.values() for e in getattr(solver, 'cleanup_errors', [])]
     return list(dict.fromkeys(errors))
@@ -761,14 +670,7 @@ def _note_schedule(results, policy, run_interval, directory_url, module):
 def main():
     timings = _timings.PhaseTimings()
     timings.add('imports', _timings.IMPORTED_AT)
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=acme_mutually_exclusive(),
-        supports_check_mode=True,
-    )
-    for has, lib in ((HAS_ACME, 'acme'), (HAS_CRYPTOGRAPHY, 'cryptography')):
-        if not has:
-            module.fail_json(msg=missing_required_lib(lib))
+    module = acme_module(argument_spec())
     params = module.params
     result = dict(changed=False, certificates=[], cleanup_errors=[])
     solvers, outcomes, sessions = {}, [], []
@@ -777,7 +679,7 @@ def main():
         check_ranges(params, DNS_LIMITS)
         check_nameserver_entries(params.get('dns_servers'))
         run_interval = check_run_interval(params['run_interval'])
-        configs = _issuers(params)
+        configs = issuers_from_params(params)
         specs = _specs(params)
         # Checked before anything is contacted: quoted octal strings, no key readable by others.
         file_mode = parse_mode(params['file_mode'], 'file_mode')

@@ -17,7 +17,14 @@ description:
   - Then asks the CA whether it holds the certificate as revoked, the first way the CA offers that answers -
     its OCSP responder (named in the certificate), its CRL (named in the certificate, signature checked with
     the issuer's key), else the ACME endpoint itself, which answers a second request with C(alreadyRevoked).
-    RV(check) says which way answered.
+    RV(check) says which way answered. A check that cannot be made (the CA no longer answers) is reported in
+    RV(check) and as a warning; the revocation stands.
+  - The request goes to the issuer (of O(issuers)) that issued the certificate, with that issuer's account key,
+    External Account Binding and trust - the issuer the store recorded with the certificate (C(issuer.json) beside
+    its files, written by M(autotls.acme.certificate)), else the issuer whose CA bundle holds the CA certificate that
+    signed it (its name and signature), else the first. RV(acme_issuer) and RV(issuer_found_by) say which and how.
+  - When the CA refuses the revocation, nothing is set aside and the module fails (the certificate is still valid).
+    Once the CA revoked it, its files are set aside even when the check afterwards fails.
   - With O(set_aside=true) (the default), the certificate's files then move from C(<dest>/<name>/) to
     C(<store>/revoked/<name>/<serial>/) (the store being the parent of O(dest)), so that the next issuance makes
     a new key and nothing deploys or renews the revoked certificate again.
@@ -30,6 +37,7 @@ requirements:
   - cryptography
 extends_documentation_fragment:
   - autotls.acme.acme
+  - autotls.acme.issuers
 attributes:
   check_mode:
     support: full
@@ -41,6 +49,18 @@ attributes:
     support: none
     description: A revoked certificate is set aside; running again finds no certificate to revoke and fails, naming where it went.
 options:
+  acme_directory:
+    description:
+      - URL of the CA's ACME directory, or an alias (C(letsencrypt), C(letsencrypt_staging), C(zerossl)), in the
+        one-issuer form, with the other ACME options. O(issuers) gives the CAs of C(autotls_issuers) instead; one of
+        the two is required (unless O(revoke=false)).
+    type: str
+    required: false
+  issuers:
+    description:
+      - The CAs of C(autotls_issuers), in order. The certificate is revoked at the one that issued it.
+      - With O(revoke_with=account), that issuer needs its account key (a file that does not exist is refused, not
+        made, since a new account could not revoke the certificate).
   name:
     description:
       - Name of the certificate in the store.
@@ -93,6 +113,15 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Revoke app1's certificate at the issuer of autotls_issuers that issued it
+  autotls.acme.revoke:
+    issuers: "{{ autotls_issuers }}"
+    dest: /srv/autotls/certs
+    name: app1
+    reason: keyCompromise
+  delegate_to: localhost
+  run_once: true
+
 - name: Revoke app1's certificate, its key leaked
   autotls.acme.revoke:
     acme_directory: https://ca.internal:9443/acme/acme/directory
@@ -145,9 +174,22 @@ check:
   description:
     - What the CA said afterwards - C(revoked) (true, false or null when it could not tell), C(method) (C(ocsp),
       C(crl) or C(acme)), C(detail) and C(tried) (the ways asked first that did not decide).
+    - C(method) is null when the CA could not be asked afterwards (C(detail) says why).
   returned: when revoked, unless in check mode
   type: dict
   sample: {revoked: true, method: acme, detail: the CA answered a second revocation request with alreadyRevoked, tried: []}
+acme_issuer:
+  description: Name of the issuer (of O(issuers)) the request went to.
+  returned: when revoking (also in check mode)
+  type: str
+  sample: zerossl
+issuer_found_by:
+  description:
+    - How that issuer was found - C(recorded) (the store recorded it with the certificate), C(trust) (its CA bundle
+      holds the CA certificate that signed it) or C(first) (neither told; the first issuer).
+  returned: when revoking (also in check mode)
+  type: str
+  sample: recorded
 set_aside_to:
   description: Where the certificate's files went (or would go, in check mode).
   returned: with O(set_aside)
@@ -161,9 +203,6 @@ account_uri:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.autotls.acme.plugins.module_utils._acme.network import HAS_ACME
 from ansible_collections.autotls.acme.plugins.module_utils._acme.revocation import (
     REASONS,
     REVOKE_WITH,
@@ -171,12 +210,13 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.revocation impo
     check_revoked,
     reason_code,
 )
+from ansible_collections.autotls.acme.plugins.module_utils._acme.issued_by import IssuedBy
 from ansible_collections.autotls.acme.plugins.module_utils._acme.session import (
-    account_options_from_params,
+    account_options_from_issuer,
     acme_argument_spec,
-    acme_mutually_exclusive,
-    acme_required_one_of,
-    session_from_params,
+    acme_module,
+    issuers_from_params,
+    session_from_issuer,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 from ansible_collections.autotls.acme.plugins.module_utils._model.names import validate_name
@@ -187,7 +227,6 @@ from ansible_collections.autotls.acme.plugins.module_utils._x509.certificates im
     load_certificate,
     split_pem_chain,
 )
-from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import HAS_CRYPTOGRAPHY
 
 try:
     import requests
@@ -196,7 +235,7 @@ except ImportError:  # pragma: no cover - acme brings requests
 
 
 def argument_spec():
-    spec = acme_argument_spec()
+    spec = acme_argument_spec(issuers=True)
     spec.update(
         name=dict(type='str', required=True),
         dest=dict(type='path', required=True),
@@ -240,16 +279,21 @@ def _read_stored(files, name):
     return cert, issuer
 
 
+def _set_aside(params, serial, result):
+    try:
+        return set_aside(params['dest'], params['name'], params['aside'], serial)
+    except (AutoTLSError, OSError) as exc:
+        if not result.get('revoked'):
+            raise
+        raise AutoTLSError('Certificate %s (serial %s) is revoked at the CA, but its files could not be set aside: %s. '
+                           'Move %s to %s/%s/%s/%s by hand, then issue its replacement (renew.yml).' % (
+                               params['name'], serial, exc, os.path.join(params['dest'], params['name']),
+                               os.path.dirname(os.path.abspath(params['dest'])), params['aside'], params['name'],
+                               serial))
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=acme_mutually_exclusive(),
-        required_one_of=acme_required_one_of(),
-        supports_check_mode=True,
-    )
-    for has, lib in ((HAS_ACME, 'acme'), (HAS_CRYPTOGRAPHY, 'cryptography')):
-        if not has:
-            module.fail_json(msg=missing_required_lib(lib))
+    module = acme_module(argument_spec())
     params = module.params
     result = dict(changed=False, name=params['name'], reason=params['reason'], revoked_with=params['revoke_with'],
                   revoked=params['revoke'])
@@ -257,7 +301,7 @@ def main():
         validate_name(params['name'])
         reason_code(params['reason'])
         files = CertificateFiles(os.path.join(params['dest'], params['name']))
-        cert, issuer = _read_stored(files, params['name'])
+        cert, chain_issuer = _read_stored(files, params['name'])
         facts = describe(cert)
         result.update(serial=facts['serial'], domains=facts['domains'], not_after=facts['not_after'])
         key_pem = None
@@ -266,6 +310,11 @@ def main():
             if not key_pem:
                 raise AutoTLSError('Certificate %s: no private key in the store (%s) to sign the revocation with; '
                                    'use revoke_with: account' % (params['name'], files.path('privkey.pem')))
+        if params['revoke']:
+            # The CA that issued it (recorded in the store, else found by its trust, else the first).
+            configs = issuers_from_params(params, need_key=params['revoke_with'] == 'account')
+            issuer, how = IssuedBy(configs).find(files, cert)
+            result.update(acme_issuer=issuer['name'], issuer_found_by=how)
         if module.check_mode:
             result['changed'] = True
             if params['set_aside']:
@@ -276,21 +325,23 @@ def main():
             result['set_aside_to'] = set_aside(params['dest'], params['name'], params['aside'], facts['serial'])
             result['changed'] = True
             module.exit_json(**result)
-        # The account key is only read (never made) when the certificate's key signs.
-        session = session_from_params(params, check_mode=params['revoke_with'] == 'certificate_key')
+        # The account key is only read (never made: a new account could not revoke it); the
+        # certificate's own key signs without any account.
+        session = session_from_issuer(issuer, params, make_key=False, key_pem=key_pem)
         try:
-            revoker = Revoker(session, account_options_from_params(params))
+            revoker = Revoker(session, account_options_from_issuer(issuer))
+            # A refusal raises here: nothing is set aside, the certificate stays in place (and valid).
             revoked_now = revoker.revoke(cert, params['reason'], key_pem)
             result['already_revoked'] = not revoked_now
             result['changed'] = revoked_now
             if session.account is not None:
                 result['account_uri'] = session.account.uri
-            result['check'] = check_revoked(revoker, _Http(params['request_timeout']), cert, issuer,
+            result['check'] = check_revoked(revoker, _Http(params['request_timeout']), cert, chain_issuer,
                                             params['reason'], key_pem)
         finally:
             session.close()
         if params['set_aside']:
-            result['set_aside_to'] = set_aside(params['dest'], params['name'], params['aside'], facts['serial'])
+            result['set_aside_to'] = _set_aside(params, facts['serial'], result)
             result['changed'] = True
     except AutoTLSError as exc:
         result['msg'] = str(exc)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime
 import time
 
+from ansible_collections.autotls.acme.plugins.module_utils._acme.issued_by import IssuedBy
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
     AcmeNetworkError,
     AcmeProtocolError,
@@ -234,9 +235,23 @@ class IssuerChain:
         return self.first.plan(specs)
 
     def consult_ari(self, outcomes):
-        """The first issuer's renewal information, when it takes orders this run."""
-        if self.state.unavailable(self.names[0]) is None:
-            self.first.consult_ari(outcomes)
+        """Each certificate's renewal information, from the issuer that issued it.
+
+        That issuer is the one the store recorded with the certificate (or whose trust
+        signed it; the first when neither tells): another CA knows nothing of it. An
+        issuer that takes no orders this run (rate-limited, unreachable) is not asked.
+        """
+        candidates = [o for o in outcomes if not o.due and o.current is not None and o.error is None]
+        if not candidates or not self.first.policy.ari:
+            return
+        issued_by = IssuedBy(self.configs)
+        groups = {}
+        for outcome in candidates:
+            issuer, _how = issued_by.find(outcome.files, outcome.current)
+            groups.setdefault(issuer['name'], []).append(outcome)
+        for name in self.names:
+            if name in groups and self.state.unavailable(name) is None:
+                self.issuer(name).consult_ari(groups[name])
 
     def run(self, outcomes):
         """Order, validate and finalize the due certificates, moving on along the issuers."""

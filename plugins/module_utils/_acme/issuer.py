@@ -136,6 +136,7 @@ class Outcome:
         self.facts = {}
         self.current = None         # the certificate in place before this run, if any
         self.replaces = None        # its ARI identifier, when the renewal order named it
+        self.ari_issuer = None      # the issuer whose renewal information (ARI) answered for it this run
         self.challenge_type = spec.challenge
         self.order_url = None       # the CA's URL of this run's order
         self.warnings = []
@@ -334,6 +335,7 @@ class Issuer:
                 if when is None:
                     continue
                 outcome.facts['ari_renewal_time'] = when.strftime('%Y-%m-%dT%H:%M:%SZ')
+                outcome.ari_issuer = self.name
                 due, reason = self.policy.decide(not_valid_before(outcome.current),
                                                  not_valid_after(outcome.current), now, ari_window_start=when)
                 if due:
@@ -550,8 +552,11 @@ class Issuer:
         ``replaces`` names a certificate of the CA's own; a certificate another issuer
         made (the run before fell back to it) is renewed here without it.
         """
+        recorded = outcome.files.read_issuer()
+        if recorded is not None:    # the store recorded which issuer issued it
+            return recorded['issuer'] == self.name or recorded.get('directory') == self.session.directory_url
         if outcome.facts.get('ari_renewal_time'):
-            return True             # this CA's ARI answered for it in this run
+            return outcome.ari_issuer in (None, self.name)     # this CA's ARI answered for it in this run
         cert_id = ari_cert_id(outcome.current)
         if cert_id is None:
             return False
@@ -612,7 +617,8 @@ class Issuer:
         certs = split_pem_chain(fullchain)
         outcome.stage = 'write'
         with self.timings.phase('write'):
-            outcome.files.write(fullchain, private_key_to_pem(key), self.file_mode, self.key_mode)
+            outcome.files.write(fullchain, private_key_to_pem(key), self.file_mode, self.key_mode,
+                                issuer={'issuer': self.name, 'directory': getattr(self.session, 'directory_url', None)})
         outcome.facts = describe(load_certificate(certs[0]))
         outcome.changed = True
 

@@ -184,7 +184,8 @@ def check_revoked(revoker, http, cert, issuer, reason, key_pem=None):
     """Ask the CA whether ``cert`` is revoked: OCSP, then its CRL, then the ACME endpoint.
 
     Returns ``{'revoked': bool or None, 'method': 'ocsp'|'crl'|'acme', 'detail': str,
-    'tried': [details of the ways that did not decide]}``.
+    'tried': [details of the ways that did not decide]}``; ``method`` None when the CA could
+    not be asked at all (never raised: the certificate is revoked whatever the check learns).
     """
     tried = []
     for method, urls, ask in (('ocsp', ocsp_urls(cert), ocsp_status), ('crl', crl_urls(cert), crl_status)):
@@ -202,5 +203,10 @@ def check_revoked(revoker, http, cert, issuer, reason, key_pem=None):
             if revoked:
                 return dict(revoked=True, method=method, detail=detail, tried=tried)
             tried.append(detail)
-    revoked, detail = revoker.confirm(cert, reason, key_pem)
+    try:
+        revoked, detail = revoker.confirm(cert, reason, key_pem)
+    except Exception as exc:  # pylint: disable=broad-except
+        # The CA stopped answering after it revoked: the revocation stands, the check says so.
+        return dict(revoked=None, method=None, tried=tried,
+                    detail='the CA could not be asked afterwards (%s: %s)' % (type(exc).__name__, exc))
     return dict(revoked=revoked, method='acme', detail=detail, tried=tried)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import threading
 
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
 from ansible_collections.autotls.acme.plugins.module_utils._acme.network import (
+    HAS_ACME,
     RetryingClientNetwork,
     RetryPolicy,
 )
@@ -22,6 +25,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.files import 
 from ansible_collections.autotls.acme.plugins.module_utils._model import issuers as _issuer_model
 from ansible_collections.autotls.acme.plugins.module_utils._model.issuers import resolve_directory
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import (
+    HAS_CRYPTOGRAPHY,
     generate_private_key,
     load_private_key,
     private_key_to_pem,
@@ -169,10 +173,14 @@ class AcmeSession:
                 pass
 
 
-def acme_argument_spec():
-    """Options every ACME-speaking module shares (documented by the ``autotls.acme.acme`` fragment)."""
-    return dict(
-        acme_directory=dict(type='str', required=True),
+def acme_argument_spec(issuers=False):
+    """Options every ACME-speaking module shares (documented by the ``autotls.acme.acme`` fragment).
+
+    With ``issuers``, also O(issuers) (the ``autotls.acme.issuers`` fragment): the CAs in
+    order, instead of O(acme_directory) and its options, which are then not required.
+    """
+    spec = dict(
+        acme_directory=dict(type='str', required=not issuers),
         acme_ca_bundle=dict(type='path'),
         validate_certs=dict(type='bool', default=True),
         account_key_src=dict(type='path'),
@@ -185,41 +193,104 @@ def acme_argument_spec():
         eab_alg=dict(type='str', default='HS256', choices=['HS256', 'HS384', 'HS512']),
         request_timeout=dict(type='int', default=30),
     )
+    if issuers:
+        spec['issuers'] = dict(type='list', elements='dict', options=issuer_options())
+    return spec
+
+
+def issuer_options():
+    """The suboptions of O(issuers): the keys of the issuer model, secrets no_log."""
+    options = {}
+    for key in _issuer_model.ISSUER_KEYS:
+        if key == 'terms_agreed':
+            options[key] = dict(type='bool')
+        elif key == 'eab_alg':
+            options[key] = dict(type='str', choices=list(_issuer_model.EAB_ALGS))
+        elif key in ('account_key_src', 'ca_bundle'):
+            options[key] = dict(type='path', no_log=False)
+        elif key == 'directory':
+            options[key] = dict(type='str', required=True)
+        else:
+            options[key] = dict(type='str', no_log=key in _issuer_model.SECRET_KEYS)
+    return options
 
 
 def acme_mutually_exclusive():
     return [('account_key_src', 'account_key_content')]
 
 
-def acme_required_one_of():
-    return [('account_key_src', 'account_key_content')]
+def acme_module(argument_spec):
+    """The AnsibleModule of an ACME-speaking module (check mode supported), its libraries checked."""
+    module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=acme_mutually_exclusive(),
+                           supports_check_mode=True)
+    for has, lib in ((HAS_ACME, 'acme'), (HAS_CRYPTOGRAPHY, 'cryptography')):
+        if not has:
+            module.fail_json(msg=missing_required_lib(lib))
+    return module
 
 
-def read_or_create_account_key(params, check_mode=False):
-    """The account key PEM from content, or from its file, made there (0600) on first use."""
-    if params.get('account_key_content'):
-        return params['account_key_content'].encode('utf-8')
-    path = params['account_key_src']
+def issuers_from_params(params, need_key=True):
+    """The issuers a module acts with, in order: O(issuers), or the one O(acme_directory) and its options describe.
+
+    Checked against the issuer model; O(account_email) and O(terms_agreed) apply to each
+    issuer that does not set its own. With ``need_key``, the one-issuer form needs an
+    account key option.
+    """
+    if params.get('issuers'):
+        single = [k for k in ('acme_directory', 'acme_ca_bundle', 'account_key_src', 'account_key_content',
+                              'account_key_passphrase', 'eab_kid', 'eab_hmac_key') if params.get(k)]
+        if single:
+            raise ConfigurationError('issuers and %s are both set: give the CAs in issuers only' % ', '.join(single))
+        entries = [dict((k, v) for k, v in entry.items() if v is not None) for entry in params['issuers']]
+        for entry in entries:
+            for key in ('account_email', 'terms_agreed'):
+                if entry.get(key) is None and params.get(key) is not None:
+                    entry[key] = params[key]
+        return _issuer_model.validate_issuers(entries, 'issuers')
+    if not params.get('acme_directory'):
+        raise ConfigurationError('one of acme_directory or issuers is required')
+    issuers = _issuer_model.validate_issuers([issuer_from_params(params)], 'acme_directory and its options')
+    if need_key and not issuers[0].get('account_key_src') and not issuers[0].get('account_key_content'):
+        raise ConfigurationError('one of account_key_src or account_key_content is required')
+    return issuers
+
+
+def issuer_named(issuers, name):
+    """The issuer called ``name`` (the first when None); an unknown name is refused, naming the known ones."""
+    setup = {'issuers': issuers, 'names': [i['name'] for i in issuers]}
+    return issuers[_issuer_model.choose_issuer(setup, name, 'issuer')['index']]
+
+
+def read_account_key(issuer, make=True, check_mode=False):
+    """The account key PEM of ``issuer``: its content, or its file.
+
+    With ``make``, a missing file gets a new P-256 key (0600; not in check mode), as the
+    certificate module does on first use; without, a missing file is refused: the key of
+    an existing account is needed (to change the account, or to revoke what it ordered).
+    """
+    if issuer.get('account_key_content'):
+        content = issuer['account_key_content']
+        return content.encode('utf-8') if isinstance(content, str) else content
+    path = issuer.get('account_key_src')
+    if not path:
+        raise ConfigurationError('The issuer %s has no account key: give account_key_src (a file, made on first use) '
+                                 'or account_key_content (PEM text, from a vault)' % issuer.get('name', issuer['directory']))
     try:
         with open(path, 'rb') as handle:
             return handle.read()
-    except FileNotFoundError:
-        pass
+    except FileNotFoundError as exc:
+        if not make:
+            raise ConfigurationError(
+                'Could not read the account key account_key_src %s of the issuer %s: %s (this needs the key of the '
+                'existing account; the certificate module makes the key on first use)'
+                % (path, issuer.get('name', issuer['directory']), exc.strerror or exc))
     except OSError as exc:
-        raise KeyMaterialError('Could not read account_key_src %s: %s' % (path, exc))
+        raise KeyMaterialError('Could not read account_key_src %s: %s' % (path, exc.strerror or exc))
     pem = private_key_to_pem(generate_private_key('ec256'))
     if not check_mode:
         os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
         atomic_write(path, pem, 0o600)
     return pem
-
-
-def session_from_params(params, check_mode=False):
-    return session_from_issuer(issuer_from_params(params), params, check_mode)
-
-
-def account_options_from_params(params):
-    return account_options_from_issuer(issuer_from_params(params))
 
 
 def issuer_from_params(params):
@@ -233,13 +304,15 @@ def issuer_from_params(params):
     return {k: v for k, v in issuer.items() if v is not None}
 
 
-def session_from_issuer(issuer, params, check_mode=False):
-    """The session of one issuer; ``params`` give what all issuers share (certificate checks, timeouts)."""
-    if not issuer.get('account_key_src') and not issuer.get('account_key_content'):
-        raise ConfigurationError('The issuer %s has no account key: give account_key_src (a file, made on first use) '
-                                 'or account_key_content (PEM text, from a vault)' % issuer.get('name', issuer['directory']))
+def session_from_issuer(issuer, params, check_mode=False, make_key=True, key_pem=None):
+    """The session of one issuer; ``params`` give what all issuers share (certificate checks, timeouts).
+
+    The account key is ``key_pem`` when given, else :func:`read_account_key` (``make_key``).
+    """
+    if key_pem is None:
+        key_pem = read_account_key(issuer, make_key, check_mode)
     return AcmeSession(
-        issuer['directory'], read_or_create_account_key(issuer, check_mode),
+        issuer['directory'], key_pem,
         account_key_passphrase=issuer.get('account_key_passphrase'),
         ca_bundle=issuer.get('ca_bundle'), validate_certs=params.get('validate_certs', True),
         request_timeout=params.get('request_timeout', 30))

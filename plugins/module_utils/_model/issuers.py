@@ -231,4 +231,46 @@ def issuer_setup(issuers=None, single=None, shared=None, store_path='~/.local/sh
             issuer['ca_bundle'] = '%s/ca-root%s.pem' % (str(store_path).rstrip('/'), suffix)
             roots.append({'issuer': issuer['name'], 'url': root_base_url(issuer), 'fingerprint': issuer['fingerprint'],
                           'dest': issuer['ca_bundle'], 'trust_name': 'acme-ca' + suffix})
-    return {'issuers': result, 'roots': roots, 'names': [i['name'] for i in result]}
+    form = 'issuers' if issuers else 'single'
+    return {'issuers': result, 'roots': roots, 'names': [i['name'] for i in result], 'form': form}
+
+
+def issuer_setup_from_vars(variables, store_path='~/.local/share/autotls'):
+    """:func:`issuer_setup` from a host's variables (``hostvars[inventory_hostname]``).
+
+    For the playbooks that act on one CA at a time (account.yml, revoke.yml, retire.yml):
+    the same variables as the issue role reads, by the names of :data:`SINGLE_FORM` and
+    :data:`SHARED`.
+    """
+    get = variables.get
+    single = {k: get(k) for k in SINGLE_FORM}
+    shared = {k: get(k) for k in SHARED}
+    return issuer_setup(get('autotls_issuers') or None, single, shared, store_path)
+
+
+def key_setting(setup, index):
+    """The inventory setting that holds the account key of issuer ``index`` of ``setup``."""
+    if setup.get('form') == 'single':
+        return 'autotls_account_key_content'
+    return 'autotls_issuers[%d].account_key_content (issuer %s)' % (index, setup['names'][index])
+
+
+def choose_issuer(setup, name=None, where='autotls_account_issuer'):
+    """The issuer of ``setup`` named ``name`` (the first when None): ``{name, index, names, key_setting}``.
+
+    Nothing secret: what a playbook checks and reports. An unknown name is refused, naming
+    the value and the known names.
+    """
+    names = list(setup['names'])
+    if name is None or name == '':
+        index = 0
+    elif name in names:
+        index = names.index(name)
+    else:
+        raise ConfigurationError('%s %r is not one of the issuers: %s. Give one of those names (autotls_issuers[].name, '
+                                 'or the default name of an issuer: its alias or its directory\'s host), or leave it '
+                                 'out for the first.' % (where, name, ', '.join(names)))
+    issuer = setup['issuers'][index]
+    key_file = issuer.get('account_key_src') if not issuer.get('account_key_content') else None
+    return {'name': names[index], 'index': index, 'names': names, 'key_setting': key_setting(setup, index),
+            'key_file': key_file}

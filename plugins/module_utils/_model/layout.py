@@ -20,6 +20,10 @@ CERT_FILE = 'cert.pem'
 CHAIN_FILE = 'chain.pem'
 FULLCHAIN_FILE = 'fullchain.pem'
 KEY_FILE = 'privkey.pem'
+# In the store only (never deployed): which issuer (of autotls_issuers) issued the set, as
+# JSON {"issuer": name, "directory": URL}. Written with the four files, in the same step;
+# revocation and renewal information (ARI) go to that issuer.
+ISSUER_FILE = 'issuer.json'
 
 # kind -> file name, in the order the files are written and listed.
 FILES_BY_KIND = {

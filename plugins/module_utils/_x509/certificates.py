@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import re
 
@@ -20,6 +21,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._model.layout import 
     CERT_FILE,
     CHAIN_FILE,
     FULLCHAIN_FILE,
+    ISSUER_FILE,
     KEY_FILE,
 )
 
@@ -124,8 +126,23 @@ class CertificateFiles:
         except OSError:
             return None
 
-    def write(self, fullchain_pem, key_pem, file_mode=0o644, key_mode=0o600):
+    def read_issuer(self):
+        """``{'issuer': name, 'directory': url}`` recorded with the set, or None (none recorded, unreadable)."""
+        try:
+            with open(self.path(ISSUER_FILE), 'rb') as handle:
+                data = json.loads(handle.read().decode('utf-8'))
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get('issuer'), str):
+            return None
+        return {'issuer': data['issuer'], 'directory': data.get('directory') if isinstance(data.get('directory'), str)
+                else None}
+
+    def write(self, fullchain_pem, key_pem, file_mode=0o644, key_mode=0o600, issuer=None):
         """Write cert, chain, fullchain and key as one set; True if the content changed.
+
+        ``issuer`` (``{'issuer': name, 'directory': url}``) is recorded in the same set
+        (:data:`ISSUER_FILE`, store only), for the revocation and the renewal information.
 
         The four files go into a new directory beside ``<name>/``, which is then swapped
         in with one rename (``_common.fileset``): a crash or a full disk half-way leaves
@@ -143,6 +160,8 @@ class CertificateFiles:
             CHAIN_FILE: (b''.join(certs[1:]), file_mode),
             FULLCHAIN_FILE: (b''.join(certs), file_mode),
         }
+        if issuer:
+            wanted[ISSUER_FILE] = (json.dumps(issuer, sort_keys=True).encode('utf-8') + b'\n', file_mode)
         parent, name = os.path.split(os.path.abspath(self.directory))
         os.makedirs(parent, mode=0o755, exist_ok=True)
         parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)

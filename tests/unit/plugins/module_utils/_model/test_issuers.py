@@ -9,7 +9,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
 from ansible_collections.autotls.acme.plugins.module_utils._model.issuers import (
+    choose_issuer,
     issuer_setup,
+    issuer_setup_from_vars,
     issuers_from_settings,
     validate_issuers,
 )
@@ -85,3 +87,32 @@ def test_bad_issuers_are_refused_naming_the_key_and_what_to_change(issuers, sing
 def test_an_empty_list_is_refused():
     with pytest.raises(ConfigurationError, match='give at least one issuer'):
         validate_issuers([])
+
+
+def test_a_hosts_variables_give_the_same_issuers_as_the_issue_role():
+    variables = {'autotls_issuers': [{'directory': 'letsencrypt', 'account_key_content': KEY},
+                                     {'name': 'zerossl', 'directory': 'zerossl', 'eab_kid': 'kid', 'eab_hmac_key': 'hmac'}],
+                 'autotls_account_email': 'ops@example.com', 'inventory_hostname': 'localhost'}
+    setup = issuer_setup_from_vars(variables, '/srv/autotls')
+    assert setup == issuer_setup(variables['autotls_issuers'], {}, {'autotls_account_email': 'ops@example.com'},
+                                 '/srv/autotls')
+    assert setup['form'] == 'issuers' and setup['issuers'][1]['account_key_src'] == '/srv/autotls/account-zerossl.pem'
+    single = issuer_setup_from_vars({'autotls_acme_directory': 'letsencrypt'}, '/srv/autotls')
+    assert single['form'] == 'single' and single['names'] == ['letsencrypt']
+    with pytest.raises(ConfigurationError, match='No CA is set'):
+        issuer_setup_from_vars({}, '/srv/autotls')
+
+
+def test_the_account_issuer_is_chosen_by_name_and_says_which_setting_holds_its_key():
+    setup = issuer_setup([{'directory': 'letsencrypt', 'account_key_content': KEY}, {'directory': 'zerossl'}],
+                         {}, {}, '/srv/autotls')
+    assert choose_issuer(setup) == {'name': 'letsencrypt', 'index': 0, 'names': ['letsencrypt', 'zerossl'],
+                                    'key_setting': 'autotls_issuers[0].account_key_content (issuer letsencrypt)',
+                                    'key_file': None}
+    chosen = choose_issuer(setup, 'zerossl')
+    assert (chosen['index'], chosen['key_file']) == (1, '/srv/autotls/account-zerossl.pem')
+    with pytest.raises(ConfigurationError) as refused:
+        choose_issuer(setup, 'zerosll')
+    assert "autotls_account_issuer 'zerosll' is not one of the issuers: letsencrypt, zerossl" in str(refused.value)
+    single = issuer_setup(None, {'autotls_acme_directory': 'letsencrypt', 'autotls_account_key_content': KEY}, {}, '/s')
+    assert choose_issuer(single, '')['key_setting'] == 'autotls_account_key_content'

@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Which of the issuers issued a stored certificate: the CA to revoke it at, and to ask ARI.
+
+1. What the store recorded with the certificate (``issuer.json`` beside its files, written
+   in the same step): the issuer of that name, else the issuer with that directory (an
+   issuer renamed in the inventory).
+2. Sets written before the issuer was recorded: the issuer whose trust (its CA bundle, or
+   the root checked against its fingerprint) holds the CA certificate that signed the
+   certificate or its chain (its name, and the signature checked with its key).
+3. Otherwise the first issuer, as before there were several.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
+from ansible_collections.autotls.acme.plugins.module_utils._model.issuers import resolve_directory
+from ansible_collections.autotls.acme.plugins.module_utils._model.layout import CHAIN_FILE
+from ansible_collections.autotls.acme.plugins.module_utils._x509.certificates import split_pem_chain
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+except ImportError:  # pragma: no cover - modules report missing_required_lib
+    pass
+
+RECORDED = 'recorded'
+TRUST = 'trust'
+FIRST = 'first'
+
+
+def signed_under(cert, ca):
+    """Whether ``ca`` is ``cert`` itself or the CA certificate that signed it (its name and signature checked)."""
+    if cert == ca:
+        return True
+    if cert.issuer != ca.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _read_pems(path):
+    try:
+        with open(path, 'rb') as handle:
+            return [x509.load_pem_x509_certificate(pem) for pem in split_pem_chain(handle.read())]
+    except (OSError, ValueError, AutoTLSError):
+        return []
+
+
+class IssuedBy:
+    """Finds the issuer (of ``issuers``, the checked list of ``_model.issuers``) of stored certificates."""
+
+    def __init__(self, issuers):
+        if not issuers:
+            raise AutoTLSError('at least one issuer is needed')
+        self.issuers = list(issuers)
+        self._trust = {}
+
+    def trust(self, issuer):
+        """The CA certificates of ``issuer``'s trust (its ca_bundle file; read once)."""
+        name = issuer['name']
+        if name not in self._trust:
+            self._trust[name] = _read_pems(issuer['ca_bundle']) if issuer.get('ca_bundle') else []
+        return self._trust[name]
+
+    def recorded(self, files):
+        """The issuer the store recorded for the set in ``files``, or None."""
+        record = files.read_issuer()
+        if record is None:
+            return None
+        for issuer in self.issuers:
+            if issuer['name'] == record['issuer']:
+                return issuer
+        if record.get('directory'):
+            for issuer in self.issuers:
+                try:
+                    if resolve_directory(issuer['directory']) == record['directory']:
+                        return issuer
+                except AutoTLSError:
+                    continue
+        return None
+
+    def by_trust(self, files, cert=None):
+        """The first issuer whose trust holds a CA certificate that signed the certificate or its chain."""
+        cert = cert if cert is not None else files.read_certificate()
+        if cert is None:
+            return None
+        chain = [cert] + _read_pems(files.path(CHAIN_FILE))
+        for issuer in self.issuers:
+            for ca in self.trust(issuer):
+                if any(signed_under(member, ca) for member in chain):
+                    return issuer
+        return None
+
+    def find(self, files, cert=None):
+        """``(issuer, how)``: how is ``recorded``, ``trust`` or ``first`` (nothing else told)."""
+        issuer = self.recorded(files)
+        if issuer is not None:
+            return issuer, RECORDED
+        issuer = self.by_trust(files, cert)
+        if issuer is not None:
+            return issuer, TRUST
+        return self.issuers[0], FIRST

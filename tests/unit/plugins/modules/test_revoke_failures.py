@@ -1,0 +1,86 @@
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""autotls.acme.revoke when things go wrong: a CA that refuses leaves the certificate in
+place; a CA that revoked but cannot be asked afterwards still has the files set aside.
+The issuer asked is the one the store recorded with the certificate.
+
+The module runs in-process; the CA is replaced by a stand-in at the session (the real
+CAs are in tests/integration/test_lifecycle.py)."""
+
+import json
+import os
+import types
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from testbed.fake_ca import Issuing, write_store_cert
+
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AcmeNetworkError, AcmeProtocolError
+from ansible_collections.autotls.acme.plugins.modules import revoke
+
+ISSUERS = [{'name': 'letsencrypt', 'directory': 'https://le.test/dir', 'account_key_src': '/nonexistent/le.pem'},
+           {'name': 'zerossl', 'directory': 'https://zerossl.test/dir', 'account_key_src': '/nonexistent/zs.pem'}]
+
+
+class _Revoker:
+    """Revocations as a CA answers them: ``revoke_error`` refuses, ``confirm_error`` is a CA gone afterwards."""
+    revoke_error = None
+    confirm_error = None
+
+    def __init__(self, session, options=None):
+        self.session = session
+
+    def revoke(self, cert, reason, key_pem=None):
+        if self.revoke_error is not None:
+            raise self.revoke_error
+        return True
+
+    def confirm(self, cert, reason, key_pem=None):
+        if self.confirm_error is not None:
+            raise self.confirm_error
+        return True, 'the CA answered a second revocation request with alreadyRevoked'
+
+
+def _run(monkeypatch, capsys, dest, sessions, **revoker):
+    def session_from_issuer(issuer, params, check_mode=False, make_key=True, key_pem=None):
+        sessions.append(issuer['name'])
+        return types.SimpleNamespace(account=types.SimpleNamespace(uri='https://ca.test/acct/1'), close=lambda: None)
+
+    monkeypatch.setattr(revoke, 'session_from_issuer', session_from_issuer)
+    monkeypatch.setattr(revoke, 'Revoker', type('Revoker', (_Revoker,), revoker))
+    with patch_module_args({'issuers': ISSUERS, 'dest': dest, 'name': 'app1'}):
+        with pytest.raises(SystemExit):
+            revoke.main()
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def store(tmp_path):
+    dest = str(tmp_path / 'certs')
+    cert = write_store_cert(Issuing(), dest, 'app1', ['app1.example.test'], 90, 60)
+    with open(os.path.join(dest, 'app1', 'issuer.json'), 'w', encoding='utf-8') as handle:
+        json.dump({'issuer': 'zerossl', 'directory': 'https://zerossl.test/dir'}, handle)
+    return dest, '%x' % cert.serial_number
+
+
+def test_a_ca_gone_after_it_revoked_still_has_the_files_set_aside(monkeypatch, capsys, store, tmp_path):
+    dest, serial = store
+    sessions = []
+    result = _run(monkeypatch, capsys, dest, sessions, confirm_error=AcmeNetworkError('Could not reach the CA'))
+    assert not result.get('failed'), result
+    assert sessions == ['zerossl'] and (result['acme_issuer'], result['issuer_found_by']) == ('zerossl', 'recorded')
+    assert result['check']['revoked'] is None and result['check']['method'] is None
+    assert 'could not be asked afterwards' in result['check']['detail']
+    aside = str(tmp_path / 'revoked' / 'app1' / serial)
+    assert result['set_aside_to'] == aside and os.path.isfile(os.path.join(aside, 'cert.pem'))
+    assert os.path.isfile(os.path.join(aside, 'issuer.json')) and not os.path.exists(os.path.join(dest, 'app1'))
+
+
+def test_a_ca_that_refuses_leaves_the_certificate_in_place(monkeypatch, capsys, store, tmp_path):
+    dest, serial = store
+    refused = AcmeProtocolError('The CA at https://zerossl.test/dir refused to revoke serial %s: unauthorized' % serial,
+                                problem={'type': 'urn:ietf:params:acme:error:unauthorized'}, status=403)
+    result = _run(monkeypatch, capsys, dest, [], revoke_error=refused)
+    assert result['failed'] and 'refused to revoke' in result['msg'] and 'set_aside_to' not in result
+    assert os.path.isfile(os.path.join(dest, 'app1', 'cert.pem')) and not (tmp_path / 'revoked').exists()
