@@ -3,14 +3,20 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The rest of a certificate's and an account's life, through the playbooks, on real CAs:
 revoke and replace (revoke.yml), account key rollover, contact and deactivation
-(account.yml), and retirement of what no host declares any more."""
+(account.yml), and retirement of what no host declares any more.
+
+Both inventories list two issuers (autotls_issuers): revocation goes to the issuer that
+issued the certificate (here the second: the first rate-limited the onboarding run, through
+testbed/ca_proxy.py), and account.yml acts on the issuer it is given by name."""
 
 import os
 import time
 
 import requests
+import yaml
 from cryptography import x509
 
+from testbed.ca_proxy import ORDER as NEW_ORDER, CaProxy
 from testbed.fixtures_hosts import write_inventory
 from testbed.tls import served_serial
 
@@ -42,33 +48,67 @@ def _pebble_status(pebble, serial_hex):
     return response.json()
 
 
-def _inventory(tmp_path, hosts, pebble, testbed, store, more=(), **extra):
+def _inventory(tmp_path, hosts, issuers, testbed, store, more=(), path='inventory.yml', **extra):
     host_vars = {host.name: {'autotls_nginx_listen_address': host.address, 'autotls_nginx_ipv6': False,
                              'autotls_ca_trust_java': False,
                              'autotls_host_certificates': [{'name': host.name, 'domains': [host.fqdn],
                                                             'challenge': 'http-01'}] + list(more)}
                  for host in hosts}
-    all_vars = {'autotls_acme_directory': pebble.directory_url, 'autotls_acme_ca_bundle': pebble.ca_bundle,
+    all_vars = {'autotls_issuers': [{'name': name, 'directory': ca.directory_url, 'ca_bundle': ca.ca_bundle}
+                                    for name, ca in issuers],
                 'autotls_terms_agreed': True, 'autotls_store': {'type': 'local', 'path': store},
                 'autotls_dns_servers': [testbed.dns.address]}
     all_vars.update(extra)
-    return write_inventory(tmp_path / 'inventory.yml', hosts=hosts, host_vars=host_vars, group_vars={'all': all_vars})
+    return write_inventory(tmp_path / path, hosts=hosts, host_vars=host_vars, group_vars={'all': all_vars})
+
+
+def _no_lease(store):
+    """The store's lease was given back (revoke.yml and account.yml hold it as issue.yml does)."""
+    return not os.path.exists(os.path.join(store, '.autotls-lease.json'))
 
 
 def test_revoke_and_replace_then_retire_what_no_host_declares(
         pebble_factory, test_hosts, host_dns, testbed, run_playbook, tmp_path):
-    """One onboarded host for both: revoke.yml on its own certificate, then retirement of a second one."""
+    """One onboarded host for both: revoke.yml on its own certificate, then retirement of a second one.
+
+    Two issuers: the first rate-limits the onboarding run, so both certificates come from the
+    second; revocations must go there (with its account), the replacement to the first again."""
     app3 = test_hosts['app3']
     app3.reset()
-    pebble = pebble_factory(http_port=80)
+    first_pebble, pebble = pebble_factory(http_port=80), pebble_factory(http_port=80)
+    proxy = CaProxy(first_pebble, 'first')
+    with proxy:
+        _revoke_and_retire(proxy, first_pebble, pebble, app3, host_dns, testbed, run_playbook, tmp_path)
+
+
+def _revoke_and_retire(proxy, first_pebble, pebble, app3, host_dns, testbed, run_playbook, tmp_path):
     store = str(tmp_path / 'store')
+    issuers = [('first', proxy), ('second', pebble)]
     old_fqdn = host_dns.add(app3, fqdn='old.qa1.example.test')
     retiring = [{'name': 'old', 'domains': [old_fqdn], 'challenge': 'http-01'}]
-    inventory = _inventory(tmp_path, [app3], pebble, testbed, store, more=retiring)
+    inventory = _inventory(tmp_path, [app3], issuers, testbed, store, more=retiring)
+    proxy.fail(NEW_ORDER, 429, 'rateLimited', retry_after=3600)
     run_playbook(ONBOARD, inventory=inventory, connection=None)
+    proxy.heal()
     old = _stored(store, 'app3')
     old_serial = '%x' % old.serial_number
     _wait_served(app3, app3.fqdn, old_serial)
+    assert _pebble_status(pebble, old_serial)['Status'] == 'Valid'          # from the second issuer
+
+    # A --limit that leaves out a host that serves it is refused before anything is contacted.
+    elsewhere = dict(app3.inventory_vars(), autotls_host_certificates=[
+        {'name': 'app3', 'domains': [app3.fqdn], 'challenge': 'http-01'}])
+    both = _inventory(tmp_path, [app3], issuers, testbed, store, more=retiring, path='both.yml')
+    with open(both, encoding='utf-8') as handle:
+        tree = yaml.safe_load(handle)
+    tree['all']['hosts']['elsewhere'] = elsewhere
+    with open(both, 'w', encoding='utf-8') as handle:
+        yaml.safe_dump(tree, handle)
+    limited = run_playbook(REVOKE, inventory=both, connection=None, expect_rc=2, args=['--limit', 'app3'],
+                           extra_vars={'autotls_revoke': 'app3'})
+    assert 'app3 is also served by elsewhere, which this run leaves out (--limit app3)' in limited.stdout
+    assert 'Run revoke.yml without --limit' in limited.stdout
+    assert _pebble_status(pebble, old_serial)['Status'] == 'Valid'
 
     # Bad input is refused before anything is contacted: the certificate stays valid at the CA.
     refused = run_playbook(REVOKE, inventory=inventory, connection=None, expect_rc=2,
@@ -76,9 +116,14 @@ def test_revoke_and_replace_then_retire_what_no_host_declares(
     assert 'autotls_revoke_reason must be one of unspecified, keyCompromise' in refused.stdout
     assert _pebble_status(pebble, old_serial)['Status'] == 'Valid'
 
-    result = run_playbook(REVOKE, inventory=inventory, connection=None, extra_vars={'autotls_revoke': 'app3'})
+    # The whole run under --limit: every host that serves app3 is in it.
+    result = run_playbook(REVOKE, inventory=inventory, connection=None, args=['--limit', 'app3'],
+                          extra_vars={'autotls_revoke': 'app3'})
     revoked = result.task('Revoke the current certificate and check it at the CA')['result']
     assert (revoked['serial'], revoked['reason'], revoked['revoked_with']) == (old_serial, 'keyCompromise', 'account')
+    # At the issuer that issued it, as the store recorded; with that issuer's account.
+    assert (revoked['acme_issuer'], revoked['issuer_found_by']) == ('second', 'recorded')
+    assert _no_lease(store)
     # Pebble publishes neither OCSP nor a CRL: the ACME endpoint's own answer confirmed it.
     assert revoked['check']['revoked'] is True and revoked['check']['method'] == 'acme'
     status = _pebble_status(pebble, old_serial)
@@ -89,9 +134,9 @@ def test_revoke_and_replace_then_retire_what_no_host_declares(
     new_serial = '%x' % new.serial_number
     assert new_serial != old_serial and new.public_key() != old.public_key()
     _wait_served(app3, app3.fqdn, new_serial)
-    assert _pebble_status(pebble, new_serial)['Status'] == 'Valid'
+    assert _pebble_status(first_pebble, new_serial)['Status'] == 'Valid'   # the first issuer takes orders again
     report = result.task('Report both serials')['result']['msg']
-    assert report[0].startswith('Revoked app3 serial %s (keyCompromise, signed by the account)' % old_serial)
+    assert report[0].startswith('Revoked app3 serial %s at second (keyCompromise, signed by the account)' % old_serial)
     assert report[1].startswith('New certificate app3 serial %s' % new_serial) and report[1].endswith(
         'deployed to app3.')
 
@@ -100,7 +145,7 @@ def test_revoke_and_replace_then_retire_what_no_host_declares(
     retired_serial = '%x' % _stored(store, 'old').serial_number
     block = '/etc/nginx/conf.d/autotls-tls-old.conf'
     assert app3.exists(block) and app3.exists('/etc/autotls/certs/old/privkey.pem')
-    inventory = _inventory(tmp_path, [app3], pebble, testbed, store, autotls_retire=True, autotls_retire_revoke=True)
+    inventory = _inventory(tmp_path, [app3], issuers, testbed, store, autotls_retire=True, autotls_retire_revoke=True)
     limited = run_playbook(RETIRE, inventory=inventory, connection=None, args=['--limit', 'app3'])
     assert limited.task('Say why nothing is retired')['result']['msg'].startswith(
         'Nothing retired: the run is limited (--limit app3)')
@@ -132,7 +177,7 @@ ORDER = """
       autotls.acme.certificate:
         acme_directory: "{{ autotls_acme_directory }}"
         acme_ca_bundle: "{{ autotls_acme_ca_bundle }}"
-        account_key_src: "{{ autotls_store.path }}/account.pem"
+        account_key_src: "{{ autotls_store.path }}/{{ key_file | default('account.pem') }}"
         account_email: ops@example.test
         terms_agreed: true
         aws_endpoint_url: "{{ aws_endpoint }}"
@@ -168,28 +213,39 @@ def test_account_key_rollover_contact_and_deactivation_against_pebble(route53, r
     settings = {'autotls_acme_directory': pebble.directory_url, 'autotls_acme_ca_bundle': pebble.ca_bundle,
                 'autotls_terms_agreed': True, 'autotls_store': {'type': 'local', 'path': store},
                 'aws_endpoint': route53.moto.endpoint_url, 'dns_server': route53.dns.address}
-    key_file = os.path.join(store, 'account.pem')
+    # Two issuers; account.yml acts on the one named (the first is never contacted: nothing listens there).
+    issuers = {'autotls_issuers': [{'name': 'offline', 'directory': 'https://127.0.0.1:9/dir'},
+                                   {'name': 'pebble', 'directory': pebble.directory_url, 'ca_bundle': pebble.ca_bundle}],
+               'autotls_terms_agreed': True, 'autotls_store': {'type': 'local', 'path': store}}
+    key_file = os.path.join(store, 'account-pebble.pem')        # the second issuer's key, in the store
 
-    first = run_playbook(ORDER, extra_vars=settings).task('issue')['result']
+    first = run_playbook(ORDER, extra_vars=dict(settings, key_file='account-pebble.pem')).task('issue')['result']
     account = first['account_uri']
     old_key = open(key_file, 'rb').read()
 
-    # Roll the key over (in the store) and change the contact, in one run.
-    rolled = run_playbook(ACCOUNT, extra_vars=dict(settings, autotls_account_rollover=True,
+    # A name that is not one of the issuers' is refused before the store or a CA is touched.
+    refused = run_playbook(ACCOUNT, expect_rc=2, extra_vars=dict(issuers, autotls_account_issuer='pebbel',
+                                                                 autotls_account_rollover=True))
+    assert "autotls_account_issuer 'pebbel' is not one of the issuers: offline, pebble" in refused.stdout
+    assert open(key_file, 'rb').read() == old_key and not os.path.exists(os.path.join(store, '.autotls-lease.json'))
+
+    # Roll the named issuer's key over (in the store) and change the contact, in one run.
+    rolled = run_playbook(ACCOUNT, extra_vars=dict(issuers, autotls_account_issuer='pebble', autotls_account_rollover=True,
                                                    autotls_account_email='pki@example.test'))
     result = rolled.task('Bring the account to what is asked')['result']
-    assert (result['account_uri'], result['rolled_over'], result['contact_changed'], result['new_key_path']) == (
-        account, True, True, key_file)
+    assert (result['issuer'], result['account_uri'], result['rolled_over'], result['contact_changed'],
+            result['new_key_path']) == ('pebble', account, True, True, key_file)
     assert result['contact'] == ['mailto:pki@example.test'] and result['status'] == 'valid'
     new_key = open(key_file, 'rb').read()
     assert new_key != old_key and oct(os.stat(key_file).st_mode & 0o777) == '0o600'
-    assert not os.path.exists(key_file + '.new')
+    assert not os.path.exists(key_file + '.new') and not os.path.exists(os.path.join(store, 'account.pem'))
+    assert _no_lease(store)
     # At the CA itself: the old key has no account any more, the new one has the same account.
     assert _account_of(pebble, old_key) == ('refused', 'urn:ietf:params:acme:error:accountDoesNotExist')
     assert _account_of(pebble, new_key) == ('found', account)
 
     # An order with the new key, from the same account.
-    second = run_playbook(ORDER, extra_vars=settings).task('issue')['result']
+    second = run_playbook(ORDER, extra_vars=dict(settings, key_file='account-pebble.pem')).task('issue')['result']
     assert (second['account_uri'], second['account_created'], second['certificates'][0]['action']) == (
         account, False, 'renew')
 
@@ -203,7 +259,8 @@ def test_account_key_rollover_contact_and_deactivation_against_pebble(route53, r
     vault_key = open(pending, 'rb').read()
     assert _account_of(pebble, vault_key) == ('found', account)
     shown = vaulted.task('Report the account')['result']['msg']
-    assert any(pending in line and 'then delete the file' in line for line in shown)
+    assert any(pending in line and 'Put its content where autotls_account_key_content comes from' in line
+               and 'then delete the file' in line for line in shown)
 
     # Close it: the CA refuses the key from then on.
     closed = run_playbook(ACCOUNT, extra_vars=dict(settings, autotls_account_deactivate=True,
