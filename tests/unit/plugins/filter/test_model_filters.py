@@ -48,3 +48,14 @@ def test_dns_names_and_file_mode():
     assert file_mode('640') == '0640'
     with pytest.raises(AnsibleFilterError, match='quote it'):
         file_mode(660, 'autotls_key_mode', key=True)
+
+
+def test_the_issuers_of_a_hosts_variables_and_the_account_issuer_by_name():
+    from ansible_collections.autotls.acme.plugins.filter.issuers import account_issuer, issuer_settings
+    setup = issuer_settings({'autotls_issuers': [{'directory': 'letsencrypt'}, {'directory': 'zerossl'}]}, '/srv/a')
+    assert setup['names'] == ['letsencrypt', 'zerossl'] and setup['form'] == 'issuers'
+    assert account_issuer(setup, 'zerossl')['key_file'] == '/srv/a/account-zerossl.pem'
+    with pytest.raises(AnsibleFilterError, match="autotls_account_issuer 'le' is not one of the issuers: letsencrypt, zerossl"):
+        account_issuer(setup, 'le')
+    with pytest.raises(AnsibleFilterError, match='No CA is set'):
+        issuer_settings({}, '/srv/a')
