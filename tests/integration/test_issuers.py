@@ -7,16 +7,20 @@ The inventory is docs/issuers.md's, as written; only what must point at the test
 changed (each issuer's directory goes to a proxy in front of its own Pebble, the second
 with External Account Binding as ZeroSSL has it; the vault values are the test bed's).
 The proxies (testbed/ca_proxy.py) pass everything to the real Pebbles unless told to fail
-like a CA does: rateLimited on new orders, 503 on finalization. One session of four
-nightly runs on the controller (DNS-01 through moto, no SSH hosts):
+like a CA does: rateLimited on new orders, 503 on finalization, or not be there at all
+(the proxy stopped: its port refuses every connection). One session of five nightly runs
+on the controller (DNS-01 through moto, no SSH hosts):
 
 1. the first CA rate-limits: it gets one new order, no more; both certificates come
    from the second CA, reported as moved;
 2. the first CA fails to finalize: the certificate goes back to the first issuer first
    (it is due), and is ordered from the second in another round of the same run;
-3. the second CA rate-limits, the first works again: both renew at the first issuer,
+3. the first CA is down (connection refused): both certificates renew at the second,
+   reported as moved because the first was unreachable; the first CA is tried once for
+   the run (three connection attempts), not once per certificate;
+4. the first CA is back, the second rate-limits: both renew at the first issuer again,
    the second is never asked;
-4. both rate-limit: each gets one new order; both certificates (valid for years) are
+5. both rate-limit: each gets one new order; both certificates (valid for years) are
    deferred, not failed, and the run succeeds.
 """
 
@@ -47,7 +51,7 @@ def _key():
 
 def _inventory(directory, first, second, pebble_b, testbed, store):
     """The guide's inventory, pointed at the test bed; returns the path of hosts.yml."""
-    files = copy.deepcopy(guide_inventory(GUIDE))
+    files = copy.deepcopy(guide_inventory(GUIDE, section='1. The inventory'))
     all_vars = files['group_vars/all.yml']
     issuers = all_vars['autotls_issuers']
     assert [i['name'] for i in issuers] == ['letsencrypt', 'zerossl'], 'update the test bed mapping of %s' % GUIDE
@@ -116,8 +120,28 @@ def test_issuers_in_order_fall_back_and_respect_rate_limits(pebble_factory, rout
         assert results['qa1-wildcard']['action'] == 'none'
         assert len([r for r in run.tasks(ORDERED) if r['status'] != 'skipped']) == 2     # two rounds
 
-        # 3. Let's Encrypt works again, ZeroSSL rate-limits: both renew at the first issuer.
+        # 3. Let's Encrypt is down: nothing listens on its port. Both renew at ZeroSSL in
+        # the first round; the summary says why they moved.
         first.heal()
+        first.stop()
+        run = run_playbook(RENEW, inventory=inventory, connection=None, extra_vars={'autotls_force': True})
+        results = _results(run)
+        for name in ('qa1-wildcard', 'qa1-api'):
+            entry = results[name]
+            assert entry['action'] == 'renew' and not entry.get('failed') and entry['acme_issuer'] == 'zerossl', entry
+            assert entry['moved'] is True and len(entry['issuers_tried']) == 1, entry
+            why = entry['issuers_tried'][0]
+            # One directory read for the run, given up after three refused connections.
+            assert why.startswith('letsencrypt: unreachable (') and first.directory_url in why, why
+            assert '(3 attempts)' in why and 'refused' in why.lower(), why
+        assert len([r for r in run.tasks(ORDERED) if r['status'] != 'skipped']) == 1     # one round
+        summed = run.task('Sum up the run')['result']['msg']
+        assert any(line.startswith('  - qa1-wildcard: ') and 'from zerossl (moved; letsencrypt: unreachable' in line
+                   for line in summed), summed
+        assert summed[-1].startswith('Totals: 0 issued, 2 renewed, 0 unchanged, 0 failed;'), summed
+
+        # 4. Let's Encrypt is back, ZeroSSL rate-limits: both are due and renew at the first issuer.
+        first.start()
         second.fail(ORDER, 429, 'rateLimited')
         zerossl_orders = second.count(ORDER)
         run = run_playbook(RENEW, inventory=inventory, connection=None, extra_vars={'autotls_force': True})
@@ -126,7 +150,7 @@ def test_issuers_in_order_fall_back_and_respect_rate_limits(pebble_factory, rout
             'qa1-wildcard': ('renew', 'letsencrypt', None), 'qa1-api': ('renew', 'letsencrypt', None)}
         assert second.count(ORDER) == zerossl_orders
 
-        # 4. Both rate-limit: one new order each, and the certificates (valid for years) wait
+        # 5. Both rate-limit: one new order each, and the certificates (valid for years) wait
         # for the next run. Deferred is not failed: the run succeeds and says so.
         first.fail(ORDER, 429, 'rateLimited', retry_after=3600)
         before = (first.count(ORDER), second.count(ORDER))

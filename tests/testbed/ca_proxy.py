@@ -14,7 +14,8 @@ starts with a prefix (``ORDER`` = Pebble's newOrder, ``FINALIZE`` = its finaliza
 are answered by the proxy itself with a status and an RFC 8555 problem document
 (``rateLimited`` with a Retry-After, ``serverInternal``), never reaching Pebble; or the
 proxy answers nothing at all (``down``: the connection is closed, as a CA that is not
-there). ``seen`` lists ``(method, path, status, problem type)`` of every request, for
+there). :meth:`stop` closes its port (every connection is refused, as when the CA's
+process is stopped) and :meth:`start` opens the same port again. ``seen`` lists ``(method, path, status, problem type)`` of every request, for
 assertions; :meth:`count` leaves out the requests Pebble refused for a stale nonce (it
 rejects some on purpose), which every client retries.
 """

@@ -489,16 +489,20 @@ class Checker:
 INVENTORY_FILE = re.compile(r'^#\s*((?:group_vars|host_vars)/[\w.-]+\.ya?ml|hosts\.ya?ml)\b')
 
 
-def guide_inventory(relpath):
+def guide_inventory(relpath, section=None):
     """{inventory file: its variables} from a guide's YAML blocks.
 
     A block (or a part of one) belongs to the file its ``# <file>`` comment line names
     (``# hosts.yml``, ``# group_vars/all.yml``, ``# host_vars/app1.yml: ...``); one block may
     hold several files, and a later block may add variables to a file. Blocks without such a
-    line are not part of the inventory.
+    line are not part of the inventory. ``section`` (a heading's text): only the blocks under
+    that heading, for a guide whose sections each show an inventory of their own.
     """
     files = {}
+    wanted = _slug(section) if section else None
     for example in markdown_examples(os.path.join(REPO_ROOT, relpath)):
+        if wanted and example.ident.split('#', 1)[1].rsplit('[', 1)[0] != wanted:
+            continue
         current, parts = None, {}
         for line in example.text.splitlines():
             match = INVENTORY_FILE.match(line)

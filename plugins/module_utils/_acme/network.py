@@ -13,12 +13,19 @@ A rate limit (``rateLimited``, HTTP 429) is never retried: every attempt would c
 against the limit again. It is raised at once, with the CA's Retry-After in seconds as
 ``retry_after``, for the caller to stop ordering from that CA (``_acme.fallback``).
 
+A CA that cannot be reached (connection refused or reset, no answer within the request
+timeout) is tried ``unreachable_attempts`` times (3) per request, not the whole budget:
+then it is taken as down for the rest of the module run (:class:`Reachability`, shared by
+the transports of one session), and every later request to it fails at once. A run with
+fallback issuers pays that wait once, not once per certificate.
+
 A ClientNetwork keeps a nonce pool and a requests session: neither is safe to share
 between threads, so the session layer gives each worker thread its own instance.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -78,14 +85,51 @@ if HAS_ACME:
 
 
 class RetryPolicy(_BaseRetryPolicy):
-    """The collection's retry policy, plus a separate budget for rejected nonces."""
+    """The collection's retry policy, plus separate budgets for rejected nonces and for a CA that is not there."""
 
-    def __init__(self, attempts=8, bad_nonce_attempts=20, backoff=0.2, max_backoff=10.0, retry_after_cap=60.0):
+    def __init__(self, attempts=8, bad_nonce_attempts=20, backoff=0.2, max_backoff=10.0, retry_after_cap=60.0,
+                 unreachable_attempts=3):
         super().__init__(attempts=attempts, backoff=backoff, max_backoff=max_backoff,
                          retry_after_cap=retry_after_cap)
         # A rejected nonce costs one round trip and no wait; a CA rejecting 30% of them
         # needs this many to fail less than once in a hundred million requests.
         self.bad_nonce_attempts = bad_nonce_attempts
+        # A connection refused, reset or left unanswered for the request timeout: this many
+        # in a row for one request and the CA is taken as down (Reachability).
+        self.unreachable_attempts = max(1, int(unreachable_attempts))
+
+
+class CaUnreachable(AcmeNetworkError):
+    """No connection to the CA, or no answer within the request timeout; ``reason`` says what the transport saw."""
+
+    def __init__(self, msg, reason=None, **details):
+        super().__init__(msg, **details)
+        self.reason = reason or msg
+
+
+class Reachability:
+    """Whether one CA could be reached this run: shared by every transport of its session.
+
+    When one request could not reach the CA ``unreachable_attempts`` times in a row
+    (connection refused or reset, no answer within the request timeout), the CA is taken
+    as down: every later request to it through the same session fails at once with that
+    error, so a run pays the wait for an unreachable CA once, not once per certificate
+    (the next issuer takes the certificates, ``_acme.fallback``).
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.error = None
+
+    def check(self):
+        error = self.error
+        if error is not None:
+            raise CaUnreachable(error.msg, reason=error.reason, **error.details)
+
+    def mark_down(self, error):
+        with self._lock:
+            if self.error is None:
+                self.error = error
 
 
 def problem_to_dict(error):
@@ -101,7 +145,7 @@ def problem_to_dict(error):
 class RetryingClientNetwork(_Base):
     """ClientNetwork that retries what is safe to retry, within a bounded budget."""
 
-    def __init__(self, *args, retry_policy=None, **kwargs):
+    def __init__(self, *args, retry_policy=None, reachability=None, **kwargs):
         super().__init__(*args, **kwargs)
         # The parent's plain Session, with its adapter, in one that reads the environment once.
         session = EnvironmentOnceSession()
@@ -109,6 +153,8 @@ class RetryingClientNetwork(_Base):
             session.mount(prefix, adapter)
         self.session = session
         self.retry_policy = retry_policy or RetryPolicy()
+        # Shared with the other transports to the same CA: once it is found down, no request waits for it again.
+        self.reachability = reachability or Reachability()
         self.last_response = None
         # The current operation's overall Deadline (set per thread by the order in hand):
         # no request outlives it, and no retry starts after it.
@@ -127,18 +173,32 @@ class RetryingClientNetwork(_Base):
         time.sleep(max(0.0, seconds))
         self._check_deadline(url)
 
+    def _unreachable(self, url, attempts, exc):
+        """The error of a request that never reached the CA; after the last allowed attempt, the CA is down."""
+        error = CaUnreachable('Could not reach the ACME server at %s (%d attempt%s): %s'
+                              % (url, attempts, '' if attempts == 1 else 's', exc), reason=str(exc), url=url)
+        if attempts >= self.retry_policy.unreachable_attempts:
+            self.reachability.mark_down(error)
+        return error
+
     def _send_request(self, method, url, *args, **kwargs):
         policy = self.retry_policy
+        unreachable = 0
         for attempt in range(policy.attempts):
             self._check_deadline(url)
+            self.reachability.check()
             if self.deadline is not None:
                 kwargs['timeout'] = max(1.0, min(self._default_timeout, self.deadline.remaining()))
             try:
                 response = super()._send_request(method, url, *args, **kwargs)
             except requests.exceptions.RequestException as exc:
-                if attempt + 1 >= policy.attempts or method == 'POST':
+                unreachable += 1
+                if method == 'POST':
                     # A POST is re-signed by post() with a fresh nonce; raise to it.
-                    raise AcmeNetworkError('Could not reach the ACME server at %s: %s' % (url, exc), url=url)
+                    raise CaUnreachable('Could not reach the ACME server at %s: %s' % (url, exc), reason=str(exc),
+                                        url=url)
+                if attempt + 1 >= policy.attempts or unreachable >= policy.unreachable_attempts:
+                    raise self._unreachable(url, unreachable, exc)
                 self._sleep(policy.delay(attempt), url)
                 continue
             self.last_response = response
@@ -173,8 +233,10 @@ class RetryingClientNetwork(_Base):
         url = args[0] if args else kwargs.get('url')
         failures = 0            # other than rejected nonces
         bad_nonces = 0
+        unreachable = 0         # of the failures: no connection, or no answer in time
         while True:             # bounded: each pass raises, returns, or counts one of the two
             self._check_deadline(url)
+            self.reachability.check()
             last = failures + 1 >= policy.attempts
             try:
                 return self._post_once(*args, **dict(kwargs))
@@ -193,6 +255,13 @@ class RetryingClientNetwork(_Base):
                         status=getattr(self.last_response, 'status_code', None), **extra)
                 failures += 1
                 self._sleep(policy.delay(failures, self._retry_after()), url)
+            except CaUnreachable as error:
+                unreachable += 1
+                self.reachability.check()     # the nonce request before it found the CA down
+                if last or unreachable >= policy.unreachable_attempts:
+                    raise self._unreachable(url, unreachable, error.reason)
+                failures += 1
+                self._sleep(policy.delay(failures), url)
             except AcmeNetworkError:
                 if last:
                     raise

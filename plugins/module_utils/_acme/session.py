@@ -13,6 +13,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.autotls.acme.plugins.module_utils._acme.network import (
     HAS_ACME,
+    Reachability,
     RetryingClientNetwork,
     RetryPolicy,
 )
@@ -82,13 +83,15 @@ class AcmeSession:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._networks = []
+        # Once one request finds the CA down, the session's other requests fail at once.
+        self.reachability = Reachability()
 
     def network(self, retry_policy=None):
         """A new transport to this CA (one per thread); closed with the session."""
         net = RetryingClientNetwork(
             key=self.jwk, account=self.account, alg=self.alg, verify_ssl=self.verify,
             user_agent=USER_AGENT, timeout=self.request_timeout,
-            retry_policy=retry_policy or self.retry_policy)
+            retry_policy=retry_policy or self.retry_policy, reachability=self.reachability)
         with self._lock:
             self._networks.append(net)
         return net

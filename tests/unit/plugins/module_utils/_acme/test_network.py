@@ -21,7 +21,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.network import 
     RetryPolicy,
     parse_retry_after,
 )
-from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AcmeProtocolError
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AcmeNetworkError, AcmeProtocolError
 
 
 class ScriptedAcme(http.server.ThreadingHTTPServer):
@@ -192,3 +192,126 @@ def test_the_ca_bundle_variable_still_applies(monkeypatch, tmp_path):
     # An explicit bundle (acme_ca_bundle) is not overridden by the environment.
     assert session.merge_environment_settings('https://acme.example.test/', {}, None, '/etc/ca.pem', None)['verify'] \
         == '/etc/ca.pem'
+
+
+class Silent:
+    """A TCP listener that accepts and then closes every connection at once, or holds it unanswered."""
+
+    def __init__(self, hang=False):
+        import socket
+        self.hang = hang
+        self.accepted = 0
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(16)
+        self.held = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return 'http://127.0.0.1:%d' % self.sock.getsockname()[1]
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            if self.hang:
+                self.held.append(conn)
+            else:
+                conn.close()
+
+    def close(self):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+def _closed_port():
+    import socket
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def test_a_refused_connection_is_tried_three_times_then_the_ca_is_down_for_every_request():
+    from ansible_collections.autotls.acme.plugins.module_utils._acme.network import CaUnreachable, Reachability
+    shared = Reachability()
+    url = 'http://127.0.0.1:%d/dir' % _closed_port()
+    first = RetryingClientNetwork(key=jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1())), alg=jose.ES256,
+                                  retry_policy=RetryPolicy(backoff=0.01), reachability=shared)
+    with pytest.raises(CaUnreachable) as err:
+        first.fetch(url)
+    assert '(3 attempts)' in str(err.value) and url in str(err.value)
+    assert shared.error is err.value
+    # Another worker's transport to the same CA: refused at once, with the first error.
+    other = RetryingClientNetwork(key=jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1())), alg=jose.ES256,
+                                  retry_policy=RetryPolicy(backoff=0.01), reachability=shared)
+    with pytest.raises(CaUnreachable) as again:
+        other.post(url.replace('/dir', '/order'), jose.JSONObjectWithFields(), new_nonce_url=url)
+    assert str(again.value) == str(err.value)
+
+
+def test_a_ca_that_closes_every_connection_gets_three_attempts_per_request_and_no_more():
+    silent = Silent()
+    try:
+        net = _net(RetryPolicy(backoff=0.01))
+        with pytest.raises(AcmeNetworkError):
+            _post(net, silent)
+        assert silent.accepted == 3             # the nonce request's three, then nothing
+        with pytest.raises(AcmeNetworkError):
+            net.fetch(silent.url + '/dir')
+        assert silent.accepted == 3
+    finally:
+        silent.close()
+
+
+def test_a_ca_that_never_answers_costs_three_request_timeouts_not_the_whole_budget():
+    silent = Silent(hang=True)
+    try:
+        key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
+        net = RetryingClientNetwork(key=key, alg=jose.ES256, timeout=0.3, retry_policy=RetryPolicy(backoff=0.01))
+        with pytest.raises(AcmeNetworkError) as err:
+            net.fetch(silent.url + '/dir')
+        assert silent.accepted == 3 and 'timed out' in str(err.value).lower()
+        with pytest.raises(AcmeNetworkError):
+            net.fetch(silent.url + '/dir')
+        assert silent.accepted == 3
+    finally:
+        silent.close()
+
+
+def test_a_post_that_cannot_connect_is_retried_three_times_and_marks_the_ca_down(server):
+    # The nonce comes from a live server; the POST goes to a port where nothing listens.
+    net = _net(RetryPolicy(backoff=0.01))
+    url = 'http://127.0.0.1:%d/order' % _closed_port()
+    with pytest.raises(AcmeNetworkError) as err:
+        net.post(url, jose.JSONObjectWithFields(), new_nonce_url=server.url + '/nonce')
+    assert '(3 attempts)' in str(err.value)
+    assert net.reachability.error is not None
+    assert server.nonce == 3                   # one fresh nonce per attempt, none after
+
+
+def test_a_session_reads_the_directory_of_a_ca_that_is_down_once():
+    from ansible_collections.autotls.acme.plugins.module_utils._acme.session import AcmeSession
+    from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import (
+        generate_private_key,
+        private_key_to_pem,
+    )
+    silent = Silent()
+    try:
+        session = AcmeSession(silent.url + '/dir', private_key_to_pem(generate_private_key('ec256')),
+                              retry_policy=RetryPolicy(backoff=0.01))
+        for _attempt in range(3):               # the ARI check, the account, each worker's client
+            with pytest.raises(AcmeProtocolError) as err:
+                session.meta('terms_of_service')
+            assert 'Could not read the ACME directory at %s/dir' % silent.url in str(err.value)
+        assert silent.accepted == 3
+        session.close()
+    finally:
+        silent.close()
