@@ -146,14 +146,16 @@ def module_argspec(name):
             captured['argument_spec'] = args[0]
         raise _Captured()
 
-    original = mod.AnsibleModule
-    mod.AnsibleModule = fake
+    # The class itself, wherever main() reaches it from (its own import, or a shared helper).
+    from ansible.module_utils import basic
+    original = basic.AnsibleModule.__init__
+    basic.AnsibleModule.__init__ = lambda self, *args, **kwargs: fake(*args, **kwargs)
     try:
         mod.main()
     except _Captured:
         pass
     finally:
-        mod.AnsibleModule = original
+        basic.AnsibleModule.__init__ = original
     if 'argument_spec' not in captured:
         raise AssertionError('module %s built no AnsibleModule' % name)
     return captured
