@@ -18,6 +18,10 @@ description:
     with an error naming the expected and the actual fingerprints, and nothing is written.
   - Then checks that the CA's own HTTPS endpoint verifies against that root (hostname included) and reports the
     outcome in RV(endpoint_verified).
+  - When the CA cannot be reached (no connection, no answer, server errors after retries) and O(dest) already holds
+    the root with exactly this fingerprint (fetched and checked by an earlier run), that root is used as it is, with
+    a warning and RV(ca_unreachable=true): a run can go on trusting the CA's certificates (and, with several issuers,
+    order from the next one). Without such a file the module fails.
   - Optionally writes the root PEM to O(dest), atomically, with mode C(0644), only when its content differs.
     Install it into hosts' trust stores with the collection's C(ca_trust) role, and give it to ACME clients as
     their CA bundle.
@@ -153,7 +157,7 @@ url:
   type: str
   sample: https://ca.internal:9443
 source_url:
-  description: The URL the root was fetched from.
+  description: The URL the root was fetched from (O(dest) when RV(ca_unreachable) is true).
   returned: success
   type: str
   sample: https://ca.internal:9443/root/9422f355...
@@ -166,6 +170,13 @@ endpoint_error:
   description: Why the endpoint did not verify.
   returned: when RV(endpoint_verified) is false
   type: str
+ca_unreachable:
+  description:
+    - Whether the CA could not be reached and the root kept in O(dest) (same fingerprint) was returned instead.
+    - RV(endpoint_error) then says what failed, and RV(source_url) is O(dest).
+  returned: success
+  type: bool
+  sample: false
 ignored_roots:
   description: How many other roots the CA served that were not returned (with O(fetch=roots)).
   returned: success
@@ -215,6 +226,9 @@ def main():
                            timeout=params['timeout'], check_mode=module.check_mode)
     except AutoTLSError as exc:
         module.fail_json(msg=str(exc), dest=params['dest'], **exc.details)
+    if result.get('ca_unreachable'):
+        module.warn('The CA at %s could not be reached (%s); the root kept in %s, which has the fingerprint %s, '
+                    'was used' % (result['url'], result['endpoint_error'], params['dest'], result['fingerprint']))
     diff = result.pop('diff', None)
     if module._diff and diff and result['changed']:
         result['diff'] = diff

@@ -342,14 +342,46 @@ def install_root(dest, pem, check_mode=False, mode=ROOT_FILE_MODE):
     return changed, before
 
 
+def kept_root(dest, fingerprint):
+    """The root already in ``dest`` when it has exactly ``fingerprint``, else None."""
+    if not dest:
+        return None
+    try:
+        with open(dest, 'rb') as handle:
+            certs = split_pem_chain(handle.read())
+    except OSError:
+        return None
+    if len(certs) != 1:
+        return None
+    try:
+        cert = x509.load_pem_x509_certificate(certs[0])
+    except ValueError:
+        return None
+    return cert if fingerprint_of(cert) == fingerprint else None
+
+
 def bootstrap(url, fingerprint, fetch='root', dest=None, timeout=30, check_mode=False):
-    """Fetch, check, verify and (unless check_mode) install; returns the module result."""
+    """Fetch, check, verify and (unless check_mode) install; returns the module result.
+
+    A CA that cannot be reached while ``dest`` already holds the root with this very
+    fingerprint (an earlier run fetched and checked it) is no reason to stop: that root is
+    returned as it is, with ``ca_unreachable`` and the reason in ``endpoint_error``, so a
+    run can still trust the CA's certificates and move its orders to another issuer.
+    """
     client = CARootsClient(url, fingerprint, timeout=timeout)
-    root = client.fetch(fetch)
+    try:
+        root = client.fetch(fetch)
+    except AcmeNetworkError as exc:
+        kept = kept_root(dest, client.fingerprint)
+        if kept is None:
+            raise
+        pem = kept.public_bytes(serialization.Encoding.PEM).decode('ascii')
+        return dict(describe_root(kept), changed=False, root_pem=pem, dest=dest, url=client.url, source_url=dest,
+                    endpoint_verified=False, endpoint_error=str(exc), ignored_roots=0, ca_unreachable=True)
     verified, error = client.verify_endpoint(root, path=root.source_url[len(client.url):])
     result = dict(describe_root(root.cert), changed=False, root_pem=root.pem, dest=dest,
                   url=client.url, source_url=root.source_url, endpoint_verified=verified,
-                  ignored_roots=root.ignored)
+                  ignored_roots=root.ignored, ca_unreachable=False)
     if error:
         result['endpoint_error'] = error
     if dest:

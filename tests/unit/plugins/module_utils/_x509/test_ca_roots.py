@@ -252,3 +252,21 @@ def test_dest_must_be_a_file_in_an_existing_directory(tmp_path, pki):
         ca_roots.install_root(str(tmp_path), pki['a'])
     with pytest.raises(ConfigurationError, match='does not exist'):
         ca_roots.install_root(str(tmp_path / 'missing' / 'root.pem'), pki['a'])
+
+
+def test_a_ca_that_cannot_be_reached_is_trusted_by_the_root_kept_in_dest(server, pki, tmp_path):
+    dest = str(tmp_path / 'root.pem')
+    ca_roots.bootstrap(server.url, pki['fp_a'], dest=dest)
+    before = open(dest, 'rb').read()
+    down = 'https://127.0.0.1:1/acme/acme/directory'
+    kept = ca_roots.bootstrap(down, pki['fp_a'], dest=dest, timeout=2)
+    assert kept['ca_unreachable'] is True and kept['changed'] is False and kept['endpoint_verified'] is False
+    assert kept['fingerprint'] == pki['fp_a'] and kept['source_url'] == dest
+    assert 'https://127.0.0.1:1/root/' in kept['endpoint_error']
+    assert _fingerprint(kept['root_pem']) == pki['fp_a'] and open(dest, 'rb').read() == before
+    # Another fingerprint, or nothing kept: the CA had to be reached, and was not.
+    with pytest.raises(AcmeNetworkError):
+        ca_roots.bootstrap(down, pki['fp_b'], dest=dest, timeout=2)
+    with pytest.raises(AcmeNetworkError):
+        ca_roots.bootstrap(down, pki['fp_a'], dest=str(tmp_path / 'none.pem'), timeout=2)
+    assert ca_roots.bootstrap(server.url, pki['fp_a'], dest=dest)['ca_unreachable'] is False
