@@ -95,8 +95,11 @@ class ActionModule(ActionBase):
                     changed_forms.append(dict(form, reason=reason))
         except AutoTLSError as exc:
             raise AnsibleActionFail(exc.msg) from None
+        # What the host's servers read of each certificate beyond its set: the host's manifest
+        # records it, so that retirement removes exactly these files.
+        form_paths = {name: [form['path'] for form in forms if form['name'] == name] for name in names}
         quiet = dict(changed=False, changed_paths=[], deployed=[], rolled_back=[], kept=[],
-                     servers={server['name']: [] for server in servers})
+                     servers={server['name']: [] for server in servers}, form_paths=form_paths)
         if not files and not changed_forms:
             return quiet
         staged = self._stage(dict(src_dir=src_dir, files=files), extra=changed_forms)
@@ -104,7 +107,7 @@ class ActionModule(ActionBase):
                        forms=[{key: form[key] for key in ('path', 'name', 'owner', 'group', 'mode', 'key', 'member',
                                                           'servers', 'reason')} for form in changed_forms],
                        servers=[{key: server[key] for key in SERVER_KEYS if key in server} for server in servers])
-        return self._run(install, task_vars)
+        return dict(self._run(install, task_vars), form_paths=form_paths)
 
     def _stage(self, module_args, extra=()):
         src_dir = module_args.get('src_dir')

@@ -219,6 +219,14 @@ served:
   returned: success
   type: dict
   sample: {traefik: {app1: 5f1a2b}}
+form_paths:
+  description:
+    - With O(step=deploy), per certificate of O(certificates), the files beyond C(<dest_dir>/<name>/) that the servers
+      read (forms and configuration files), changed or not; the role C(autotls.acme.cert_deploy) records them in the
+      host's manifest (M(autotls.acme.host_manifest)) so that retirement removes exactly these.
+  returned: with deploy
+  type: dict
+  sample: {app1: [/etc/haproxy/certs/app1.pem, /etc/apache2/sites-enabled/autotls-app1.conf]}
 forms:
   description: With O(step=inspect), the form files of O(paths) that exist, as RV(files) lists them.
   returned: when step is inspect

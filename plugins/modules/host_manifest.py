@@ -12,13 +12,20 @@ short_description: Record which certificates the collection wrote on a host, and
 version_added: 0.1.0
 description:
   - Keeps C(<dest_dir>/.autotls-manifest.json) (root, C(0600)), the list of the certificates the collection
-    installed in C(<dest_dir>/<name>/). The role C(autotls.acme.cert_deploy) records what it deployed;
-    C(playbooks/retire.yml) reads it and retires what no host declares any more.
-  - V(record) adds O(names) whose directory is on the host. V(read) changes nothing and returns the names.
-  - V(retire) takes O(names) off the host, only those the manifest lists. First their server blocks
-    C(<conf_dir>/<prefix><name>.conf) go and their directories C(<dest_dir>/<name>/) are moved aside, and
-    O(validate) runs (C(nginx -t)); when it fails (a configuration still reads the files) both are put back and
-    nothing is removed. Then the directories go and the manifest forgets them.
+    installed in C(<dest_dir>/<name>/) and, for each, the files beyond that directory its servers read (HAProxy's
+    combined PEM, Apache's virtual host, a custom server's files, Traefik's dynamic file). The role
+    C(autotls.acme.cert_deploy) records what it deployed; C(playbooks/retire.yml) reads it and retires what no host
+    declares any more.
+  - V(record) adds O(names) whose directory is on the host, with their O(files). V(read) changes nothing and
+    returns the names.
+  - V(retire) takes O(names) off the host, only those the manifest lists. Their server blocks
+    C(<conf_dir>/<prefix><name>.conf) (where a server is of kind nginx) and the files the manifest lists for them
+    go, their directories C(<dest_dir>/<name>/) are moved aside, and every server of O(servers) runs its check
+    (its C(validate) argv; Traefik, which has none, fails when another file of its dynamic directory still names
+    the files). When a check fails (a configuration still reads the files), everything is put back, nothing is
+    removed, and RV(kept) names the certificates and the server and kind whose check failed; the task itself does
+    not fail, so that the playbook can report it. Otherwise the directories go and the manifest forgets them.
+    A certificate recorded before the manifest listed files loses the files its servers write for it now.
     Anything else (a directory the collection did not write) is left alone and listed in RV(not_ours).
   - Nothing is followed through a symbolic link; O(dest_dir) and its parents must belong to root and be writable by
     nobody else, as for M(autotls.acme.cert_files).
@@ -49,6 +56,19 @@ options:
     type: list
     elements: str
     default: []
+  files:
+    description:
+      - With V(record), per certificate name, the absolute paths of the files beyond C(<dest_dir>/<name>/) that the
+        host's servers read (as M(autotls.acme.cert_files) returns them in C(form_paths));
+        added to those recorded before.
+    type: dict
+    default: {}
+  servers:
+    description:
+      - With V(retire), the host's servers as the filter C(autotls.acme.servers) gives them; each is checked once the
+        files are gone. Left out, the host is served by nginx alone, checked with O(validate).
+    type: list
+    elements: dict
   conf_dir:
     description: With V(retire), the directory of the server blocks (C(autotls_nginx_conf_dir)); left out, none are removed.
     type: path
@@ -57,7 +77,9 @@ options:
     type: str
     default: autotls-tls-
   validate:
-    description: With V(retire), the server's check, as a list of arguments (C([nginx, -t])), run after the server blocks went.
+    description:
+      - With V(retire) and no O(servers), nginx's check, as a list of arguments (C([nginx, -t])), run after the server
+        blocks and files went.
     type: list
     elements: str
 '''
@@ -69,7 +91,8 @@ EXAMPLES = r'''
     dest_dir: /etc/autotls/certs
     names: [old-app]
     conf_dir: /etc/nginx/conf.d
-    validate: [nginx, -t]
+    servers: "{{ autotls_servers | autotls.acme.servers }}"
+  register: taken_off
 '''
 
 RETURN = r'''
@@ -88,6 +111,25 @@ paths:
   returned: with retire
   type: list
   elements: str
+kept:
+  description:
+    - With V(retire), when a server's check failed with the files gone, one entry per certificate put back (all of
+      them): C(name), C(server), C(kind), C(command), C(rc), C(error) (the check's output) and C(named) (the error
+      names its files).
+  returned: with retire
+  type: list
+  elements: dict
+  sample: [{name: old, server: haproxy, kind: haproxy, command: haproxy -c -f /etc/haproxy/haproxy.cfg, rc: 1,
+            error: "unable to stat SSL certificate from file '/etc/haproxy/certs/old.pem'", named: true}]
+kept_message:
+  description: With V(retire), when RV(kept) is not empty, what to tell the operator (the certificates, the server and kind, its check's output).
+  returned: with retire
+  type: str
+reload:
+  description: With V(retire), the servers to reload (each once), those of the host when something was removed.
+  returned: with retire
+  type: list
+  elements: str
 not_ours:
   description: With V(retire), certificates whose directory is on the host but that the manifest does not list; left alone.
   returned: with retire
@@ -99,7 +141,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import HostCertificates
-from ansible_collections.autotls.acme.plugins.module_utils._deploy.manifest import read_manifest, record, retire
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.manifest import kept_message, read_manifest, record, retire
 
 
 def main():
@@ -107,6 +149,8 @@ def main():
         step=dict(type='str', required=True, choices=['record', 'read', 'retire']),
         dest_dir=dict(type='path', required=True),
         names=dict(type='list', elements='str', default=[]),
+        files=dict(type='dict', default={}),
+        servers=dict(type='list', elements='dict'),
         conf_dir=dict(type='path'),
         prefix=dict(type='str', default='autotls-tls-'),
         validate=dict(type='list', elements='str'),
@@ -117,22 +161,28 @@ def main():
             if params['step'] == 'read':
                 module.exit_json(changed=False, names=sorted(read_manifest(host)))
             if params['step'] == 'record':
-                added = record(host, params['names'])
+                added = record(host, params['names'], files=params['files'])
                 module.exit_json(changed=bool(added), names=added)
 
-            def run_check():
-                return module.run_command(params['validate'])
+            def run(argv):
+                try:
+                    return module.run_command(argv, handle_exceptions=False)
+                except OSError as exc:
+                    return 127, '', 'Cannot run the check %s: %s' % (' '.join(argv), exc)
 
-            done = retire(host, params['names'], params['conf_dir'], params['prefix'],
-                          run_check if params['validate'] else None)
+            servers = params['servers']
+            if servers is None:
+                servers = [dict(name='nginx', kind='nginx', validate=params['validate'] or [])]
+            done = retire(host, params['names'], servers, run, params['conf_dir'], params['prefix'])
     except AutoTLSError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
     except FileNotFoundError:
         # No certificate directory on this host: nothing recorded, nothing to retire.
-        module.exit_json(changed=False, names=[], retired=[], paths=[], not_ours=[])
+        module.exit_json(changed=False, names=[], retired=[], paths=[], not_ours=[], kept=[], reload=[],
+                         kept_message='')
     except OSError as exc:
         module.fail_json(msg='Could not %s in %s: %s' % (params['step'], params['dest_dir'], exc))
-    module.exit_json(changed=bool(done['retired']), **done)
+    module.exit_json(changed=bool(done['retired']), kept_message=kept_message(done['kept']), **done)
 
 
 if __name__ == '__main__':

@@ -32,6 +32,7 @@ from testbed.traefik import verified_serial_inside
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ONBOARD = os.path.join(REPO, 'playbooks', 'onboard.yml')
 RENEW = os.path.join(REPO, 'playbooks', 'renew.yml')
+RETIRE = os.path.join(REPO, 'playbooks', 'retire.yml')
 TRAEFIK_ACME = os.path.join(REPO, 'playbooks', 'traefik_acme.yml')
 ISSUED = 'autotls.acme.issue : Answer the challenges, finalize and store the certificates'
 ORDERED = 'autotls.acme.issue : Create the orders of the certificates that are due'
@@ -298,15 +299,26 @@ def serials(host, name):
     return [served_serial(host, port, name) for port in (443, HAPROXY_PORT, APACHE_PORT)]
 
 
+def any_serials(host, name):
+    """The serial each port serves for SNI name, or None where the handshake gives none."""
+    found = []
+    for port in (443, HAPROXY_PORT, APACHE_PORT):
+        rc, out, _err = host.run('openssl s_client -connect %s:%d -servername %s </dev/null 2>/dev/null'
+                                 ' | openssl x509 -noout -serial' % (host.address, port, name))
+        found.append(int(out.strip().split('=', 1)[1], 16) if rc == 0 and '=' in out else None)
+    return found
+
+
 @pytest.mark.timeout(600)
 def test_servers_guide_nginx_haproxy_apache_and_custom_on_one_host(
         servers_host, run_playbook, ansible_env, tmp_path):
     """docs/servers.md's servers on one host: nginx and HAProxy as edge1 has them, Apache as
-    intranet1 has it (on the test host's address and its own port), and a custom server."""
+    intranet1 has it (on the test host's address and its own port), and a custom server.
+    Then one certificate leaves the inventory and retire.yml takes it off every server."""
     host = servers_host
     ca = make_ca(common_name='autotls servers test CA')
     guide = guide_inventory('docs/servers.md')
-    store = tmp_path / 'store'
+    store = tmp_path / 'store' / 'certs'
 
     def issue(name, domains):
         cert, key = make_server_cert(ca[0], ca[1], names=tuple(domains), ips=())
@@ -402,3 +414,39 @@ def test_servers_guide_nginx_haproxy_apache_and_custom_on_one_host(
         '%s serves web with serial %x on server haproxy (kind haproxy), the store has %x' % (host.name, web1, web3)]
     assert reloaded(drift) == ['haproxy']
     assert serials(host, host.fqdn) == [web3] * 3
+
+    # -- retirement: alt leaves the inventory. An operator's frontend of their own still reads
+    #    alt's PEM, so HAProxy's check fails with alt's files gone: everything goes back, on
+    #    every server, the store keeps it, and the host fails naming the certificate and kind --
+    alt_files = ['/etc/nginx/conf.d/autotls-tls-alt.conf', '/etc/haproxy/certs/alt.pem',
+                 '/etc/apache2/sites-enabled/autotls-alt.conf', '/etc/autotls/bundle/alt.pem',
+                 '/etc/autotls/certs/alt/privkey.pem']
+    retiring = dict(autotls_host_certificates=[web], autotls_retire=True, playbook=RETIRE,
+                    autotls_store={'type': 'local', 'path': str(store.parent)},
+                    autotls_acme_directory='https://127.0.0.1:9/directory')    # not contacted: no revocation
+    host.write_file('/etc/haproxy/haproxy.cfg', cfg + 'frontend legacy\n    bind %s:%d ssl crt /etc/haproxy/certs/alt.pem\n'
+                    % (host.address, HAPROXY_PORT + 1))
+    refused = play(expect_rc=2, **retiring)
+    message = [r for r in refused.failed if r['host'] == host.name][-1]['result']['msg']
+    assert message.startswith('On %s: Retiring certificate(s) alt failed the check of server haproxy (kind haproxy) '
+                              "'haproxy -c -f /etc/haproxy/haproxy.cfg' (exit 1)" % host.name), message
+    assert "Take them out of what still reads them (alt)" in message and '/etc/haproxy/certs/alt.pem' in message
+    assert all(host.exists(path) for path in alt_files)
+    assert (store / 'alt' / 'cert.pem').exists()
+    assert refused.task('Report what was retired')['result']['msg'] == [
+        'alt: kept on %s: the check of server haproxy (kind haproxy) fails without its files, so everything was put '
+        "back; the store's copy stays until it is off every host." % host.name]
+    assert serials(host, 'alt.' + host.fqdn) == [alt1] * 3
+
+    # -- the operator's frontend gone: alt is taken off every server, each reloaded once;
+    #    web is still served everywhere, the store's copy is set aside --
+    host.write_file('/etc/haproxy/haproxy.cfg', cfg)
+    retired = play(**retiring)
+    assert retired.task('Report what was retired')['result']['msg'] == [
+        'alt: was taken off %s; was set aside in %s/retired/alt/%x.' % (host.name, store.parent, alt1)]
+    assert not any(host.exists(path) for path in alt_files) and not host.exists('/etc/autotls/certs/alt')
+    assert not (store / 'alt').exists() and (store.parent / 'retired' / 'alt' / ('%x' % alt1) / 'cert.pem').exists()
+    assert reloaded(retired) == ['reload nginx', 'haproxy', 'apache', 'bundle']
+    assert host.read_file(BUNDLE_LOG) == 'reloaded\n' * 3
+    assert serials(host, host.fqdn) == [web3] * 3
+    assert alt1 not in any_serials(host, 'alt.' + host.fqdn)

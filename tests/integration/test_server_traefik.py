@@ -32,6 +32,7 @@ PLAYBOOK = '''
   roles:
     - role: autotls.acme.cert_deploy
 '''
+RETIRE = os.path.join(REPO_ROOT, 'playbooks', 'retire.yml')
 INSTALL = 'autotls.acme.cert_deploy : Install the new files and check them (traefik)'
 
 
@@ -91,10 +92,10 @@ def test_traefik_serves_each_renewal_without_restart_and_keeps_the_old_one_when_
     variables['autotls_cert_source_dir'] = str(store.path)
     env = dict(ansible_env, ANSIBLE_PIPELINING='True')
 
-    def play(expect_rc=0, **changes):
+    def play(expect_rc=0, playbook=PLAYBOOK, **changes):
         inventory = write_inventory(tmp_path / 'inventory.yml', hosts=[host],
                                     host_vars={host: dict(variables, **changes)})
-        return run_playbook(PLAYBOOK, inventory=inventory, connection=None, env=env, expect_rc=expect_rc)
+        return run_playbook(playbook, inventory=inventory, connection=None, env=env, expect_rc=expect_rc)
 
     def served():
         return verified_serial_inside(host, sni, cafile=store.cafile)
@@ -147,6 +148,18 @@ def test_traefik_serves_each_renewal_without_restart_and_keeps_the_old_one_when_
     assert wait_until(lambda: served()[0], 15, 'Traefik to load its directory', process=restarted.process) \
         == second_serial
 
+    # -- retirement: the certificate leaves the inventory; its dynamic file and its set go,
+    #    Traefik (no check command, no reload) stops serving it; the store's copy is set aside --
+    retire = play(playbook=RETIRE, autotls_host_certificates=[], autotls_retire=True,
+                  autotls_store={'type': 'local', 'path': str(store.path.parent)},
+                  autotls_acme_directory='https://127.0.0.1:9/directory')    # not contacted: no revocation
+    aside = '%s/retired/%s/%s' % (store.path.parent, name, third_serial)
+    assert retire.task('Report what was retired')['result']['msg'] == [
+        '%s: was taken off %s; was set aside in %s.' % (name, host.name, aside)]
+    assert not host.exists('%s/autotls-%s.yml' % (server['dynamic_dir'], name))
+    assert not host.exists('/etc/autotls/certs/%s' % name)
+    assert wait_until(lambda: served()[0] != second_serial, 15, 'Traefik to drop the retired certificate',
+                      process=restarted.process)
 
 # Traefik as a service of the host (no systemd in test hosts: an init script that ansible.builtin.service runs).
 INIT_SCRIPT = '''#!/bin/sh

@@ -400,6 +400,21 @@ class FormFiles:
             raise
         return self
 
+    def remove(self):
+        """Remove the files that exist (retirement), keeping what each held so that undo() puts it back."""
+        try:
+            for item in self.files:
+                current = self.current(item)
+                if current is None:
+                    continue
+                self.written.append((item, current))
+                if not self.check_mode:
+                    self._remove(item)
+        except BaseException:
+            self.undo()
+            raise
+        return self
+
     def _write(self, item, entry):
         fd = self._open(item.directory, create=True)
         try:

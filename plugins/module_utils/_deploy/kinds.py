@@ -16,7 +16,10 @@ it into a plain dict (``Kind.normalize``) that travels to the host. A kind is:
 * the check run right after its files changed (``validate``, an argv; a failure puts
   the previous files back) and what applies them once the check passed (``reload``, an
   argv, or for nginx ``notify``, the handler topic of role nginx_reload);
-* where the served certificate can be seen (``port``, for the served-serial check).
+* where the served certificate can be seen (``port``, for the served-serial check);
+* for retirement, the files it writes for one certificate (``retired_paths``: its forms
+  and configuration files) and its check with a retired certificate's files gone
+  (``check_without``: the ``validate`` argv, or a check in Python for a kind without one).
 
 Standard library only. To add a kind: subclass ``Kind``, fill in what differs, and add
 it to ``KINDS``.
@@ -189,6 +192,22 @@ class Kind:
         """
         return []
 
+    def config_paths(self, server, name):
+        """The configuration files ``configs()`` writes for certificate ``name`` alone."""
+        return []
+
+    def retired_paths(self, server, name):
+        """What this server's kind writes for certificate ``name`` beyond the standard set: its form
+        files and its configuration files (what retirement takes away with the set)."""
+        return [form['path'] for form in self.forms(server, {'name': name})] + self.config_paths(server, name)
+
+    def check_without(self, server, cert_dir, names, run):
+        """The server's check once the files of the certificates ``names`` are gone: (rc, out, err)
+        from ``run(argv)``, or None when the server has no check."""
+        if not server.get('validate'):
+            return None
+        return run(server['validate'])
+
 
 class Nginx(Kind):
     """nginx reads <autotls_cert_dir>/<name>/{fullchain,privkey}.pem (role nginx_tls writes its servers)."""
@@ -271,9 +290,12 @@ class Apache(Kind):
                 '    SSLCertificateKeyFile %s' % file_path(directory, 'key'),
                 '</VirtualHost>',
             ]
-            configs.append(dict(path='%s/autotls-%s.conf' % (server['conf_dir'], cert['name']),
+            configs.append(dict(path=self.config_paths(server, cert['name'])[0],
                                 content='\n'.join(lines) + '\n', name=cert['name']))
         return configs
+
+    def config_paths(self, server, name):
+        return ['%s/autotls-%s.conf' % (server['conf_dir'], name)]
 
 
 class Custom(Kind):
@@ -320,10 +342,17 @@ class Traefik(Kind):
         return server
 
     def configs(self, server, certificates, cert_dir):
-        return [dict(path=_traefik.config_path(server['dynamic_dir'], cert['name']),
+        return [dict(path=self.config_paths(server, cert['name'])[0],
                      content=_traefik.render(server['name'], cert['name'], cert['domains'], cert_dir),
                      name=cert['name'])
                 for cert in certificates]
+
+    def config_paths(self, server, name):
+        return [_traefik.config_path(server['dynamic_dir'], name)]
+
+    def check_without(self, server, cert_dir, names, run):
+        # No check command: no other file of the watched directory may still name the files.
+        return _traefik.retirement_check(server, cert_dir, names)
 
 
 KINDS = {kind.name: kind for kind in (Nginx(), HAProxy(), Apache(), Custom(), Traefik())}

@@ -6,12 +6,15 @@
 
 Runs on the host (through the host_manifest module), standard library only.
 ``<dest_dir>/.autotls-manifest.json`` (root, 0600) lists the certificates cert_deploy
-installed there. Retirement removes only what it lists: the certificate's directory
-``<dest_dir>/<name>/`` and its server block ``<conf_dir>/<prefix><name>.conf`` (the
-prefix is the collection's own; nginx_tls writes and prunes those files). The server
-block goes and the certificate's directory is moved aside, the server's check runs, and
-only when it passes are they removed; a failing check (a configuration that still reads
-the files) puts both back and removes nothing.
+installed there and, for each, the files beyond the set that the host's servers read
+(HAProxy's combined PEM, Apache's virtual host, a custom server's files, Traefik's
+dynamic file: what the kinds of ``_deploy.kinds`` write). Retirement removes only what it
+lists: the certificate's directory ``<dest_dir>/<name>/``, those files, and nginx's server
+block ``<conf_dir>/<prefix><name>.conf`` (the prefix is the collection's own; nginx_tls
+writes and prunes those files). All of it goes (the directory is moved aside, the other
+files are kept in memory), every server of the host runs its check, and only when all
+pass is it removed for good; a failing check (a configuration that still reads the
+files) puts everything back and removes nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from ansible_collections.autotls.acme.plugins.module_utils._common.fileset impor
     remove_tree,
     write_entry,
 )
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import FormFile, FormFiles
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.kinds import KINDS
 from ansible_collections.autotls.acme.plugins.module_utils._model.names import RULE, is_valid_name
 
 MANIFEST = '.autotls-manifest.json'
@@ -59,7 +64,20 @@ def read_manifest(host):
     except (ValueError, KeyError, TypeError) as exc:
         raise AutoTLSError('%s is not a manifest this collection wrote (%s): move it away, the next deploy writes '
                            'it again' % (host.where(MANIFEST), exc))
-    return {name: value for name, value in certificates.items() if is_valid_name(name)}
+    return {name: value for name, value in certificates.items() if is_valid_name(name) and isinstance(value, dict)}
+
+
+def _check_files(files):
+    """{name: [absolute paths]}: the files beyond the set that the servers read, per certificate."""
+    checked = {}
+    for name, paths in (files or {}).items():
+        _check_names([name])
+        if not isinstance(paths, list):
+            raise ConfigurationError('files of %s must be a list of paths, got %r.' % (name, paths))
+        for path in paths:
+            FormFile({'path': path, 'name': name, 'mode': '0600', 'key': True})   # absolute, no '..'
+        checked[name] = sorted(set(paths))
+    return checked
 
 
 def write_manifest(host, certificates):
@@ -72,16 +90,26 @@ def write_manifest(host, certificates):
     os.fsync(host.fd)
 
 
-def record(host, names, now=None):
-    """Add names to the manifest (those whose directory is on the host); True when it changed."""
+def record(host, names, now=None, files=None):
+    """Add names to the manifest (those whose directory is on the host), with their ``files``
+    ({name: [paths]}, added to those recorded before); the names added or given new files."""
     names = _check_names(names)
+    files = _check_files(files)
     current = read_manifest(host)
     stamp = (now or datetime.datetime.now(datetime.timezone.utc)).strftime('%Y-%m-%dT%H:%M:%SZ')
-    added = [name for name in names if name not in current and host.has(name)]
-    if added and not host.check_mode:
-        current.update({name: {'recorded': stamp} for name in added})
+    changed = []
+    for name in names:
+        if name not in current and not host.has(name):
+            continue
+        entry = dict(current.get(name) or {'recorded': stamp})
+        known = entry.get('files') if isinstance(entry.get('files'), list) else []
+        entry['files'] = sorted(set(known) | set(files.get(name, [])))
+        if entry != current.get(name):
+            current[name] = entry
+            changed.append(name)
+    if changed and not host.check_mode:
         write_manifest(host, current)
-    return added
+    return changed
 
 
 def _server_block(conf_dir, prefix, name):
@@ -90,59 +118,103 @@ def _server_block(conf_dir, prefix, name):
     return os.path.join(conf_dir, '%s%s.conf' % (prefix, name))
 
 
-def retire(host, names, conf_dir=None, prefix=None, run_check=None):
+def retirement_paths(entry, name, servers, conf_dir=None, prefix=None):
+    """The files beyond the set that retiring ``name`` removes: nginx's server block (with
+    ``conf_dir``), then the files its manifest ``entry`` lists. A certificate recorded
+    before the manifest listed files: what the host's servers write for it now."""
+    paths = [_server_block(conf_dir, prefix, name)] if conf_dir else []
+    recorded = entry.get('files')
+    if not isinstance(recorded, list):
+        recorded = [path for server in servers for path in KINDS[server['kind']].retired_paths(server, name)]
+    return paths + [path for path in recorded if isinstance(path, str) and path not in paths]
+
+
+def _failure(server, rc, out, err):
+    error = ((err or '') + ('\n' if err and out else '') + (out or '')).strip() or 'exit %d' % rc
+    return dict(server=server['name'], kind=server['kind'], rc=rc, error=error,
+                command=' '.join(server.get('validate') or []) or '(checked in Python)')
+
+
+def retire(host, names, servers, run, conf_dir=None, prefix=None, owners=None):
     """Take the listed certificates off the host, only those the manifest lists.
 
-    ``run_check()`` -> (rc, out, err) is the server's check (``nginx -t``), run once the
-    server blocks are gone. Returns ``{'retired': [...], 'paths': [...], 'not_ours': [...]}``.
+    ``servers``: the host's servers (normalised entries of ``autotls_servers``); each
+    runs its check (``Kind.check_without``, ``run(argv)`` -> (rc, out, err)) once
+    everything is gone. nginx's server blocks go only where a server is of kind nginx.
+    Returns ``{'retired', 'paths', 'not_ours', 'kept', 'reload'}``: ``kept`` says, for
+    each certificate put back, which server's check failed; ``reload`` names the
+    servers to reload (each once).
     """
     names = _check_names(names)
     manifest = read_manifest(host)
     ours = [name for name in names if name in manifest]
-    result = dict(retired=ours, paths=[], not_ours=[name for name in names if name not in manifest and host.has(name)])
-    blocks = {}
-    for name in ours:
-        if conf_dir:
-            path = _server_block(conf_dir, prefix, name)
-            if os.path.islink(path):
-                raise AutoTLSError('%s is a symbolic link: refusing to remove it. Remove the link.' % path)
-            if os.path.isfile(path):
-                with open(path, 'rb') as handle:
-                    blocks[path] = (handle.read(), os.stat(path))
-                result['paths'].append(path)
-        if host.has(name):
-            result['paths'].append(host.where(name))
+    result = dict(retired=ours, paths=[], not_ours=[name for name in names if name not in manifest and host.has(name)],
+                  kept=[], reload=[])
+    servers = list(servers)
+    for server in servers:
+        if not isinstance(server, dict) or server.get('kind') not in KINDS or not server.get('name'):
+            raise ConfigurationError('Each server must be an entry as the filter autotls.acme.servers gives it (name, '
+                                     'kind one of %s), got %r.' % (', '.join(sorted(KINDS)), server))
+    if not any(server['kind'] == 'nginx' for server in servers):
+        conf_dir = None          # no nginx here: no server block of the collection's
+    items = [FormFile({'path': path, 'name': name, 'mode': '0600', 'key': True})
+             for name in ours for path in retirement_paths(manifest[name], name, servers, conf_dir, prefix)]
+    directories = [host.where(name) for name in ours if host.has(name)]
+    files = FormFiles(items, None, owners, check_mode=host.check_mode).remove()
+    result['paths'] = [item.path for item, _previous in files.written] + directories
     if host.check_mode or not ours:
         return result
-    for path in blocks:
-        os.unlink(path)
     # The directories go aside (the name the file set's recovery puts back) before the
-    # check, so that a configuration of the operator's own that still reads them fails the
-    # check now, not nginx's next reload or start.
+    # checks, so that a configuration of the operator's own that still reads them fails a
+    # check now, not the server's next reload or start.
     aside = {}
-    for name in ours:
-        recover(host.fd, name)   # a retirement that stopped after moving the directory aside
-        if host.has(name):
-            aside[name] = '%s%s.%s' % (TMP_PREFIX, OLD_TOKEN, name)
-            remove_tree(host.fd, aside[name])
-            os.rename(name, aside[name], src_dir_fd=host.fd, dst_dir_fd=host.fd)
-    if (blocks or aside) and run_check is not None:
-        rc, out, err = run_check()
-        if rc != 0:
-            for name, moved in aside.items():
-                os.rename(moved, name, src_dir_fd=host.fd, dst_dir_fd=host.fd)
-            for path, (data, st) in blocks.items():
-                with open(path, 'xb') as handle:
-                    handle.write(data)
-                os.chmod(path, st.st_mode & 0o7777)
-                if os.geteuid() == 0:
-                    os.chown(path, st.st_uid, st.st_gid)
-            output = ((err or '') + (out or '')).strip()
-            raise AutoTLSError('Without the server blocks and files of %s the check fails (exit %d): %s; they were '
-                               'put back and nothing was removed' % (', '.join(ours), rc, output), rc=rc)
+    try:
+        for name in ours:
+            recover(host.fd, name)   # a retirement that stopped after moving the directory aside
+            if host.has(name):
+                aside[name] = '%s%s.%s' % (TMP_PREFIX, OLD_TOKEN, name)
+                remove_tree(host.fd, aside[name])
+                os.rename(name, aside[name], src_dir_fd=host.fd, dst_dir_fd=host.fd)
+        failed = None
+        if files.written or aside:
+            for server in servers:
+                outcome = KINDS[server['kind']].check_without(server, host.dest_dir, ours, run)
+                if outcome is not None and outcome[0] != 0:
+                    failed = _failure(server, *outcome)
+                    break
+    except BaseException:
+        _put_back(host, aside, files)
+        raise
+    if failed is not None:
+        named = [name for name in ours if host.where(name) + '/' in failed['error']
+                 or any(path in failed['error'] for path in files.paths(name))]
+        _put_back(host, aside, files)
+        result.update(retired=[], paths=[], kept=[dict(failed, name=name, named=name in named) for name in ours])
+        return result
     for name in ours:
         remove_tree(host.fd, aside.get(name, name))
         del manifest[name]
     os.fsync(host.fd)
     write_manifest(host, manifest)
+    if files.written or aside:
+        result['reload'] = [server['name'] for server in servers]
     return result
+
+
+def kept_message(kept):
+    """What a host says when a server's check put its retirement back (``retire()``'s ``kept``)."""
+    if not kept:
+        return ''
+    first = kept[0]
+    named = [entry['name'] for entry in kept if entry.get('named')]
+    return ("Retiring certificate(s) %s failed the check of server %s (kind %s) '%s' (exit %d) with their files and "
+            'server configuration gone; everything is back in place and nothing was removed, here or in the store. '
+            'Take them out of what still reads them (%s), then run again. Error: %s'
+            % (', '.join(entry['name'] for entry in kept), first['server'], first['kind'], first['command'],
+               first['rc'], ', '.join(named) if named else 'the error names none of them', first['error']))
+
+
+def _put_back(host, aside, files):
+    for name, moved in aside.items():
+        os.rename(moved, name, src_dir_fd=host.fd, dst_dir_fd=host.fd)
+    files.undo()

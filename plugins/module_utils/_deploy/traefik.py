@@ -274,6 +274,34 @@ def renotify(servers, names):
                 touch(path)
 
 
+def retirement_check(server, cert_dir, names):
+    """Traefik's check when certificates retire, once their files and dynamic files are gone: (rc, out, err).
+
+    Traefik has no check command; a dynamic file of its own that still names a retired
+    certificate's files (``<cert_dir>/<name>/``) would make it log an error and serve its
+    default certificate for those names. So every other file in the directory it watches
+    (and below, hidden ones aside) is read, and one that names them fails the check.
+    """
+    wanted = ['%s/%s/' % (cert_dir.rstrip('/'), name) for name in names]
+    found = []
+    for directory, subdirs, filenames in os.walk(server['dynamic_dir']):
+        subdirs[:] = sorted(sub for sub in subdirs if not sub.startswith('.'))
+        for filename in sorted(filenames):
+            path = os.path.join(directory, filename)
+            if filename.startswith('.') or not os.path.isfile(path):
+                continue
+            try:
+                with open(path, 'rb') as handle:
+                    text = handle.read().decode('utf-8', 'replace')
+            except OSError as exc:
+                return 1, '', 'Cannot read %s: %s' % (path, exc)
+            found += ['%s names %s' % (path, prefix) for prefix in wanted if prefix in text]
+    if found:
+        return 1, '', ('Traefik (server %s) would no longer find files it is told to serve: %s.'
+                       % (server['name'], '; '.join(found)))
+    return 0, '', ''
+
+
 # -- glue for cert_files' install (Install: the standard sets; FormFiles: the other files) -----
 
 def precheck_install(servers, host, files, form_entries, read_new):

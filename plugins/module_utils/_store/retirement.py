@@ -54,6 +54,36 @@ def retirement_plan(declared, manifests, stored):
     return [found[name] for name in sorted(found)]
 
 
+def _kept_on(host, result, name):
+    """Why ``host`` still holds ``name`` after the take-off task (its registered result), or None."""
+    if not isinstance(result, dict) or not result:
+        return dict(host=host, reason='the host did not run the retirement')
+    if result.get('unreachable'):
+        return dict(host=host, reason='the host was unreachable')
+    if result.get('failed'):
+        return dict(host=host, reason='taking it off failed: %s' % (result.get('msg') or 'no message'))
+    if result.get('skipped'):
+        return dict(host=host, reason='the host did not run the retirement')
+    for kept in result.get('kept') or []:
+        if kept.get('name') == name:
+            return dict(host=host, server=kept.get('server'), kind=kept.get('kind'),
+                        reason="the check of server %s (kind %s) fails without its files, so everything was put "
+                        'back' % (kept.get('server'), kept.get('kind')))
+    return None
+
+
+def retirement_outcome(plan, results):
+    """The plan with what happened on the hosts: each entry gets ``kept`` ([{host, reason,
+    server, kind}]: the hosts that still hold it); its store copy is set aside (and revoked)
+    only when it is kept nowhere. ``results``: {host: what the take-off task registered}."""
+    done = []
+    for entry in plan or []:
+        kept = [why for why in (_kept_on(host, (results or {}).get(host), entry['name'])
+                                for host in entry.get('hosts') or []) if why]
+        done.append(dict(entry, kept=kept))
+    return done
+
+
 def retirement_report(plan, store_results=(), check_mode=False):
     """One line per retired certificate: the hosts it was taken off, where the store's copy went, the revocation."""
     by_name = {}
@@ -65,8 +95,14 @@ def retirement_report(plan, store_results=(), check_mode=False):
     lines = []
     for entry in plan or []:
         parts = []
-        if entry.get('hosts'):
-            parts.append('%s taken off %s' % (verb, ', '.join(entry['hosts'])))
+        kept = entry.get('kept') or []
+        taken = [host for host in entry.get('hosts') or [] if host not in [why['host'] for why in kept]]
+        if taken:
+            parts.append('%s taken off %s' % (verb, ', '.join(taken)))
+        for why in kept:
+            parts.append('kept on %s: %s' % (why['host'], why['reason']))
+        if kept and entry.get('in_store'):
+            parts.append('the store\'s copy stays until it is off every host')
         stored = by_name.get(entry['name'])
         if stored is not None:
             if stored.get('failed'):

@@ -10,7 +10,24 @@ import pytest
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import HostCertificates
-from ansible_collections.autotls.acme.plugins.module_utils._deploy.manifest import MANIFEST, read_manifest, record, retire
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.manifest import (
+    MANIFEST, kept_message, read_manifest, record, retire,
+)
+
+NGINX = [{'name': 'nginx', 'kind': 'nginx', 'validate': ['nginx', '-t']}]
+
+
+class Run:
+    """The checks run (argv), each answering rc 0 unless told otherwise; ``seen`` records what was gone."""
+
+    def __init__(self, answers=None, look=None):
+        self.answers, self.look, self.calls, self.seen = answers or {}, look, [], []
+
+    def __call__(self, argv):
+        self.calls.append(argv[0])
+        if self.look:
+            self.seen.append(self.look())
+        return self.answers.get(argv[0], (0, '', ''))
 
 
 @pytest.fixture
@@ -36,25 +53,33 @@ def test_the_manifest_lists_what_was_recorded(host_dirs):
     assert json.loads((certs / MANIFEST).read_text())['version'] == 1
 
 
+def test_the_files_the_servers_read_are_recorded_and_added_to(host_dirs):
+    certs, _conf = host_dirs
+    with HostCertificates(str(certs)) as host:
+        assert record(host, ['app1', 'old'], files={'old': ['/etc/haproxy/certs/old.pem']}) == ['old']
+        assert record(host, ['old'], files={'old': ['/etc/haproxy/certs/old.pem']}) == []
+        assert record(host, ['old'], files={'old': ['/srv/a/old.pem']}) == ['old']
+        assert read_manifest(host)['old']['files'] == ['/etc/haproxy/certs/old.pem', '/srv/a/old.pem']
+        assert read_manifest(host)['app1']['files'] == []
+        with pytest.raises(AutoTLSError, match='not an absolute file path'):
+            record(host, ['old'], files={'old': ['../etc/passwd']})
+
+
 def test_retire_takes_off_the_server_block_then_the_files_only_of_what_the_manifest_lists(host_dirs):
     certs, conf = host_dirs
-    checks = []
-
-    def check():
-        checks.append(sorted(os.listdir(conf)))
-        assert not (certs / 'old').exists()
-        return 0, '', ''
-
+    run = Run(look=lambda: (sorted(os.listdir(conf)), (certs / 'old').exists()))
     with HostCertificates(str(certs), check_mode=True) as host:
-        planned = retire(host, ['old', 'handmade'], str(conf), 'autotls-tls-', check)
+        planned = retire(host, ['old', 'handmade'], NGINX, run, str(conf), 'autotls-tls-')
     assert planned['retired'] == ['old'] and planned['not_ours'] == ['handmade']
-    assert (certs / 'old').is_dir() and checks == []                     # check mode: nothing
+    assert planned['paths'] == [str(conf / 'autotls-tls-old.conf'), str(certs / 'old')]
+    assert (certs / 'old').is_dir() and (conf / 'autotls-tls-old.conf').exists() and run.calls == []
     with HostCertificates(str(certs)) as host:
-        done = retire(host, ['old', 'handmade'], str(conf), 'autotls-tls-', check)
+        done = retire(host, ['old', 'handmade'], NGINX, run, str(conf), 'autotls-tls-')
         assert sorted(read_manifest(host)) == ['app1']
     assert done['paths'] == [str(conf / 'autotls-tls-old.conf'), str(certs / 'old')]
+    assert done['reload'] == ['nginx'] and done['kept'] == []
     # The check ran without the server block and without the files.
-    assert checks == [['autotls-tls-app1.conf', 'autotls-tls-handmade.conf', 'other.conf']]
+    assert run.seen == [(['autotls-tls-app1.conf', 'autotls-tls-handmade.conf', 'other.conf'], False)]
     assert sorted(os.listdir(certs)) == [MANIFEST, 'app1', 'handmade']
     assert (conf / 'other.conf').exists()
 
@@ -62,9 +87,14 @@ def test_retire_takes_off_the_server_block_then_the_files_only_of_what_the_manif
 def test_a_failing_check_puts_the_server_block_back_and_removes_nothing(host_dirs):
     certs, conf = host_dirs
     with HostCertificates(str(certs)) as host:
-        with pytest.raises(AutoTLSError, match='Without the server blocks and files of old the check fails'):
-            retire(host, ['old'], str(conf), 'autotls-tls-', lambda: (1, '', 'nginx: [emerg] something'))
+        done = retire(host, ['old'], NGINX, Run({'nginx': (1, '', 'nginx: [emerg] something')}), str(conf),
+                      'autotls-tls-')
         assert sorted(read_manifest(host)) == ['app1', 'old']
+    assert done['retired'] == [] and done['reload'] == [] and done['paths'] == []
+    assert done['kept'] == [dict(name='old', server='nginx', kind='nginx', rc=1, command='nginx -t',
+                                 error='nginx: [emerg] something', named=False)]
+    assert kept_message(done['kept']).startswith(
+        "Retiring certificate(s) old failed the check of server nginx (kind nginx) 'nginx -t' (exit 1)")
     assert (conf / 'autotls-tls-old.conf').read_text() == 'server old'
     assert (certs / 'old' / 'fullchain.pem').exists()
 
@@ -75,7 +105,7 @@ def test_a_configuration_that_still_reads_the_files_keeps_them(host_dirs):
     certs, conf = host_dirs
     (conf / 'own.conf').write_text('ssl_certificate %s;' % (certs / 'old' / 'fullchain.pem'))
 
-    def nginx_t():
+    def nginx_t(_argv):
         for conf_file in conf.iterdir():
             text = conf_file.read_text()
             if text.startswith('ssl_certificate ') and not os.path.exists(text.split()[1].rstrip(';')):
@@ -83,9 +113,9 @@ def test_a_configuration_that_still_reads_the_files_keeps_them(host_dirs):
         return 0, '', ''
 
     with HostCertificates(str(certs)) as host:
-        with pytest.raises(AutoTLSError, match='cannot load certificate'):
-            retire(host, ['old'], str(conf), 'autotls-tls-', nginx_t)
+        done = retire(host, ['old'], NGINX, nginx_t, str(conf), 'autotls-tls-')
         assert sorted(read_manifest(host)) == ['app1', 'old']
+    assert done['kept'][0]['named'] is True and 'cannot load certificate' in done['kept'][0]['error']
     assert (certs / 'old' / 'fullchain.pem').read_text() == 'chain of old'
     assert (conf / 'autotls-tls-old.conf').read_text() == 'server old'
     assert sorted(os.listdir(certs)) == [MANIFEST, 'app1', 'handmade', 'old']
@@ -95,7 +125,7 @@ def test_a_retirement_that_stopped_after_moving_the_files_aside_is_finished(host
     certs, conf = host_dirs
     os.rename(certs / 'old', certs / '.autotls-old.old')      # stopped before nginx -t
     with HostCertificates(str(certs)) as host:
-        retire(host, ['old'], str(conf), 'autotls-tls-', lambda: (0, '', ''))
+        retire(host, ['old'], NGINX, Run(), str(conf), 'autotls-tls-')
         assert sorted(read_manifest(host)) == ['app1']
     assert sorted(os.listdir(certs)) == [MANIFEST, 'app1', 'handmade']
 
@@ -106,5 +136,13 @@ def test_a_server_block_that_is_a_link_is_refused(host_dirs, tmp_path):
     os.symlink(tmp_path / 'elsewhere', conf / 'autotls-tls-old.conf')
     with HostCertificates(str(certs)) as host:
         with pytest.raises(AutoTLSError, match='is a symbolic link'):
-            retire(host, ['old'], str(conf), 'autotls-tls-', None)
+            retire(host, ['old'], NGINX, Run(), str(conf), 'autotls-tls-')
     assert (certs / 'old').is_dir()
+
+
+def test_a_server_that_is_not_an_entry_of_the_model_is_refused(host_dirs):
+    certs, conf = host_dirs
+    with HostCertificates(str(certs)) as host:
+        with pytest.raises(AutoTLSError, match='kind one of apache, custom, haproxy, nginx, traefik'):
+            retire(host, ['old'], [{'name': 'x', 'kind': 'lighttpd'}], Run(), str(conf), 'autotls-tls-')
+    assert (conf / 'autotls-tls-old.conf').exists()

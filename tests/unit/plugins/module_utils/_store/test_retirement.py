@@ -5,6 +5,7 @@
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.awx import job_slice
 from ansible_collections.autotls.acme.plugins.module_utils._store.retirement import (
+    retirement_outcome,
     retirement_plan,
     retirement_report,
     retirement_scope,
@@ -52,3 +53,21 @@ def test_the_report_says_where_each_went():
         'gone: was taken off web2.']
     assert retirement_report(plan[:1], [dict(stored[0], revoked=False, check=None)], check_mode=True) == [
         'old: would be taken off web1; would be set aside in /s/retired/old/1f.']
+
+
+def test_a_certificate_a_host_keeps_keeps_its_store_copy_and_the_report_says_why():
+    plan = [{'name': 'old', 'hosts': ['edge1', 'web1', 'web2', 'web3'], 'in_store': True},
+            {'name': 'gone', 'hosts': ['web1'], 'in_store': True}]
+    kept = {'name': 'old', 'server': 'haproxy', 'kind': 'haproxy', 'rc': 1, 'error': 'unable to stat'}
+    results = {'edge1': {'changed': False, 'retired': [], 'kept': [kept]},
+               'web1': {'changed': True, 'retired': ['old', 'gone'], 'kept': []},
+               'web2': {'failed': True, 'msg': '/etc/nginx/conf.d/autotls-tls-old.conf is a symbolic link'},
+               'web3': {'unreachable': True}}
+    outcome = retirement_outcome(plan, results)
+    assert [len(entry['kept']) for entry in outcome] == [3, 0]
+    assert [entry['name'] for entry in outcome if entry['in_store'] and not entry['kept']] == ['gone']
+    assert retirement_report(outcome, [{'item': outcome[1], 'set_aside_to': '/s/retired/gone/2a'}]) == [
+        'old: was taken off web1; kept on edge1: the check of server haproxy (kind haproxy) fails without its files, '
+        'so everything was put back; kept on web2: taking it off failed: /etc/nginx/conf.d/autotls-tls-old.conf is '
+        'a symbolic link; kept on web3: the host was unreachable; the store\'s copy stays until it is off every host.',
+        'gone: was taken off web1; was set aside in /s/retired/gone/2a.']
