@@ -113,9 +113,9 @@ paths:
   elements: str
 kept:
   description:
-    - With V(retire), when a server's check failed with the files gone, one entry per certificate put back (all of
+    - "With V(retire), when a server's check failed with the files gone, one entry per certificate put back (all of
       them): C(name), C(server), C(kind), C(command), C(rc), C(error) (the check's output) and C(named) (the error
-      names its files).
+      names its files)."
   returned: with retire
   type: list
   elements: dict
