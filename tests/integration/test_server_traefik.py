@@ -161,6 +161,7 @@ def test_traefik_serves_each_renewal_without_restart_and_keeps_the_old_one_when_
     assert wait_until(lambda: served()[0] != second_serial, 15, 'Traefik to drop the retired certificate',
                       process=restarted.process)
 
+
 # Traefik as a service of the host (no systemd in test hosts: an init script that ansible.builtin.service runs).
 INIT_SCRIPT = '''#!/bin/sh
 PIDFILE=/run/traefik-acme-test.pid
