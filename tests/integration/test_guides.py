@@ -422,8 +422,7 @@ def test_servers_guide_nginx_haproxy_apache_and_custom_on_one_host(
                  '/etc/apache2/sites-enabled/autotls-alt.conf', '/etc/autotls/bundle/alt.pem',
                  '/etc/autotls/certs/alt/privkey.pem']
     retiring = dict(autotls_host_certificates=[web], autotls_retire=True, playbook=RETIRE,
-                    autotls_store={'type': 'local', 'path': str(store.parent)},
-                    autotls_acme_directory='https://127.0.0.1:9/directory')    # not contacted: no revocation
+                    autotls_store={'type': 'local', 'path': str(store.parent)})
     host.write_file('/etc/haproxy/haproxy.cfg', cfg + 'frontend legacy\n    bind %s:%d ssl crt /etc/haproxy/certs/alt.pem\n'
                     % (host.address, HAPROXY_PORT + 1))
     refused = play(expect_rc=2, **retiring)
