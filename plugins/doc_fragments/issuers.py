@@ -63,6 +63,6 @@ options:
         description: Base URL of a private CA for its roots (used by the playbooks).
         type: str
       profile:
-        description: ACME profile to request from this CA for certificates that set none; overrides O(profile).
+        description: ACME profile to request from this CA for certificates that set none; overrides the module's own C(profile) option, where it has one.
         type: str
 '''
