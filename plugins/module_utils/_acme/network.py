@@ -142,6 +142,20 @@ def problem_to_dict(error):
     return doc
 
 
+def _unwrapped(send, *args, **kwargs):
+    """``send(*args, **kwargs)``, raising the connection error itself where acme hides it.
+
+    acme before 5 turns a refused connection into a ValueError ("Requesting host/path:
+    ...") raised while handling it; the connection error stays its context.
+    """
+    try:
+        return send(*args, **kwargs)
+    except ValueError as exc:
+        if isinstance(exc.__context__, requests.exceptions.RequestException):
+            raise exc.__context__ from None
+        raise
+
+
 class RetryingClientNetwork(_Base):
     """ClientNetwork that retries what is safe to retry, within a bounded budget."""
 
@@ -190,7 +204,7 @@ class RetryingClientNetwork(_Base):
             if self.deadline is not None:
                 kwargs['timeout'] = max(1.0, min(self._default_timeout, self.deadline.remaining()))
             try:
-                response = super()._send_request(method, url, *args, **kwargs)
+                response = _unwrapped(super()._send_request, method, url, *args, **kwargs)
             except requests.exceptions.RequestException as exc:
                 unreachable += 1
                 if method == 'POST':
