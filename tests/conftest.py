@@ -41,6 +41,7 @@ def pytest_terminal_summary(terminalreporter):
         for line in _SUMMARY_LINES:
             terminalreporter.write_line(line)
 
+
 # Tests that take a minute or more of mostly waiting or of their own subprocesses: started
 # first, so that with two workers none of them is left alone at the end of the run.
 _START_FIRST = ('tests/versions/', 'tests/sanity/', 'tests/integration/test_onboard_stepca.py')

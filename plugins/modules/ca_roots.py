@@ -20,7 +20,7 @@ description:
     outcome in RV(endpoint_verified).
   - When the CA cannot be reached (no connection, no answer, server errors after retries) and O(dest) already holds
     the root with exactly this fingerprint (fetched and checked by an earlier run), that root is used as it is, with
-    a warning and RV(ca_unreachable=true): a run can go on trusting the CA's certificates (and, with several issuers,
+    a warning and RV(ca_unreachable=true), so that a run can go on trusting the CA's certificates (and, with several issuers,
     order from the next one). Without such a file the module fails.
   - Optionally writes the root PEM to O(dest), atomically, with mode C(0644), only when its content differs.
     Install it into hosts' trust stores with the collection's C(ca_trust) role, and give it to ACME clients as

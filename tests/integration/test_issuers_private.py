@@ -118,7 +118,7 @@ def test_two_private_cas_trusted_on_the_host_and_the_second_takes_over(
         typo = stepca.root_fingerprint[:-1] + ('0' if stepca.root_fingerprint[-1] != '0' else '1')
         refused = run_playbook(ONBOARD, expect_rc=2, connection=None,
                                inventory=_inventory(str(tmp_path / 'typo'), host, cas, store, {1: typo}))
-        failed = [r for r in refused.failed]
+        failed = list(refused.failed)
         assert [r['task'] for r in failed] == [FETCHED], [(r['task'], r['result'].get('msg')) for r in failed]
         items = failed[0]['result']['results']
         assert [i['item']['issuer'] for i in items] == ['internal', 'internal-dr']
