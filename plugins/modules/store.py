@@ -160,6 +160,10 @@ notes:
     C(s3:DeleteObject) on the prefix (the lease is deleted when released; superseded objects are deleted an hour
     later; objects a failed push uploaded are deleted at once, and those a crashed push left by a push an hour
     later), plus C(kms:GenerateDataKey) and C(kms:Decrypt) with O(store.sse=aws:kms).
+  - Before its first upload a push writes the names of the objects it is about to upload to
+    C(<prefix>.autotls-pending/), and deletes that record when its manifest is written. A later push deletes only
+    the objects such a record names that no manifest lists, so another store under the same prefix (or above it)
+    is never touched. Without a current manifest nothing is deleted (a warning says so).
   - Two runs that renew the same certificate at the same time do not overwrite each other - the second push
     fails naming the objects, and the next run pulls the newer files. An S3-compatible store must support
     conditional writes and deletes (C(If-Match), C(If-None-Match)), as AWS S3 does since 2024.

@@ -88,6 +88,11 @@ _STATE_VERSION = 2
 RETIRE_GRACE = 3600
 # The name of a file's object: <relpath>.<UTC time>-<8 hex> (see version_name).
 _VERSION_SUFFIX = re.compile(r'\.[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$')
+# Before its first upload a push records the object names it is about to write here
+# (<time>-<8 hex>.json, {"keys": [...]}), and deletes the record once its manifest is
+# written. A later push deletes only what such a record names: never an object of another
+# store nested under this one's prefix, or of one at a prefix above it.
+PENDING_DIR = '.autotls-pending/'
 
 
 class StoreError(AutoTLSError):
@@ -316,12 +321,12 @@ class S3Store:
         hint = _hint(aws_error_code(exc), self)
         return StoreError(err.msg + ('. ' + hint if hint else ''), **err.details)
 
-    def list(self):
-        """``{relpath: {'size': int, 'etag': str}}`` of the objects under the prefix."""
+    def list(self, under=''):
+        """``{relpath: {'size': int, 'etag': str}}`` of the objects under the prefix (and ``under`` in it)."""
         found = {}
         try:
             paginator = self.client.get_paginator('list_objects_v2')
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + under):
                 for item in page.get('Contents', []):
                     found[item['Key'][len(self.prefix):]] = dict(
                         size=item.get('Size', 0), etag=(item.get('ETag') or '').strip('"'),
@@ -497,15 +502,15 @@ class S3Store:
             return uploads
         if before_write is not None:
             before_write()
-        keys = {}
+        keys = {relpath: version_name(relpath, now) for relpath in uploads}
+        pending = self._record_pending(keys.values(), now) if uploads else None
         pushed = []
         try:
             for relpath in uploads:
-                keys[relpath] = version_name(relpath, now)
                 self.put(keys[relpath], data[relpath], must_be_new=True)
                 pushed.append(relpath)
             deleted, self.cleanup_warnings = self._clean((current or {}).get('retired') or {}, now)
-            self.cleanup_warnings += self._sweep(current, set(keys.values()), now)
+            self.cleanup_warnings += self._sweep(current, set(keys.values()) | {pending}, now)
             for _attempt in range(5):
                 manifest = self._next_manifest(current, base, ours, local, keys, data, holder, now, deleted, removed)
                 if before_manifest is not None:
@@ -524,12 +529,17 @@ class S3Store:
             if pushed:
                 exc.msg += (' (uploaded as new objects in this push but not made current - the store still holds '
                             'the previous complete snapshot: %s%s)' % (', '.join(pushed), self._discard(
-                                [keys[rel] for rel in pushed])))
+                                [keys[rel] for rel in pushed], pending)))
                 exc.args = (exc.msg,)
             exc.details.setdefault('pushed', [])
             raise
         self.manifest = manifest
         self.removed = removed
+        if pending is not None:
+            try:
+                self.delete(pending)
+            except StoreError:
+                pass  # a later push finds every object it names current, and deletes only the record
         kept = {rel: sha for rel, sha in recorded.items() if rel not in removed}
         copy.write_state(url, new_etag, manifest['files'], dict(kept, **{rel: local[rel] for rel in ours}))
         return pushed
@@ -593,11 +603,12 @@ class S3Store:
             deleted.add(key)
         return deleted, warnings
 
-    def _discard(self, names):
+    def _discard(self, names, record=None):
         """Delete the objects ``names`` this push uploaded and no manifest lists; returns a note for the message.
 
         The manifest is read again first: a write that failed on the network may have
-        reached the bucket, and then its objects are current and stay.
+        reached the bucket, and then its objects are current and stay. The push's ``record``
+        of them (:data:`PENDING_DIR`) goes too once none is left to delete.
         """
         try:
             current, _etag = self.read_manifest()
@@ -614,30 +625,60 @@ class S3Store:
                 kept.append(self.url(name))
         if kept:
             return '; could not delete %s: a later push deletes them' % ', '.join(kept)
+        if record is not None:
+            try:
+                self.delete(record)
+            except StoreError:
+                pass  # a later push deletes it
         return '; they were deleted again'
+
+    def _record_pending(self, names, now):
+        """Write the record of the objects this push is about to upload (:data:`PENDING_DIR`); returns its name."""
+        record = '%s%s-%s.json' % (PENDING_DIR, _utc(now).strftime('%Y%m%dT%H%M%SZ'), uuid.uuid4().hex[:8])
+        self.put(record, json.dumps({'keys': sorted(names)}).encode(), must_be_new=True)
+        return record
 
     def _sweep(self, current, fresh, now):
         """Delete the objects an earlier push uploaded but never made current (it crashed or lost its way).
 
-        Only file versions (``<relpath>.<time>-<hex>``) that ``current`` neither lists nor
-        retires, that are not this push's own (``fresh``) and older than
-        :data:`RETIRE_GRACE`. Never fails the push; returns warnings.
+        Only the objects a push's own record (:data:`PENDING_DIR`) names, from records older
+        than :data:`RETIRE_GRACE`, that ``current`` neither lists nor retires and that are not
+        this push's own (``fresh``); then the record. Without a manifest nothing is swept
+        (nothing tells a current file from an unfinished one). Never fails the push; returns
+        warnings.
         """
         limit = _utc(now) - datetime.timedelta(seconds=RETIRE_GRACE)
-        listed = _referenced(current)
         try:
-            objects = self.list()
+            records = self.list(PENDING_DIR)
         except StoreError as exc:
             return ['Objects of unfinished pushes kept: %s' % exc.msg]
-        for name, info in sorted(objects.items()):
-            modified = info.get('modified')
-            if name in listed or name in fresh or not _VERSION_SUFFIX.search(name) or modified is None \
-                    or modified > limit:
-                continue
+        records = sorted(name for name, info in records.items()
+                         if name not in fresh and info.get('modified') is not None and info['modified'] <= limit)
+        if not records:
+            return []
+        if current is None:
+            return ['Objects of unfinished pushes kept (%s): %s has no manifest that tells them from current '
+                    'files' % (', '.join(self.url(name) for name in records), self.url())]
+        listed = _referenced(current)
+        for record in records:
             try:
-                self.delete(name)
+                data, _etag = self.get(record)
+                names = json.loads(data.decode('utf-8'))['keys']
             except StoreError as exc:
-                return ['Object of an unfinished push %s kept: %s' % (self.url(name), exc.msg)]
+                return ['Objects of an unfinished push kept: %s' % exc.msg]
+            except (ValueError, KeyError, TypeError, AttributeError):
+                return ['Objects of an unfinished push kept: %s is not a record of pending objects' % self.url(record)]
+            for name in names:
+                if not isinstance(name, str) or name in listed or name in fresh or not _VERSION_SUFFIX.search(name):
+                    continue
+                try:
+                    self.delete(name)
+                except StoreError as exc:
+                    return ['Object of an unfinished push %s kept: %s' % (self.url(name), exc.msg)]
+            try:
+                self.delete(record)
+            except StoreError as exc:
+                return ['Record of an unfinished push %s kept: %s' % (self.url(record), exc.msg)]
         return []
 
     def _differing(self, copy):
@@ -727,7 +768,7 @@ class S3Store:
         remote = self.list()
         for relpath in _sync_order(remote):
             if relpath == '' or relpath.endswith('/') or relpath in (MANIFEST_NAME, LEASE_NAME) \
-                    or _VERSION_SUFFIX.search(relpath):
+                    or relpath.startswith(PENDING_DIR) or _VERSION_SUFFIX.search(relpath):
                 continue  # "folder" placeholders made by consoles; our records; files of an unfinished push
             if safe_relpath(relpath) is None:
                 skipped.append('%s: not a safe relative path' % self.url(relpath))

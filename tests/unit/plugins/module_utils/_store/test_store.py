@@ -19,6 +19,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import gen
 from ansible_collections.autotls.acme.plugins.module_utils._store.lease import LEASE_NAME, LeaseLost
 from ansible_collections.autotls.acme.plugins.module_utils._store.manifest import MANIFEST_NAME
 from ansible_collections.autotls.acme.plugins.module_utils._store.store import (
+    PENDING_DIR,
     RETIRE_GRACE,
     STATE_FILE,
     S3Store,
@@ -593,22 +594,70 @@ def test_a_failed_manifest_write_deletes_only_what_no_manifest_lists(s3, admin, 
     assert reader.read('app1/cert.pem') == copy.read('app1/cert.pem')
 
 
-def test_a_later_push_sweeps_what_a_crashed_push_left(s3, admin, tmp_path):
+def _crashing_push(s3, copy, monkeypatch):
+    """A push that dies after its uploads, before its manifest (the process killed): nothing cleans up."""
+    listed = {entry['key'] for entry in json.loads(s3.get(MANIFEST_NAME)[0])['files'].values()}
+    with monkeypatch.context() as patch:
+        patch.setattr(s3, 'write_manifest', lambda *args: (_ for _ in ()).throw(RuntimeError('killed')))
+        with pytest.raises(RuntimeError):
+            s3.push(copy)
+    return [name for name in s3.list() if name.startswith('account.pem.') and name not in listed]
+
+
+def test_a_later_push_sweeps_what_a_crashed_push_left(s3, admin, tmp_path, monkeypatch):
     copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
     s3.pull(copy)
     s3.push(copy)
-    # A push that crashed after its uploads, before its manifest; and a foreign object.
-    orphan = version_name('app1/cert.pem')
-    s3.put(orphan, b'never made current', must_be_new=True)
+    _write(copy, {'account.pem': _fresh_key_pem()})
+    orphans = _crashing_push(s3, copy, monkeypatch)
+    assert len(orphans) == 1
+    # Named like a push's object, but no push's record names it: never deleted.
+    foreign = version_name('app1/cert.pem')
+    admin.put_object(Bucket=BUCKET, Key='team/' + foreign, Body=b'not ours')
     admin.put_object(Bucket=BUCKET, Key='team/notes.txt', Body=b'not ours')
     _write(copy, {'account.pem': _fresh_key_pem()})
     s3.push(copy)
-    assert orphan in _objects(admin)   # younger than the grace period: it may be a running push's
+    assert orphans[0] in _objects(admin)   # younger than the grace period: it may be a running push's
     later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=RETIRE_GRACE + 60)
     _write(copy, {'account.pem': _fresh_key_pem()})
     s3.push(copy, now=later)
     objects = _objects(admin)
     manifest = _manifest(admin)
-    assert orphan not in objects and 'notes.txt' in objects
+    assert orphans[0] not in objects and 'notes.txt' in objects and foreign in objects
+    # The records go with them; a push that finished deleted its own.
+    assert not [name for name in objects if name.startswith(PENDING_DIR)], sorted(objects)
     assert all(entry['key'] in objects for entry in manifest['files'].values())
     assert all(name in objects for name in manifest.get('retired', {}))
+
+
+def test_the_sweep_leaves_a_store_nested_under_the_prefix_alone(s3, admin, tmp_path):
+    copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
+    s3.pull(copy)
+    s3.push(copy)
+    # A second store under this one's prefix (team/ and team/staging/), and one at the bucket's root.
+    for prefix in ('team/staging/', ''):
+        other = S3Store(s3.client, BUCKET, prefix=prefix)
+        other_copy = WorkingCopy(_populate(str(tmp_path / ('other-' + (prefix.strip('/') or 'root')))))
+        other.pull(other_copy)
+        other.push(other_copy)
+    nested = {name: item['ETag'] for name, item in _objects(admin, 'team/staging/').items()}
+    root = _manifest(admin, '')
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=RETIRE_GRACE + 60)
+    _write(copy, {'account.pem': _fresh_key_pem()})
+    s3.push(copy, now=later)
+    assert {name: item['ETag'] for name, item in _objects(admin, 'team/staging/').items()} == nested
+    assert all(entry['key'] in _objects(admin, '') for entry in root['files'].values())
+
+
+def test_without_a_manifest_nothing_is_swept(s3, admin, tmp_path, monkeypatch):
+    copy = WorkingCopy(_populate(str(tmp_path / 'wc')))
+    s3.pull(copy)
+    s3.push(copy)
+    _write(copy, {'account.pem': _fresh_key_pem()})
+    orphans = _crashing_push(s3, copy, monkeypatch)
+    before = set(_objects(admin))
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=RETIRE_GRACE + 60)
+    # The manifest deleted by hand: nothing tells the current files from the unfinished push's.
+    warnings = s3._sweep(None, set(), later)
+    assert set(_objects(admin)) == before and orphans[0] in before
+    assert len(warnings) == 1 and 'no manifest' in warnings[0] and PENDING_DIR in warnings[0], warnings
