@@ -247,7 +247,11 @@ class IssuerChain:
         issued_by = IssuedBy(self.configs)
         groups = {}
         for outcome in candidates:
-            issuer, _how = issued_by.find(outcome.files, outcome.current)
+            try:
+                issuer, _how = issued_by.find(outcome.files, outcome.current)
+            except AutoTLSError as exc:   # its record names an issuer that now stands for another CA
+                outcome.error = exc
+                continue
             groups.setdefault(issuer['name'], []).append(outcome)
         for name in self.names:
             if name in groups and self.state.unavailable(name) is None:

@@ -73,16 +73,20 @@ class IssuedBy:
         record = files.read_issuer()
         if record is None:
             return None
-        for issuer in self.issuers:
-            if issuer['name'] == record['issuer']:
+        named = [issuer for issuer in self.issuers if issuer['name'] == record['issuer']]
+        if not record.get('directory'):
+            return named[0] if named else None
+        at_directory = [issuer for issuer in self.issuers if _directory_of(issuer) == record['directory']]
+        # The directory is what issued it: the same name may stand for another CA since.
+        for issuer in named + at_directory:
+            if issuer in at_directory:
                 return issuer
-        if record.get('directory'):
-            for issuer in self.issuers:
-                try:
-                    if resolve_directory(issuer['directory']) == record['directory']:
-                        return issuer
-                except AutoTLSError:
-                    continue
+        if named:
+            raise AutoTLSError(
+                'The store records that %s was issued by %s at %s, but the issuer named %s now uses %s: set that '
+                'issuer\'s directory back, or give the issuer at %s another name (its record is then found by '
+                'trust or the first issuer is asked)' % (files.directory, record['issuer'], record['directory'],
+                                                        record['issuer'], named[0]['directory'], record['directory']))
         return None
 
     def by_trust(self, files, cert=None):
@@ -106,3 +110,11 @@ class IssuedBy:
         if issuer is not None:
             return issuer, TRUST
         return self.issuers[0], FIRST
+
+
+def _directory_of(issuer):
+    """The resolved directory URL of ``issuer``, or None when it cannot be resolved."""
+    try:
+        return resolve_directory(issuer['directory'])
+    except AutoTLSError:
+        return None

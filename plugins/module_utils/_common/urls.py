@@ -12,6 +12,7 @@ a secret.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
@@ -51,7 +52,12 @@ def check_http_url(url, option, example='https://host.example.com', secret=False
         refused = ''.join(sorted(set(forbidden)))
         raise ConfigurationError('%s must be an %s URL with a host name and no blanks%s, such as %s%s' % (
             option, kind, ' nor any of %s' % ' '.join(refused) if refused else '', example,
-            '' if secret else ', got %r' % (url,)))
+            '' if secret else ', got %r' % (_without_userinfo(text),)))
     if query_hint and (parts.query or parts.fragment):
         raise ConfigurationError('%s must have no query or fragment: %s' % (option, query_hint))
     return parts
+
+
+def _without_userinfo(text):
+    """``text`` with whatever stands before an ``@`` in its authority (user:password) left out."""
+    return re.sub(r'^([^:/?#]*://)?[^/?#]*@', lambda m: (m.group(1) or '') + '...@', text)

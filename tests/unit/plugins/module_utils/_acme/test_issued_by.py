@@ -8,8 +8,11 @@ import datetime
 import json
 import os
 
+import pytest
+
 from testbed.fake_ca import FakeCA, FakeDnsSolver, FakeSession, Issuing, now, write_store_cert
 
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 from ansible_collections.autotls.acme.plugins.module_utils._acme.fallback import IssuerChain, IssuerState
 from ansible_collections.autotls.acme.plugins.module_utils._acme.issued_by import (
     FIRST,
@@ -44,6 +47,22 @@ def test_the_issuer_recorded_with_the_set_is_found_by_name_then_by_directory(tmp
     assert IssuedBy(renamed).find(files) == (renamed[1], RECORDED)
     # Neither name nor directory among the issuers any more: the first.
     assert IssuedBy([ISSUERS[0]]).find(files) == (ISSUERS[0], FIRST)
+
+
+def test_the_recorded_directory_wins_over_a_name_that_now_stands_for_another_ca(tmp_path):
+    dest = str(tmp_path)
+    write_store_cert(Issuing(), dest, 'app1', ['app1.example.test'], 90, 60)
+    files = _files(dest, 'app1')
+    with open(files.path('issuer.json'), 'w', encoding='utf-8') as handle:
+        json.dump({'issuer': 'zerossl', 'directory': 'https://zerossl.test/dir'}, handle)
+    # "zerossl" now names another CA; the one that issued it is there under another name.
+    swapped = [{'name': 'zerossl', 'directory': 'https://other.test/dir'},
+               {'name': 'old-zerossl', 'directory': 'https://zerossl.test/dir'}]
+    assert IssuedBy(swapped).find(files) == (swapped[1], RECORDED)
+    # No issuer at the recorded directory: refused, naming both directories.
+    with pytest.raises(AutoTLSError) as info:
+        IssuedBy([swapped[0]]).find(files)
+    assert 'https://zerossl.test/dir' in info.value.msg and 'https://other.test/dir' in info.value.msg, info.value.msg
 
 
 def test_an_unreadable_record_counts_as_none(tmp_path):
@@ -85,7 +104,9 @@ def test_the_certificate_module_records_the_issuer_with_the_set(tmp_path):
     assert outcome.error is None and outcome.acme_issuer == 'zerossl'
     files = _files(dest, 'app1')
     assert files.read_issuer() == {'issuer': 'zerossl', 'directory': FakeSession.directory_url}
-    assert IssuedBy(ISSUERS).find(files) == (ISSUERS[1], RECORDED)
+    # (The fake CAs all answer at FakeSession.directory_url.)
+    configs = [ISSUERS[0], dict(ISSUERS[1], directory=FakeSession.directory_url)]
+    assert IssuedBy(configs).find(files) == (configs[1], RECORDED)
     # Only the four files are deployed: the record stays in the store.
     assert sorted(outcome.as_result()['files']) == ['cert', 'chain', 'fullchain', 'privkey']
 

@@ -42,6 +42,12 @@ def test_secrets_are_never_echoed_and_the_rest_is():
     assert 's3cret' not in info.value.msg and 'give the base URL https://gw.example.com:9091 and set' in info.value.msg
     with pytest.raises(ConfigurationError, match='no query or fragment'):
         check_url('https://gw.example.com/?x=1')
+    # Malformed (a port that is not a number) and with a user and password: the password is never echoed.
+    for url in ('https://user:s3cret@gw.example.com:90x1/', 'https://user:s3cret@[::1/'):
+        with pytest.raises(ConfigurationError) as info:
+            check_url(url)
+        assert 's3cret' not in info.value.msg and 'user' not in info.value.msg, info.value.msg
+        assert 'gw.example.com:90x1' in info.value.msg or '[::1' in info.value.msg, info.value.msg
 
 
 def test_what_each_check_accepts():
