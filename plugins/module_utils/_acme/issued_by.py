@@ -85,8 +85,9 @@ class IssuedBy:
             raise AutoTLSError(
                 'The store records that %s was issued by %s at %s, but the issuer named %s now uses %s: set that '
                 'issuer\'s directory back, or give the issuer at %s another name (its record is then found by '
-                'trust or the first issuer is asked)' % (files.directory, record['issuer'], record['directory'],
-                                                        record['issuer'], named[0]['directory'], record['directory']))
+                'trust or the first issuer is asked)'
+                % (files.directory, record['issuer'], record['directory'], record['issuer'], named[0]['directory'],
+                   record['directory']))
         return None
 
     def by_trust(self, files, cert=None):

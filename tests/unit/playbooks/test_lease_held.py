@@ -16,6 +16,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._store.lease import L
 BUCKET = 'autotls-lease-held'
 pytestmark = pytest.mark.moto
 
+
 def test_an_issue_run_that_cannot_take_the_lease_reports_its_holder(moto, run_playbook):
     client = moto.client('s3')
     client.create_bucket(Bucket=BUCKET)
