@@ -182,3 +182,15 @@ def test_traefik_acme_writes_nothing_for_a_bad_setting(run_playbook, tmp_path):
         'autotls_traefik_listen_address': 'edge1.internal', 'autotls_traefik_static_config': str(static)})
     assert "autotls_traefik_listen_address is 'edge1.internal': use one IP address" in failure_msg(result)
     assert result.stats['localhost']['changed'] == 0 and not static.parent.exists()
+
+
+def test_traefik_acme_keeps_no_copy_of_the_previous_static_config(run_playbook, tmp_path):
+    static = tmp_path / 'traefik' / 'traefik.yml'
+    settings = {'autotls_acme_directory': 'https://ca.internal:9443/acme/acme/directory',
+                'autotls_traefik_static_config': str(static), 'autotls_traefik_restart': False,
+                'autotls_traefik_dynamic_dir': str(tmp_path / 'traefik' / 'dynamic'),
+                'autotls_traefik_acme_storage': str(tmp_path / 'traefik' / 'acme.json')}
+    for port in (443, 8443):   # the second run changes the file
+        run_role(run_playbook, 'traefik_acme', dict(settings, autotls_traefik_https_port=port), expect_rc=0)
+    assert '8443' in static.read_text()
+    assert sorted(p.name for p in static.parent.iterdir() if p.is_file()) == ['traefik.yml'], list(static.parent.iterdir())
