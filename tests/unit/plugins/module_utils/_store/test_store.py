@@ -597,6 +597,7 @@ def test_a_failed_manifest_write_deletes_only_what_no_manifest_lists(s3, admin, 
 def _crashing_push(s3, copy, monkeypatch):
     """A push that dies after its uploads, before its manifest (the process killed): nothing cleans up."""
     listed = {entry['key'] for entry in json.loads(s3.get(MANIFEST_NAME)[0])['files'].values()}
+
     def killed(*args):
         raise RuntimeError('killed')
 
