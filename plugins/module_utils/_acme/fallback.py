@@ -338,7 +338,8 @@ class IssuerChain:
         verdict = ca_side(outcome.error, outcome.stage)
         if verdict is None:
             return False
-        if verdict.kind in (RATE_LIMITED, UNREACHABLE):
+        # A POST sent but not answered in time (down=False) moves this certificate on, not the CA's others.
+        if verdict.kind == RATE_LIMITED or (verdict.kind == UNREACHABLE and getattr(outcome.error, 'down', True)):
             self.state.block(name, verdict)
         error = outcome.error
         outcome.move_on(name, _why(verdict, error))

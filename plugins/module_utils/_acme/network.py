@@ -17,7 +17,9 @@ A CA that cannot be reached (connection refused or reset, no answer within the r
 timeout) is tried ``unreachable_attempts`` times (3) per request, not the whole budget:
 then it is taken as down for the rest of the module run (:class:`Reachability`, shared by
 the transports of one session), and every later request to it fails at once. A run with
-fallback issuers pays that wait once, not once per certificate.
+fallback issuers pays that wait once, not once per certificate. A POST that was sent but
+not answered in time may have been processed (a finalization): it is retried, but never
+counted as the CA being unreachable, and moves only its own certificate to the next issuer.
 
 A ClientNetwork keeps a nonce pool and a requests session: neither is safe to share
 between threads, so the session layer gives each worker thread its own instance.
@@ -208,6 +210,13 @@ class RetryingClientNetwork(_Base):
             except requests.exceptions.RequestException as exc:
                 unreachable += 1
                 if method == 'POST':
+                    if isinstance(exc, requests.exceptions.ReadTimeout):
+                        # Sent, then no answer in time: the CA may have processed it (a finalization).
+                        # Retried by post(), but never counted as the CA being unreachable.
+                        error = AcmeNetworkError('No answer in time from the ACME server at %s (the request may '
+                                                 'have been processed): %s' % (url, exc), url=url)
+                        error.down = False
+                        raise error
                     # A POST is re-signed by post() with a fresh nonce; raise to it.
                     raise CaUnreachable('Could not reach the ACME server at %s: %s' % (url, exc), reason=str(exc),
                                         url=url)

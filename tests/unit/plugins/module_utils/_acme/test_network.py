@@ -315,3 +315,20 @@ def test_a_session_reads_the_directory_of_a_ca_that_is_down_once():
         session.close()
     finally:
         silent.close()
+
+
+def test_a_post_sent_but_not_answered_in_time_never_marks_the_ca_down(server):
+    # The nonce comes from a live server; the POST reaches a listener that never answers it:
+    # the CA may have processed it (a finalization), so it is not taken as unreachable.
+    silent = Silent(hang=True)
+    try:
+        key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
+        net = RetryingClientNetwork(key=key, alg=jose.ES256, timeout=0.3,
+                                    retry_policy=RetryPolicy(attempts=4, backoff=0.01))
+        with pytest.raises(AcmeNetworkError) as err:
+            net.post(silent.url + '/finalize', jose.JSONObjectWithFields(), new_nonce_url=server.url + '/nonce')
+        assert 'may have been processed' in str(err.value) and err.value.down is False, err.value
+        assert silent.accepted == 4             # retried within the budget
+        assert net.reachability.error is None   # the CA is not down for the run's other requests
+    finally:
+        silent.close()
