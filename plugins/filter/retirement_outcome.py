@@ -29,6 +29,13 @@ options:
     type: list
     elements: str
     required: true
+  manifest:
+    description:
+      - The name of the variable the manifest read registered. A host of O(hosts) whose manifest was not read
+        (it failed earlier, was unreachable, or the read failed) may still serve any certificate, so every store
+        copy is kept (neither set aside nor revoked) and the host is named in C(kept).
+    type: str
+    default: __retire_manifest
   result:
     description: The name of the variable the take-off task registered.
     type: str
@@ -55,9 +62,10 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.autotls.acme.plugins.module_utils._store.retirement import retirement_outcome as _outcome
 
 
-def retirement_outcome(plan, hostvars, hosts, result='__retire_taken_off'):
+def retirement_outcome(plan, hostvars, hosts, result='__retire_taken_off', manifest='__retire_manifest'):
     try:
-        return _outcome(plan, {host: hostvars[host].get(result) for host in hosts or []})
+        return _outcome(plan, {host: hostvars[host].get(result) for host in hosts or []},
+                        {host: hostvars[host].get(manifest) for host in hosts or []})
     except (KeyError, TypeError, AttributeError) as exc:
         raise AnsibleFilterError('retirement_outcome: %s' % exc)
 

@@ -250,7 +250,9 @@ class IssuerChain:
             try:
                 issuer, _how = issued_by.find(outcome.files, outcome.current)
             except AutoTLSError as exc:   # its record names an issuer that now stands for another CA
-                outcome.error = exc
+                # Not asked, not failed: it still renews by days or fraction (revocation refuses instead).
+                outcome.warnings.append('Certificate %s: renewal information (ARI) not asked: %s'
+                                        % (outcome.spec.name, exc))
                 continue
             groups.setdefault(issuer['name'], []).append(outcome)
         for name in self.names:

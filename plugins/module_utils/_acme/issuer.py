@@ -554,7 +554,9 @@ class Issuer:
         """
         recorded = outcome.files.read_issuer()
         if recorded is not None:    # the store recorded which issuer issued it
-            return recorded['issuer'] == self.name or recorded.get('directory') == self.session.directory_url
+            if recorded.get('directory'):   # the name may stand for another CA since
+                return recorded['directory'] == self.session.directory_url
+            return recorded['issuer'] == self.name
         if outcome.facts.get('ari_renewal_time'):
             return outcome.ari_issuer in (None, self.name)     # this CA's ARI answered for it in this run
         cert_id = ari_cert_id(outcome.current)

@@ -72,14 +72,37 @@ def _kept_on(host, result, name):
     return None
 
 
-def retirement_outcome(plan, results):
+def _unread(result):
+    """Why a host's manifest is not known (its registered read result), or None when it was read."""
+    if not isinstance(result, dict) or not result or result.get('skipped'):
+        return 'its manifest was not read (the host failed earlier in the run)'
+    if result.get('unreachable'):
+        return 'its manifest was not read (the host was unreachable)'
+    if result.get('failed'):
+        return 'its manifest could not be read: %s' % (result.get('msg') or 'no message')
+    return None
+
+
+def retirement_outcome(plan, results, manifests=None):
     """The plan with what happened on the hosts: each entry gets ``kept`` ([{host, reason,
     server, kind}]: the hosts that still hold it); its store copy is set aside (and revoked)
-    only when it is kept nowhere. ``results``: {host: what the take-off task registered}."""
+    only when it is kept nowhere. ``results``: {host: what the take-off task registered}.
+
+    ``manifests``: {host: what the manifest read registered}, for every host of the play.
+    A host whose manifest is not known may still serve any certificate: while there is one,
+    no store copy is set aside or revoked (the hosts that were read are still cleaned).
+    """
+    unread = []
+    for host in sorted(manifests or {}):
+        why = _unread(manifests[host])
+        if why:
+            unread.append(dict(host=host, reason=why))
     done = []
     for entry in plan or []:
         kept = [why for why in (_kept_on(host, (results or {}).get(host), entry['name'])
                                 for host in entry.get('hosts') or []) if why]
+        if entry.get('in_store'):
+            kept += [why for why in unread if why['host'] not in [k['host'] for k in kept]]
         done.append(dict(entry, kept=kept))
     return done
 

@@ -173,3 +173,19 @@ def test_an_issuer_that_takes_no_orders_this_run_is_not_asked(tmp_path):
     outcomes = chain.plan([CertificateSpec('moved', ['moved.example.test'])])
     chain.consult_ari(outcomes)
     assert second.ari_asked == [] and first.ari_asked == [] and not outcomes[0].due
+
+
+def test_a_record_whose_issuer_name_now_stands_for_another_ca_skips_ari_without_failing(tmp_path):
+    """The inventory re-pointed "zerossl" at another directory: the certificate still renews by days."""
+    dest = str(tmp_path)
+    first, second = FakeCA(), FakeCA()
+    write_store_cert(second.issuing, dest, 'moved', ['moved.example.test'], 90, 60)
+    with open(os.path.join(dest, 'moved', 'issuer.json'), 'w', encoding='utf-8') as handle:
+        json.dump({'issuer': 'zerossl', 'directory': 'https://old-ca.example.test/directory'}, handle)
+    chain = _chain({'letsencrypt': first, 'zerossl': second}, dest)
+    outcomes = chain.plan([CertificateSpec('moved', ['moved.example.test'])])
+    chain.consult_ari(outcomes)
+    outcome = outcomes[0]
+    assert outcome.error is None and not outcome.due
+    assert second.ari_asked == [] and first.ari_asked == []
+    assert any('renewal information (ARI) not asked' in w and 'old-ca.example.test' in w for w in outcome.warnings)

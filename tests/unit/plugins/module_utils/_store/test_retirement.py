@@ -71,3 +71,21 @@ def test_a_certificate_a_host_keeps_keeps_its_store_copy_and_the_report_says_why
         'so everything was put back; kept on web2: taking it off failed: /etc/nginx/conf.d/autotls-tls-old.conf is '
         'a symbolic link; kept on web3: the host was unreachable; the store\'s copy stays until it is off every host.',
         'gone: was taken off web1; was set aside in /s/retired/gone/2a.']
+
+
+def test_a_host_whose_manifest_was_not_read_keeps_every_store_copy():
+    """A host that failed earlier in the run or could not be read may still serve any certificate."""
+    plan = [{'name': 'old', 'hosts': ['web1'], 'in_store': True},
+            {'name': 'orphan', 'hosts': [], 'in_store': True},
+            {'name': 'local', 'hosts': ['web1'], 'in_store': False}]
+    results = {'web1': {'changed': True, 'retired': ['old', 'local'], 'kept': []}, 'web2': None, 'web3': None}
+    manifests = {'web1': {'names': ['old', 'local']}, 'web2': None,
+                 'web3': {'failed': True, 'msg': '/etc/autotls/certs/.autotls-manifest.json is a symbolic link'}}
+    outcome = retirement_outcome(plan, results, manifests)
+    assert [[why['host'] for why in entry['kept']] for entry in outcome] == [['web2', 'web3'], ['web2', 'web3'], []]
+    assert not [entry for entry in outcome if entry['in_store'] and not entry['kept']]
+    assert 'the host failed earlier' in outcome[1]['kept'][0]['reason']
+    assert 'symbolic link' in outcome[1]['kept'][1]['reason']
+    # Every manifest read: the store copies go as before.
+    read = {'web1': {'names': ['old']}, 'web2': {'names': []}, 'web3': {'names': []}}
+    assert [entry['kept'] for entry in retirement_outcome(plan, results, read)] == [[], [], []]
