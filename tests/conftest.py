@@ -40,15 +40,3 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section('recorded by the tests')
         for line in _SUMMARY_LINES:
             terminalreporter.write_line(line)
-
-
-# Tests that take a minute or more of mostly waiting or of their own subprocesses: started
-# first, so that with two workers none of them is left alone at the end of the run.
-_START_FIRST = ('tests/versions/', 'tests/sanity/', 'tests/integration/test_onboard_stepca.py')
-
-
-def pytest_collection_modifyitems(items):
-    def rank(item):
-        path = os.path.relpath(str(item.fspath), REPO_ROOT)
-        return next((i for i, prefix in enumerate(_START_FIRST) if path.startswith(prefix)), len(_START_FIRST))
-    items.sort(key=rank)      # stable: the order within each file stays

@@ -65,7 +65,8 @@ CERTIFICATES = {
     'awx-wildcard': ['*.awx.example.test', 'awx.example.test'],
     'awx-api': ['api.awx.example.test'],
 }
-CERT_FILES = ('cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem')
+# The four files and the record of the issuer that issued them (the store keeps it, hosts never get it).
+CERT_FILES = ('cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem', 'issuer.json')
 PREFIX = 'prod/'
 
 PULL = 'Pull the store into the working copy'

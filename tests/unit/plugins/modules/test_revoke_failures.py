@@ -13,7 +13,21 @@ import os
 import types
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
+try:        # ansible-core 2.19 and later
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:     # the declared minimum, 2.17: the arguments are read from basic._ANSIBLE_ARGS
+    import contextlib
+
+    from ansible.module_utils import basic
+
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode()
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
 from testbed.fake_ca import Issuing, write_store_cert
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AcmeNetworkError, AcmeProtocolError
