@@ -258,8 +258,8 @@ def test_awx_jobs_renew_then_change_nothing(route53, s3_server, awx_aws_credenti
                    if bucket in r['url'] and 'Authorization' in r['headers']]
     job_requests = [r for r in s3_requests
                     if 'Credential=%s/' % awx_aws_credential['AWS_ACCESS_KEY_ID'] in r['headers']['Authorization']]
-    # Job 1 uploads the 8 files, each to a new object, then the manifest (and nothing else
-    # writes), each only if no object of that name exists; job 2 downloads the 8 files the
+    # Job 1 uploads the 10 files, each to a new object, then the manifest (and nothing else
+    # writes), each only if no object of that name exists; job 2 downloads the 10 files the
     # manifest lists into its empty working copy, and its push, with nothing written by
     # this run, asks the bucket nothing.
     # Each job took the store's lease with a conditional create and gave it back at its end;
@@ -267,11 +267,16 @@ def test_awx_jobs_renew_then_change_nothing(route53, s3_server, awx_aws_credenti
     lease_requests = [r for r in job_requests if '.autotls-lease.json' in r['url']]
     creates = [r for r in lease_requests if r['method'] == 'PUT' and r['headers'].get('If-None-Match') == '*']
     assert (len(creates), [r['method'] for r in lease_requests].count('DELETE')) == (2, 2)
-    job_requests = [r for r in job_requests if r not in lease_requests]
+    # Job 1 names what it is about to upload in a pending record, deleted once its manifest
+    # is written (a later push deletes what a crashed one left, and only that).
+    pending = [r for r in job_requests if '.autotls-pending/' in r['url']]
+    assert [r['method'] for r in pending] == ['PUT', 'DELETE'], [(r['method'], r['url']) for r in pending]
+    job_requests = [r for r in job_requests if r not in lease_requests and r not in pending]
     methods = [r['method'] for r in job_requests]
-    assert (methods.count('PUT'), methods.count('HEAD')) == (9, 0)
+    # Per certificate: its four files and the record of the issuer that issued them.
+    assert (methods.count('PUT'), methods.count('HEAD')) == (11, 0)
     assert all(r['headers'].get('If-None-Match') == '*' for r in job_requests if r['method'] == 'PUT')
-    assert len([r for r in job_requests if r['method'] == 'GET' and '/certs/' in r['url']]) == 8
+    assert len([r for r in job_requests if r['method'] == 'GET' and '/certs/' in r['url']]) == 10
     assert {r['headers'].get('X-Amz-Security-Token') for r in job_requests} == {awx_aws_credential['AWS_SECURITY_TOKEN']}
     # Nothing reached the bucket with other credentials than the job's and the test's own.
     assert all('Credential=%s/' % awx_aws_credential['AWS_ACCESS_KEY_ID'] in r['headers']['Authorization']
