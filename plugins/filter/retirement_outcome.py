@@ -47,7 +47,8 @@ author:
 EXAMPLES = r'''
 - name: Note the hosts that still hold a certificate
   ansible.builtin.set_fact:
-    retired: "{{ retired | autotls.acme.retirement_outcome(hostvars, ansible_play_hosts_all, 'taken_off') }}"
+    # taken_off and manifest: what the take-off and the manifest read registered on each host.
+    retired: "{{ retired | autotls.acme.retirement_outcome(hostvars, ansible_play_hosts_all, 'taken_off', 'manifest') }}"
 '''
 
 RETURN = r'''

@@ -17,12 +17,17 @@ BUCKET = 'autotls-lease-held'
 pytestmark = pytest.mark.moto
 
 
-def test_an_issue_run_that_cannot_take_the_lease_reports_its_holder(moto, run_playbook):
+@pytest.fixture
+def store(moto):
+    """An S3 store whose lease 'nightly job 41' holds; runs do not wait for it."""
     client = moto.client('s3')
     client.create_bucket(Bucket=BUCKET)
     Lease(S3LeaseBackend(client, BUCKET, 'autotls/'), 'nightly job 41', duration=600).acquire(wait=0)
-    store = {'type': 's3', 'bucket': BUCKET, 'endpoint_url': moto.endpoint_url, 'region': 'us-east-1',
-             'lease_wait': 0}
+    return {'type': 's3', 'bucket': BUCKET, 'endpoint_url': moto.endpoint_url, 'region': 'us-east-1',
+            'lease_wait': 0}
+
+
+def test_an_issue_run_that_cannot_take_the_lease_reports_its_holder(store, run_playbook):
     result = run_playbook('autotls.acme.issue', expect_rc=2,
                           extra_vars={'autotls_store': store, 'autotls_acme_directory': 'https://127.0.0.1:9/dir'})
     assert result.task('Take the store\'s lease')['failed']
@@ -33,12 +38,7 @@ def test_an_issue_run_that_cannot_take_the_lease_reports_its_holder(moto, run_pl
     assert final['failed'] and 'nightly job 41' in final['result']['msg'], final
 
 
-def test_an_account_run_that_cannot_take_the_lease_names_its_holder(moto, run_playbook):
-    client = moto.client('s3')
-    client.create_bucket(Bucket=BUCKET)
-    Lease(S3LeaseBackend(client, BUCKET, 'autotls/'), 'nightly job 41', duration=600).acquire(wait=0)
-    store = {'type': 's3', 'bucket': BUCKET, 'endpoint_url': moto.endpoint_url, 'region': 'us-east-1',
-             'lease_wait': 0}
+def test_an_account_run_that_cannot_take_the_lease_names_its_holder(store, run_playbook):
     result = run_playbook('autotls.acme.account', expect_rc=2,
                           extra_vars={'autotls_store': store, 'autotls_acme_directory': 'https://127.0.0.1:9/dir'})
     lease = result.task('Take the store\'s lease')
