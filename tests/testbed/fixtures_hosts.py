@@ -13,6 +13,8 @@ Fixtures:
   reading the host's /etc/traefik/traefik.yml; every one is stopped when the test ends.
 - host_dns (function): the Route53 zone qa1.example.test (made if absent) with
   appN.qa1.example.test A 127.0.0.(10+N) for the session hosts; `host_dns.add(host)` for more.
+  A zone it made is deleted when the test ends (a later test on the worker, e.g. one that
+  makes qa1.example.test itself, must not find it).
 
 Addresses: host index i is 127.0.0.(10+i). The session hosts take a block of 20 indexes:
 offset 0 (app1 = 127.0.0.11) unless another test run on this machine holds it (an
@@ -229,11 +231,15 @@ def host_traefik():
 
 
 class HostDns:
-    """The hosts' zone in the test bed's Route53: zone_id, records {fqdn: address}, add(host)."""
+    """The hosts' zone in the test bed's Route53: zone_id, records {fqdn: address}, add(host).
+
+    created: whether the zone was made here (it was absent); close() deletes it then, with
+    every record in it, and leaves a zone that was there before as it was."""
 
     def __init__(self, testbed, zone=ZONE):
         self.testbed = testbed
         self.zone = zone
+        self.created = False
         self.zone_id = self._find_or_create()
         self.records = {}
 
@@ -243,6 +249,7 @@ class HostDns:
         for zone in listing['HostedZones']:
             if zone['Name'] == wanted and not zone.get('Config', {}).get('PrivateZone'):
                 return zone['Id']
+        self.created = True
         return self.testbed.create_zone(self.zone)
 
     def add(self, host, fqdn=None):
@@ -254,11 +261,22 @@ class HostDns:
         self.records[name] = host.address
         return name
 
+    def close(self):
+        """Delete the zone if it was made here (and is still there: the route53 fixture may
+        have deleted it already)."""
+        if self.created and self.zone_id in self.testbed.zone_ids():
+            self.testbed.delete_zone(self.zone_id)
+        self.created = False
+
 
 @pytest.fixture
 def host_dns(testbed, test_hosts):
-    """Zone qa1.example.test (made if absent) with an A record per session host."""
+    """Zone qa1.example.test (made if absent, then deleted after the test) with an A record
+    per session host."""
     dns = HostDns(testbed)
-    for host in test_hosts:
-        dns.add(host)
-    return dns
+    try:
+        for host in test_hosts:
+            dns.add(host)
+        yield dns
+    finally:
+        dns.close()

@@ -22,11 +22,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from testbed.fixtures_hosts import ZONE as HOSTS_ZONE, HostDns
 from testbed.processes import ProcessError, start_process
 
 pytestmark = pytest.mark.integration
 
-ZONE = 'bedcheck.example.test'  # not qa1.example.test: the test hosts' zone lives all session
+ZONE = 'bedcheck.example.test'  # not qa1.example.test: the test hosts' zone (host_dns)
 
 
 def query(testbed, name, rtype, tcp=False):
@@ -137,6 +138,29 @@ def test_public_zone_preferred_over_private(route53):
     route53.delete_zone(public_id)
     assert public_id not in route53.zone_ids()
     assert txt_strings(query(route53, 'svc.corp.example.test', 'TXT')) == {('private',)}
+
+
+def test_the_hosts_zone_is_deleted_after_the_test_that_made_it(route53):
+    """host_dns makes qa1.example.test when absent and deletes it (records and all) after:
+    a later test on the worker that makes that zone itself must be alone with it."""
+    host = type('Host', (), {'fqdn': 'app1.' + HOSTS_ZONE, 'address': '127.0.0.11'})()
+    made = HostDns(route53)
+    assert made.created
+    made.add(host)
+    made.add(host, fqdn='old.' + HOSTS_ZONE)
+    assert [a.address for a in query(route53, host.fqdn, 'A').answer[0]] == ['127.0.0.11']
+    made.close()
+    assert made.zone_id not in route53.zone_ids()
+    assert route53.zone_id_for(host.fqdn) is None
+    made.close()                # twice (or after the route53 fixture deleted it): nothing to do
+
+    # A zone that was there before is found, used and left in place.
+    before = route53.create_zone(HOSTS_ZONE)
+    found = HostDns(route53)
+    assert (found.zone_id, found.created) == (before, False)
+    found.add(host)
+    found.close()
+    assert before in route53.zone_ids()
 
 
 def test_many_concurrent_queries(route53):
