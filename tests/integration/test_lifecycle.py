@@ -11,6 +11,7 @@ testbed/ca_proxy.py), and account.yml acts on the issuer it is given by name."""
 
 import os
 import time
+import uuid
 
 import requests
 import yaml
@@ -141,11 +142,17 @@ def _revoke_and_retire(proxy, first_pebble, pebble, app3, host_dns, testbed, run
         'deployed to app3.')
 
     # Retirement: "old" leaves the inventory. Its files, its server block and its store entry stay
-    # until a run over the whole inventory with autotls_retire: true.
+    # until a run over the whole inventory with autotls_retire: true. From here the store is an S3
+    # bucket (moto), the local store its working copy, as in AWX.
     retired_serial = '%x' % _stored(store, 'old').serial_number
     block = '/etc/nginx/conf.d/autotls-tls-old.conf'
     assert app3.exists(block) and app3.exists('/etc/autotls/certs/old/privkey.pem')
-    inventory = _inventory(tmp_path, [app3], issuers, testbed, store, autotls_retire=True, autotls_retire_revoke=True)
+    s3, bucket = testbed.moto.client('s3'), 'autotls-retire-%s' % uuid.uuid4().hex[:12]
+    s3.create_bucket(Bucket=bucket)
+    s3_store = {'type': 's3', 'bucket': bucket, 'prefix': 'qa1/', 'path': store,
+                'endpoint_url': testbed.moto.endpoint_url, 'region': 'us-east-1'}
+    inventory = _inventory(tmp_path, [app3], issuers, testbed, store, autotls_retire=True, autotls_retire_revoke=True,
+                           autotls_store=s3_store)
     limited = run_playbook(RETIRE, inventory=inventory, connection=None, args=['--limit', 'app3'])
     assert limited.task('Say why nothing is retired')['result']['msg'].startswith(
         'Nothing retired: the run is limited (--limit app3)')
@@ -155,7 +162,11 @@ def _revoke_and_retire(proxy, first_pebble, pebble, app3, host_dns, testbed, run
         '(cessationOfOperation).' % (store, retired_serial, retired_serial)]
     assert app3.exists(block) and os.path.isdir(os.path.join(store, 'certs', 'old'))
     assert _pebble_status(pebble, retired_serial)['Status'] == 'Valid'
+    # Neither run took the lease or pushed: the bucket is as empty as it was.
+    assert 'Contents' not in s3.list_objects_v2(Bucket=bucket)
 
+    # The nightly job: its issue stage seeds the bucket, its retirement pulls it under the lease,
+    # takes "old" off the host, revokes it, sets it aside and pushes.
     nightly = run_playbook(RENEW, inventory=inventory, connection=None)
     assert nightly.task('Report what was retired')['result']['msg'] == [
         'old: was taken off app3; was set aside in %s/retired/old/%s, serial %s revoked (cessationOfOperation, '
@@ -166,6 +177,22 @@ def _revoke_and_retire(proxy, first_pebble, pebble, app3, host_dns, testbed, run
     status = _pebble_status(pebble, retired_serial)
     assert status['Status'] == 'Revoked' and status['Reason'] == 5       # cessationOfOperation
     _wait_served(app3, app3.fqdn, new_serial)                            # nginx reloaded, still serving app3
+    pushed = nightly.task('Push the working copy back to the store')['result']
+    assert 'certs/old/cert.pem' in pushed['removed'] and 'retired/old/%s/cert.pem' % retired_serial in pushed['pushed']
+    assert 'Contents' not in s3.list_objects_v2(Bucket=bucket, Prefix='qa1/.autotls-lease')
+
+    # The next night, in a fresh container: the pull brings "old" set aside, not current, and
+    # nothing is retired (or revoked) again.
+    fresh = str(tmp_path / 'fresh-working-copy')
+    again = run_playbook(RETIRE, inventory=_inventory(tmp_path, [app3], issuers, testbed, store, autotls_retire=True,
+                                                      autotls_retire_revoke=True,
+                                                      autotls_store=dict(s3_store, path=fresh)), connection=None)
+    assert again.task('Report what was retired')['result']['msg'] == [
+        'Nothing to retire: every certificate in the store and on the hosts is declared.']
+    assert not [r for r in again.results if r['action'] == 'autotls.acme.revoke' and r['result'].get('results')]
+    assert os.path.isfile(os.path.join(fresh, 'retired', 'old', retired_serial, 'cert.pem'))
+    assert not os.path.exists(os.path.join(fresh, 'certs', 'old'))
+    assert os.path.isfile(os.path.join(fresh, 'certs', 'app3', 'cert.pem'))
 
 
 ACCOUNT = os.path.join(REPO, 'playbooks', 'account.yml')
