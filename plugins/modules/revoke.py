@@ -23,6 +23,9 @@ description:
     External Account Binding and trust - the issuer the store recorded with the certificate (C(issuer.json) beside
     its files, written by M(autotls.acme.certificate)), else the issuer whose CA bundle holds the CA certificate that
     signed it (its name and signature), else the first. RV(acme_issuer) and RV(issuer_found_by) say which and how.
+  - When the store does not record the issuer and the CA bundles of several issuers hold the CA that signed it (two
+    directories or provisioners of one CA, under one root), the module refuses before contacting any CA and names
+    them: give the one that issued it as O(issuer).
   - When the CA refuses the revocation, nothing is set aside and the module fails (the certificate is still valid).
     Once the CA revoked it, its files are set aside even when the check afterwards fails.
   - With O(set_aside=true) (the default), the certificate's files then move from C(<dest>/<name>/) to
@@ -61,6 +64,14 @@ options:
       - The CAs of C(autotls_issuers), in order. The certificate is revoked at the one that issued it.
       - With O(revoke_with=account), that issuer needs its account key (a file that does not exist is refused, not
         made, since a new account could not revoke the certificate).
+  issuer:
+    description:
+      - Name of the issuer (of O(issuers)) that issued the certificate, for a certificate the store holds no record of
+        (one issued before the store recorded issuers) whose CA several issuers trust. RV(issuer_found_by) is then
+        C(given).
+      - A name that is not one of the issuers' names is refused, listing them; so is a name other than the one the
+        store recorded with the certificate.
+    type: str
   name:
     description:
       - Name of the certificate in the store.
@@ -119,6 +130,15 @@ EXAMPLES = r'''
     dest: /srv/autotls/certs
     name: app1
     reason: keyCompromise
+  delegate_to: localhost
+  run_once: true
+
+- name: Revoke app1's certificate at internal-eab, which shares its root with another issuer
+  autotls.acme.revoke:
+    issuers: "{{ autotls_issuers }}"
+    issuer: internal-eab
+    dest: /srv/autotls/certs
+    name: app1
   delegate_to: localhost
   run_once: true
 
@@ -185,8 +205,9 @@ acme_issuer:
   sample: zerossl
 issuer_found_by:
   description:
-    - How that issuer was found - C(recorded) (the store recorded it with the certificate), C(trust) (its CA bundle
-      holds the CA certificate that signed it) or C(first) (neither told; the first issuer).
+    - How that issuer was found - C(given) (O(issuer)), C(recorded) (the store recorded it with the certificate),
+      C(trust) (its CA bundle, and no other issuer's, holds the CA certificate that signed it) or C(first) (neither
+      told; the first issuer).
   returned: when revoking (also in check mode)
   type: str
   sample: recorded
@@ -210,7 +231,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.revocation impo
     check_revoked,
     reason_code,
 )
-from ansible_collections.autotls.acme.plugins.module_utils._acme.issued_by import IssuedBy
+from ansible_collections.autotls.acme.plugins.module_utils._acme.issued_by import AmbiguousIssuer, IssuedBy
 from ansible_collections.autotls.acme.plugins.module_utils._acme.session import (
     account_options_from_issuer,
     acme_argument_spec,
@@ -244,6 +265,7 @@ def argument_spec():
         set_aside=dict(type='bool', default=True),
         aside=dict(type='str', default='revoked', choices=['revoked', 'retired']),
         revoke=dict(type='bool', default=True),
+        issuer=dict(type='str'),
     )
     return spec
 
@@ -311,9 +333,15 @@ def main():
                 raise AutoTLSError('Certificate %s: no private key in the store (%s) to sign the revocation with; '
                                    'use revoke_with: account' % (params['name'], files.path('privkey.pem')))
         if params['revoke']:
-            # The CA that issued it (recorded in the store, else found by its trust, else the first).
+            # The CA that issued it (given, else recorded in the store, else found by its trust, else the first).
             configs = issuers_from_params(params, need_key=params['revoke_with'] == 'account')
-            issuer, how = IssuedBy(configs).find(files, cert)
+            try:
+                issuer, how = IssuedBy(configs).find(files, cert, given=params['issuer'])
+            except AmbiguousIssuer as exc:
+                raise AmbiguousIssuer(
+                    'Certificate %s (serial %s) was not revoked: %s. An issuer that did not issue it refuses to revoke '
+                    'it: give the one that did as the issuer option (one of %s).'
+                    % (params['name'], facts['serial'], exc, ', '.join(exc.candidates)), exc.candidates)
             result.update(acme_issuer=issuer['name'], issuer_found_by=how)
         if module.check_mode:
             result['changed'] = True

@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime
 import time
 
-from ansible_collections.autotls.acme.plugins.module_utils._acme.issued_by import IssuedBy
+from ansible_collections.autotls.acme.plugins.module_utils._acme.issued_by import AmbiguousIssuer, IssuedBy
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
     AcmeNetworkError,
     AcmeProtocolError,
@@ -239,7 +239,8 @@ class IssuerChain:
 
         That issuer is the one the store recorded with the certificate (or whose trust
         signed it; the first when neither tells): another CA knows nothing of it. An
-        issuer that takes no orders this run (rate-limited, unreachable) is not asked.
+        issuer that takes no orders this run (rate-limited, unreachable) is not asked, nor
+        is any when the trust of several issuers signed an unrecorded certificate.
         """
         candidates = [o for o in outcomes if not o.due and o.current is not None and o.error is None]
         if not candidates or not self.first.policy.ari:
@@ -249,6 +250,12 @@ class IssuerChain:
         for outcome in candidates:
             try:
                 issuer, _how = issued_by.find(outcome.files, outcome.current)
+            except AmbiguousIssuer as exc:   # no record, and the trust of several issuers signed it
+                # Not asked of a CA that may know nothing of it: it renews by days or fraction, and
+                # its next issuance records the issuer (revocation refuses instead, naming them).
+                outcome.warnings.append('Certificate %s: renewal information (ARI) not asked: %s; it renews by its '
+                                        'dates, and its next issuance records its issuer' % (outcome.spec.name, exc))
+                continue
             except AutoTLSError as exc:   # its record names an issuer that now stands for another CA
                 # Not asked, not failed: it still renews by days or fraction (revocation refuses instead).
                 outcome.warnings.append('Certificate %s: renewal information (ARI) not asked: %s'

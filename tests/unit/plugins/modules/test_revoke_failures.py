@@ -56,14 +56,14 @@ class _Revoker:
         return True, 'the CA answered a second revocation request with alreadyRevoked'
 
 
-def _run(monkeypatch, capsys, dest, sessions, **revoker):
+def _run(monkeypatch, capsys, dest, sessions, args=None, **revoker):
     def session_from_issuer(issuer, params, check_mode=False, make_key=True, key_pem=None):
         sessions.append(issuer['name'])
         return types.SimpleNamespace(account=types.SimpleNamespace(uri='https://ca.test/acct/1'), close=lambda: None)
 
     monkeypatch.setattr(revoke, 'session_from_issuer', session_from_issuer)
     monkeypatch.setattr(revoke, 'Revoker', type('Revoker', (_Revoker,), revoker))
-    with patch_module_args({'issuers': ISSUERS, 'dest': dest, 'name': 'app1'}):
+    with patch_module_args(dict({'issuers': ISSUERS, 'dest': dest, 'name': 'app1'}, **(args or {}))):
         with pytest.raises(SystemExit):
             revoke.main()
     return json.loads(capsys.readouterr().out)
@@ -98,3 +98,28 @@ def test_a_ca_that_refuses_leaves_the_certificate_in_place(monkeypatch, capsys, 
     result = _run(monkeypatch, capsys, dest, [], revoke_error=refused)
     assert result['failed'] and 'refused to revoke' in result['msg'] and 'set_aside_to' not in result
     assert os.path.isfile(os.path.join(dest, 'app1', 'cert.pem')) and not (tmp_path / 'revoked').exists()
+
+
+def test_a_root_two_issuers_trust_is_refused_before_any_ca_is_asked_unless_the_issuer_is_given(
+        monkeypatch, capsys, tmp_path):
+    """No record, and both issuers' CA bundles hold the root that signed it: which one to ask is the operator's call."""
+    dest = str(tmp_path / 'certs')
+    root = Issuing()
+    cert = write_store_cert(root, dest, 'app1', ['app1.example.test'], 90, 60)
+    bundle = tmp_path / 'ca-root.pem'
+    bundle.write_bytes(root.pem)
+    issuers = [dict(i, ca_bundle=str(bundle)) for i in ISSUERS]
+    sessions = []
+    result = _run(monkeypatch, capsys, dest, sessions, args={'issuers': issuers})
+    assert result['failed'] and sessions == [], result
+    assert result['candidate_issuers'] == ['letsencrypt', 'zerossl']
+    msg = result['msg']
+    for text in ('app1', '%x' % cert.serial_number, 'was not revoked', 'letsencrypt, zerossl',
+                 'give the one that did as the issuer option'):
+        assert text in msg, msg
+    assert os.path.isfile(os.path.join(dest, 'app1', 'cert.pem')) and not (tmp_path / 'revoked').exists()
+    # Given: revoked there, and said so.
+    result = _run(monkeypatch, capsys, dest, sessions, args={'issuers': issuers, 'issuer': 'zerossl'})
+    assert not result.get('failed'), result
+    assert sessions == ['zerossl'] and (result['acme_issuer'], result['issuer_found_by']) == ('zerossl', 'given')
+    assert result['set_aside_to'] == str(tmp_path / 'revoked' / 'app1' / ('%x' % cert.serial_number))

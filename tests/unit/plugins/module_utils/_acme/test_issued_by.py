@@ -189,3 +189,139 @@ def test_a_record_whose_issuer_name_now_stands_for_another_ca_skips_ari_without_
     assert outcome.error is None and not outcome.due
     assert second.ari_asked == [] and first.ari_asked == []
     assert any('renewal information (ARI) not asked' in w and 'old-ca.example.test' in w for w in outcome.warnings)
+
+
+# -- one root trusted by several issuers ------------------------------------------------
+# Two step-ca provisioners (or two directories of one CA) under one root: each issuer's
+# trust holds the same root, so the signer alone cannot tell which of them issued a set
+# the store holds no record of.
+
+def _ca(name, signer=None):
+    """A CA certificate and its key: a root (``signer`` None) or an intermediate signed by ``signer``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    issuer_cert, issuer_key = signer if signer is not None else (None, key)
+    cert = (x509.CertificateBuilder().subject_name(subject)
+            .issuer_name(issuer_cert.subject if issuer_cert is not None else subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now() - DAY).not_valid_after(now() + 3650 * DAY)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(issuer_key, hashes.SHA256()))
+    return cert, key
+
+
+def _pem(cert):
+    from cryptography.hazmat.primitives import serialization
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _write_pem(path, *certs):
+    with open(path, 'wb') as handle:
+        handle.write(b''.join(_pem(c) for c in certs))
+    return str(path)
+
+
+def _store_leaf(dest, name, intermediate):
+    """app's set in ``dest/name``, signed by ``intermediate`` (cert, key); chain.pem holds the intermediate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    domain = '%s.example.test' % name
+    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)]))
+            .issuer_name(intermediate[0].subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now() - DAY).not_valid_after(now() + 60 * DAY)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(intermediate[1].public_key()),
+                           critical=False)
+            .sign(intermediate[1], hashes.SHA256()))
+    directory = os.path.join(dest, name)
+    os.makedirs(directory)
+    files = {'cert.pem': _pem(leaf), 'chain.pem': _pem(intermediate[0]),
+             'fullchain.pem': _pem(leaf) + _pem(intermediate[0]),
+             'privkey.pem': key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption())}
+    for filename, data in files.items():
+        with open(os.path.join(directory, filename), 'wb') as handle:
+            handle.write(data)
+    return leaf
+
+
+@pytest.fixture
+def shared_root(tmp_path):
+    """Issuers ``acme`` and ``acme-eab`` (one step-ca, one root) and ``other`` (a root of its own); app1 is the CA's."""
+    root = _ca('Shared Root CA')
+    intermediate = _ca('Shared Intermediate CA', signer=root)
+    other = _ca('Other Root CA')
+    shared_bundle = _write_pem(tmp_path / 'ca-root.pem', root[0])
+    issuers = [{'name': 'other', 'directory': 'https://other.test/dir',
+                'ca_bundle': _write_pem(tmp_path / 'ca-root-other.pem', other[0])},
+               {'name': 'acme', 'directory': 'https://ca.test/acme/acme/directory', 'ca_bundle': shared_bundle},
+               {'name': 'acme-eab', 'directory': 'https://ca.test/acme/eab/directory',
+                'ca_bundle': _write_pem(tmp_path / 'ca-root-acme-eab.pem', root[0])}]
+    dest = str(tmp_path / 'certs')
+    _store_leaf(dest, 'app1', intermediate)
+    return issuers, dest
+
+
+def test_one_root_trusted_by_two_issuers_tells_no_issuer(shared_root):
+    from ansible_collections.autotls.acme.plugins.module_utils._acme.issued_by import AmbiguousIssuer
+    issuers, dest = shared_root
+    files = _files(dest, 'app1')
+    issued_by = IssuedBy(issuers)
+    assert [i['name'] for i in issued_by.trusted_by(files)] == ['acme', 'acme-eab']
+    assert issued_by.by_trust(files) is None
+    with pytest.raises(AmbiguousIssuer) as info:
+        issued_by.find(files)
+    # Neither the first issuer (whose root did not sign it) nor the first of the two.
+    assert info.value.candidates == ['acme', 'acme-eab']
+    assert info.value.details == {'candidate_issuers': ['acme', 'acme-eab']}
+    for text in ('acme, acme-eab', 'https://ca.test/acme/acme/directory', 'https://ca.test/acme/eab/directory',
+                 files.directory):
+        assert text in info.value.msg, info.value.msg
+    assert 'other' not in info.value.msg.replace(files.directory, '')
+    # One of the two alone: its trust tells.
+    assert IssuedBy([issuers[0], issuers[2]]).find(files) == (issuers[2], TRUST)
+
+
+def test_a_record_or_a_given_name_settles_a_shared_root(shared_root):
+    issuers, dest = shared_root
+    files = _files(dest, 'app1')
+    assert IssuedBy(issuers).find(files, given='acme-eab') == (issuers[2], 'given')
+    # Unknown names are refused, naming the issuers.
+    with pytest.raises(AutoTLSError) as info:
+        IssuedBy(issuers).find(files, given='acme-typo')
+    assert "'acme-typo'" in info.value.msg and 'other, acme, acme-eab' in info.value.msg, info.value.msg
+    _record(dest, 'app1', 'acme')
+    assert IssuedBy(issuers).find(files) == (issuers[1], RECORDED)
+    assert IssuedBy(issuers).find(files, given='acme') == (issuers[1], 'given')
+    # A name the record contradicts is refused, naming the recorded one.
+    with pytest.raises(AutoTLSError) as info:
+        IssuedBy(issuers).find(files, given='acme-eab')
+    assert 'issued by acme' in info.value.msg and 'Give issuer acme' in info.value.msg, info.value.msg
+
+
+def test_renewal_information_is_not_asked_when_a_shared_root_cannot_tell(shared_root):
+    issuers, dest = shared_root
+    cas = {'acme': FakeCA(), 'acme-eab': FakeCA()}
+    state = IssuerState()
+    policy = RenewalPolicy(days=30, fraction=0.1, ari=True)
+
+    def make(config):
+        return Issuer(FakeSession(cas[config['name']]), {'dns-01': FakeDnsSolver()}, policy, dest, workers=2,
+                      timeout=30, name=config['name'], state=state)
+
+    chain = IssuerChain(issuers[1:], make, state)
+    outcomes = chain.plan([CertificateSpec('app1', ['app1.example.test'])])
+    assert not outcomes[0].due and outcomes[0].current is not None
+    chain.consult_ari(outcomes)
+    assert cas['acme'].ari_asked == [] and cas['acme-eab'].ari_asked == []
+    assert outcomes[0].error is None and not outcomes[0].due
+    [warning] = [w for w in outcomes[0].warnings if 'ARI' in w]
+    assert 'not asked' in warning and 'acme, acme-eab' in warning and 'next issuance records' in warning, warning
