@@ -16,7 +16,10 @@ store, the host's connection). Three runs:
    only, trust it;
 2. the first CA's process is stopped; renew.yml (certificate due) still trusts it by the
    root kept in the store, orders from the second CA, reports the move, deploys and
-   reloads; the host's system store trusts the second CA's certificate too.
+   reloads; the host's system store trusts the second CA's certificate too;
+3. revoke.yml (the first CA still stopped): the certificate is revoked at the second CA,
+   the issuer the store recorded, over the root fetched by its fingerprint, and the CA
+   holds it as revoked; the replacement comes from the second CA again and is served.
 """
 
 import copy
@@ -37,6 +40,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ONBOARD = os.path.join(REPO, 'playbooks', 'onboard.yml')
 RENEW = os.path.join(REPO, 'playbooks', 'renew.yml')
+REVOKE = os.path.join(REPO, 'playbooks', 'revoke.yml')
 GUIDE = 'docs/issuers.md'
 SECTION = "5. Two private CAs: both roots in every host's trust store"
 NAME = 'app2.internal.example.com'
@@ -152,3 +156,17 @@ def test_two_private_cas_trusted_on_the_host_and_the_second_takes_over(
                    for line in summed), summed
         assert _issued_by(store, stepca) and _served_is_stored(host, store)
         _trusted_by_the_system(host)
+
+        # 3. The key leaked: revoked where the store says it was issued, then replaced.
+        old_serial = '%x' % _stored(store).serial_number
+        run = run_playbook(REVOKE, inventory=inventory, connection=None, extra_vars={'autotls_revoke': 'app2'})
+        revoked = run.task('Revoke the current certificate and check it at the CA')['result']
+        assert revoked['serial'] == old_serial and revoked['reason'] == 'keyCompromise', revoked
+        assert (revoked['acme_issuer'], revoked['issuer_found_by']) == ('internal-dr', 'recorded'), revoked
+        # step-ca publishes neither OCSP nor a CRL here: its ACME endpoint answered alreadyRevoked.
+        assert revoked['check']['revoked'] is True and revoked['check']['method'] == 'acme', revoked['check']
+        assert os.path.isfile(os.path.join(store, 'revoked', 'app2', old_serial, 'cert.pem'))
+        [entry] = run.task(ISSUED)['result']['ansible_facts']['autotls_issue_results']
+        assert entry['acme_issuer'] == 'internal-dr' and entry['moved'] is True, entry
+        assert '%x' % _stored(store).serial_number != old_serial
+        assert _issued_by(store, stepca) and _served_is_stored(host, store)
