@@ -23,6 +23,8 @@ description:
     RV(next_steps) says what to update.
   - A run that stopped after the CA took the new key but before the key file was replaced is finished by the next
     run, which asks the CA which key the account has.
+  - While the new key waits and the issuer is still configured with the old one, M(autotls.acme.certificate) and
+    M(autotls.acme.revoke) refuse to act for that issuer (the CA would open a new account for the old key).
   - With O(state=deactivated), the account is closed. This cannot be undone; its certificates stay valid, and
     nothing can be ordered or revoked with it any more.
   - 'Runs on the controller (or the AWX execution environment): use C(delegate_to: localhost) or a localhost play.'
@@ -88,10 +90,21 @@ options:
   new_account_key_dest:
     description:
       - Where the new key is written before the CA is asked.
-      - Default with O(account_key_src) - C(<account_key_src>.new), which replaces O(account_key_src) once the CA confirmed.
-      - Required with O(account_key_content) and O(rollover=true) - the new key stays there for you to move into the
-        vault or the AWX credential (then delete the file).
+      - Default - the issuer's O(issuers[].account_key_pending) (the playbooks set it in the store), else with
+        O(account_key_src) C(<account_key_src>.new), which replaces O(account_key_src) once the CA confirmed.
+      - Required with O(account_key_content) and O(rollover=true) when the issuer sets no O(issuers[].account_key_pending) -
+        the new key stays there for you to move into the vault or the AWX credential (then delete the file).
+      - A key already waiting there (written by O(rollover_step=prepare), or left by a run that stopped) is used, never
+        replaced, unless it is the account's current key.
     type: path
+  rollover_step:
+    description:
+      - C(prepare) only writes the new key to O(new_account_key_dest) (a key already waiting there is kept) and asks the
+        CA nothing, so that a store (S3) can hold it before the key change; C(complete) rolls the key over with it
+        (making it first when none is waiting). C(playbooks/account.yml) pushes the store between the two.
+    type: str
+    choices: [prepare, complete]
+    default: complete
 notes:
   - No key is ever returned or logged.
 seealso:
@@ -164,8 +177,8 @@ deactivated:
   returned: always
   type: bool
 new_key_path:
-  description: Where the account's key now is, after a rollover.
-  returned: after a rollover
+  description: Where the account's key now is, after a rollover; with O(rollover_step=prepare), where the new key waits.
+  returned: after a rollover, and with O(rollover_step=prepare)
   type: str
 next_steps:
   description: What the operator must do after a rollover of a key kept outside a file (vault, AWX credential).
@@ -196,6 +209,7 @@ def argument_spec():
         rollover=dict(type='bool', default=False),
         new_key_type=dict(type='str', default='ec256', choices=list(acme_account.ACCOUNT_KEY_TYPES)),
         new_account_key_dest=dict(type='path', no_log=False),
+        rollover_step=dict(type='str', default='complete', choices=['prepare', 'complete']),
     )
     return spec
 
@@ -203,12 +217,14 @@ def argument_spec():
 def _pending_path(params, issuer):
     if params.get('new_account_key_dest'):
         return params['new_account_key_dest']
+    if issuer.get('account_key_pending'):
+        return issuer['account_key_pending']
     if issuer.get('account_key_src') and not issuer.get('account_key_content'):
         return issuer['account_key_src'] + '.new'
     return None
 
 
-def _finish_earlier_rollover(module, params, session, pending, key_path, result):
+def _finish_earlier_rollover(module, session, pending, key_path, result):
     """A new key left by a run that stopped after the CA took it: the session of that key, else None."""
     try:
         with open(pending, 'rb') as handle:
@@ -239,11 +255,21 @@ def _run(module, params, result):
                                  'is written to, for you to move into the vault or AWX credential')
     if params['rollover'] and params['state'] == 'deactivated':
         raise ConfigurationError('rollover and state=deactivated exclude each other: a closed account needs no new key')
+    if params['rollover_step'] == 'prepare' and not params['rollover']:
+        raise ConfigurationError('rollover_step=prepare needs rollover=true: it writes the new key of a rollover')
     session = session_from_issuer(issuer, params, make_key=False)
     try:
+        if params['rollover_step'] == 'prepare':
+            # Nothing is asked of the CA: the new key is written (or the waiting one kept) for the
+            # store to hold it before the key change.
+            result['new_key_path'] = pending
+            result['changed'] = acme_account.read_pending(pending) is None
+            if not module.check_mode:
+                acme_account.Rollover(session, pending, key_path, params['new_key_type']).prepare()
+            return
         uri = acme_account.find_account(session)
         if uri is None and pending:
-            finished = _finish_earlier_rollover(module, params, session, pending, key_path, result)
+            finished = _finish_earlier_rollover(module, session, pending, key_path, result)
             if finished is not None:
                 session.close()
                 session = finished
@@ -277,9 +303,11 @@ def _run(module, params, result):
         if result.get('new_key_path') and not key_path:
             result['next_steps'] = (
                 'The account at %s (issuer %s) now has the key in %s. Put its content where %s comes from (the vault '
-                'variable it names, or the AWX credential of type "ACME account" that sets it), then delete the file: '
-                'the old key no longer works.' % (session.directory_url, issuer['name'], result['new_key_path'],
-                                                  params.get('key_setting') or 'account_key_content'))
+                'variable it names, or the AWX credential of type "ACME account" that sets it): the old key no longer '
+                'works, and until then runs refuse to order or revoke with it. The first run that finds the new key '
+                'configured deletes the file (from an S3 store too, with its push).'
+                % (session.directory_url, issuer['name'], result['new_key_path'],
+                   params.get('key_setting') or 'account_key_content'))
     finally:
         session.close()
 

@@ -224,6 +224,7 @@ account_uri:
 
 import os
 
+from ansible_collections.autotls.acme.plugins.module_utils._acme.account import refuse_unfinished_rollover
 from ansible_collections.autotls.acme.plugins.module_utils._acme.revocation import (
     REASONS,
     REVOKE_WITH,
@@ -343,6 +344,8 @@ def main():
                     'it: give the one that did as the issuer option (one of %s).'
                     % (params['name'], facts['serial'], exc, ', '.join(exc.candidates)), exc.candidates)
             result.update(acme_issuer=issuer['name'], issuer_found_by=how)
+            if params['revoke_with'] == 'account':
+                refuse_unfinished_rollover([issuer])
         if module.check_mode:
             result['changed'] = True
             if params['set_aside']:

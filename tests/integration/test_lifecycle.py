@@ -215,8 +215,35 @@ ORDER = """
 """
 
 
-def _account_of(pebble, key_pem):
-    """What Pebble answers a newAccount with onlyReturnExisting for this key: (status code, Location or problem)."""
+# The issuers as the playbooks read them (issuer_settings), the account key from a vault: the model
+# gives the issuer its account_key_pending (<store>/account-new.pem), which the module checks.
+ORDER_VAULT = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: "{{ item.name }}"
+      autotls.acme.certificate:
+        issuers: "{{ (none | autotls.acme.issuers({'autotls_acme_directory': autotls_acme_directory,
+          'autotls_acme_ca_bundle': autotls_acme_ca_bundle, 'autotls_account_key_content': item.key},
+          {'autotls_terms_agreed': true}, autotls_store.path)).issuers }}"
+        aws_endpoint_url: "{{ aws_endpoint }}"
+        dns_servers: ["{{ dns_server }}"]
+        dest: "{{ autotls_store.path }}/certs"
+        force: true
+        certificates: [{name: acct, domains: [acct.example.test]}]
+      loop: "{{ keys }}"
+      loop_control: {label: "{{ item.name }}"}
+      register: issued
+      ignore_errors: true
+    - name: results
+      ansible.builtin.debug:
+        msg: "{{ issued.results | map('dict2items') | map('rejectattr', 'key', 'in', ['item', 'invocation'])
+          | map('items2dict') | list }}"
+"""
+
+
+def _account_of(pebble, key_pem, only_existing=True):
+    """What Pebble answers a newAccount for this key (with onlyReturnExisting unless told): (what, Location or problem)."""
     import josepy as jose
     from acme import client as acme_client, errors as acme_errors, messages
     from cryptography.hazmat.primitives import serialization
@@ -225,7 +252,10 @@ def _account_of(pebble, key_pem):
     net = acme_client.ClientNetwork(jose.JWKEC(key=key), alg=jose.ES256, verify_ssl=pebble.ca_bundle)
     client = acme_client.ClientV2(acme_client.ClientV2.get_directory(pebble.directory_url, net), net)
     try:
-        client.new_account(messages.NewRegistration.from_data(only_return_existing=True))
+        if only_existing:
+            client.new_account(messages.NewRegistration.from_data(only_return_existing=True))
+        else:
+            return 'created', client.new_account(messages.NewRegistration.from_data(terms_of_service_agreed=True)).uri
     except acme_errors.ConflictError as found:
         return 'found', found.location
     except messages.Error as problem:
@@ -271,11 +301,6 @@ def test_account_key_rollover_contact_and_deactivation_against_pebble(route53, r
     assert _account_of(pebble, old_key) == ('refused', 'urn:ietf:params:acme:error:accountDoesNotExist')
     assert _account_of(pebble, new_key) == ('found', account)
 
-    # An order with the new key, from the same account.
-    second = run_playbook(ORDER, extra_vars=dict(settings, key_file='account-pebble.pem')).task('issue')['result']
-    assert (second['account_uri'], second['account_created'], second['certificates'][0]['action']) == (
-        account, False, 'renew')
-
     # A key kept in a vault: the new key is left in a file, and the output says what to update.
     vaulted = run_playbook(ACCOUNT, extra_vars=dict(settings, autotls_account_rollover=True,
                                                     autotls_account_key_content=new_key.decode()))
@@ -287,7 +312,21 @@ def test_account_key_rollover_contact_and_deactivation_against_pebble(route53, r
     assert _account_of(pebble, vault_key) == ('found', account)
     shown = vaulted.task('Report the account')['result']['msg']
     assert any(pending in line and 'Put its content where autotls_account_key_content comes from' in line
-               and 'then delete the file' in line for line in shown)
+               and 'until then runs refuse to order or revoke with it' in line for line in shown)
+
+    # While the vault still holds the old key, an order is refused before the CA is contacted (with the old
+    # key Pebble would open a new, separate account); with the new key configured it is ordered from the
+    # same account, and the waiting file, now the vault's key, is deleted from the store.
+    keys = [{'name': 'old key', 'key': new_key.decode()}, {'name': 'new key', 'key': vault_key.decode()}]
+    ordered = run_playbook(ORDER_VAULT, extra_vars=dict(settings, keys=keys)).task('results')['result']['msg']
+    refusal = ordered[0]['msg']
+    assert ordered[0]['failed'] and 'is not finished: a new account key is waiting in %s' % pending in refusal
+    assert 'AWX credential of type "ACME account"' in refusal
+    assert _account_of(pebble, new_key) == ('refused', 'urn:ietf:params:acme:error:accountDoesNotExist')
+    assert not ordered[1].get('failed'), ordered[1]
+    assert (ordered[1]['account_uri'], ordered[1]['account_created'], ordered[1]['certificates'][0]['action']) == (
+        account, False, 'renew')
+    assert not os.path.exists(pending)
 
     # Close it: the CA refuses the key from then on.
     closed = run_playbook(ACCOUNT, extra_vars=dict(settings, autotls_account_deactivate=True,
@@ -295,3 +334,6 @@ def test_account_key_rollover_contact_and_deactivation_against_pebble(route53, r
     result = closed.task('Bring the account to what is asked')['result']
     assert result['deactivated'] and result['status'] == 'deactivated'
     assert _account_of(pebble, vault_key)[0] == 'refused'
+    # What the refusal prevents: a newAccount with a key the account left opens another account.
+    forked = _account_of(pebble, new_key, only_existing=False)
+    assert forked[0] == 'created' and forked[1] not in (None, account)

@@ -19,7 +19,7 @@ What AWX does for a job, and what stands in for it here:
   prefixes (:func:`meta_vars`). A slice runs in a workflow job that AWX makes from the
   sliced job template and that carries its name; AWX passes no slice number or count.
 * Custom credential types: their ``extra_vars`` injectors rendered in a Jinja sandbox (an
-  input left empty renders as an empty string), dumped with every string ``!unsafe``, into
+  input left empty renders as an empty string; nested mappings with their keys), dumped with every string ``!unsafe``, into
   a file of their own passed with ``-e @file``.
 """
 
@@ -64,8 +64,16 @@ def render_injected_extra_vars(credential_type, inputs):
     assert not missing, 'required inputs left empty: %s' % sorted(missing)
     namespace = {key: value for key, value in inputs.items() if value}
     sandbox = ImmutableSandboxedEnvironment()
-    return {var: sandbox.from_string(template).render(**namespace)
-            for var, template in credential_type['injectors']['extra_vars'].items()}
+
+    # Mappings and lists are walked, their keys rendered as well as their values, as AWX does.
+    def rendered(node):
+        if isinstance(node, dict):
+            return {rendered(key): rendered(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [rendered(item) for item in node]
+        return sandbox.from_string(node).render(**namespace)
+
+    return rendered(credential_type['injectors']['extra_vars'])
 
 
 def inventory_script(all_vars, groups, hostvars, slice_number=1, slice_count=1, host_ids=None):

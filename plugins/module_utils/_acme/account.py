@@ -14,6 +14,12 @@ The new key never exists only in memory: it is written to its file (0600, atomic
 before the CA is asked, and only once the CA confirmed (the new key finds the same
 account) does it replace the old key file. A run that stops in between leaves both
 files, and the next run finds out from the CA which one the account has.
+
+While that new key (the issuer's ``account_key_pending``) is there and is not the key
+the issuer is configured with, nothing may order or revoke with the old key: the CA no
+longer knows the old key once it took the new one, and its newAccount would open a new,
+separate account for it. :func:`refuse_unfinished_rollover` says so, before anything is
+contacted.
 """
 
 from __future__ import annotations
@@ -21,10 +27,18 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.autotls.acme.plugins.module_utils._acme.session import AcmeSession, account_jwk
-from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AcmeProtocolError, ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils._acme.session import AcmeSession, account_jwk, read_account_key
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
+    AcmeProtocolError,
+    ConfigurationError,
+    KeyMaterialError,
+)
 from ansible_collections.autotls.acme.plugins.module_utils._common.files import atomic_write
-from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import generate_private_key, private_key_to_pem
+from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import (
+    generate_private_key,
+    load_private_key,
+    private_key_to_pem,
+)
 
 try:
     from acme import errors as acme_errors
@@ -133,6 +147,82 @@ def session_like(session, key_pem):
                        retry_policy=session.retry_policy)
 
 
+def read_pending(path):
+    """The PEM of the new key a rollover left at ``path``, or None when there is none."""
+    if not path:
+        return None
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigurationError('Could not read the new account key %s: %s' % (path, exc.strerror or exc))
+
+
+def same_key(pem, other_pem, passphrase=None):
+    """Whether two private key PEMs are the same key (``passphrase`` for ``pem``); False when one does not load."""
+    try:
+        public = load_private_key(pem, passphrase=passphrase).public_key()
+        other = load_private_key(other_pem).public_key()
+    except KeyMaterialError:
+        return False
+    return public == other
+
+
+def unfinished_rollover(issuer, tidy=False):
+    """The path of a new account key a rollover left for ``issuer`` that is not its configured key yet, else None.
+
+    With ``tidy``, a pending file that holds the configured key itself (the operator moved
+    it into the vault or the AWX credential and left the file) is deleted: it is no longer
+    pending.
+    """
+    pending = issuer.get('account_key_pending')
+    pending_pem = read_pending(pending)
+    if pending_pem is None:
+        return None
+    try:
+        configured = read_account_key(issuer, make=False)
+    except ConfigurationError:
+        return pending      # no key of its own yet, but a new one waiting: that one is the account's
+    if not same_key(configured, pending_pem, issuer.get('account_key_passphrase')):
+        return pending
+    if tidy and issuer.get('account_key_content'):
+        try:
+            os.remove(pending)
+        except OSError:
+            pass            # left for a later run: the key is the configured one anyway
+    return None
+
+
+def unfinished_rollover_message(issuer, pending):
+    """What to do about the new key at ``pending``: finish the rollover, or move the key into its place."""
+    name = issuer.get('name') or issuer['directory']
+    finish = ('ansible-playbook -i inventory autotls.acme.account -e autotls_account_rollover=true '
+              '-e autotls_account_issuer=%s' % name)
+    if issuer.get('account_key_content'):
+        return ('The account key rollover at issuer %s is not finished: a new account key is waiting in %s, and the '
+                'key configured for the issuer (its account_key_content: autotls_account_key_content, or '
+                'autotls_issuers[].account_key_content) is still the old one. Nothing was ordered or revoked with it: '
+                'the CA no longer knows the old key once it took the new one, and would open a new, separate account '
+                'for it. If account.yml reported the rollover done, put the content of %s into that vault variable '
+                'or the AWX credential of type "ACME account" that sets it; otherwise finish the rollover first (%s), '
+                'then move the key.' % (name, pending, pending, finish))
+    return ('The account key rollover at issuer %s is not finished: a new account key is waiting in %s, and the '
+            'account key %s is still the old one. Nothing was ordered or revoked with it: the CA no longer knows the '
+            'old key once it took the new one, and would open a new, separate account for it. Finish the rollover '
+            '(%s): it asks the CA which key the account has and puts the new key in place.'
+            % (name, pending, issuer.get('account_key_src'), finish))
+
+
+def refuse_unfinished_rollover(issuers, tidy=False):
+    """Raise ConfigurationError, naming the file and what to do, when an issuer has an unfinished rollover."""
+    for issuer in issuers:
+        pending = unfinished_rollover(issuer, tidy)
+        if pending is not None:
+            raise ConfigurationError(unfinished_rollover_message(issuer, pending))
+
+
 class Rollover:
     """Roll the account key over, the new key on disk before the CA hears of it.
 
@@ -147,13 +237,32 @@ class Rollover:
         self.key_path = key_path
         self.key_type = key_type
 
-    def run(self):
-        """Write the new key, ask the CA, check that the new key finds the account, put it in place."""
-        account_uri = self.session.account.uri
+    def prepare(self):
+        """The new key, written to the pending file first (0600, atomically); a key already waiting there is kept.
+
+        A waiting key is the one an earlier step wrote (and pushed to the store) for this
+        rollover, or one the CA may already know: it is never replaced, except when it is
+        the account's current key itself (a vault key moved in place, its file left).
+        """
+        pending = read_pending(self.pending_path)
+        if pending is not None:
+            try:
+                waiting = account_jwk(pending)[0].public_key().thumbprint()
+            except KeyMaterialError as exc:
+                raise KeyMaterialError('The new account key waiting in %s does not load (%s): move it away if no '
+                                       'rollover is under way, then run again' % (self.pending_path, exc))
+            if waiting != self.session.jwk.public_key().thumbprint():
+                return pending
         new_pem = new_account_key(self.key_type)
         directory = os.path.dirname(os.path.abspath(self.pending_path))
         os.makedirs(directory, mode=0o700, exist_ok=True)
         atomic_write(self.pending_path, new_pem, 0o600)
+        return new_pem
+
+    def run(self):
+        """Write (or take) the new key, ask the CA, check that the new key finds the account, put it in place."""
+        account_uri = self.session.account.uri
+        new_pem = self.prepare()
         key_change(self.session, new_pem)
         other = session_like(self.session, new_pem)
         try:

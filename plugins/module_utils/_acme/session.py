@@ -209,7 +209,7 @@ def issuer_options():
             options[key] = dict(type='bool')
         elif key == 'eab_alg':
             options[key] = dict(type='str', choices=list(_issuer_model.EAB_ALGS))
-        elif key in ('account_key_src', 'ca_bundle'):
+        elif key in ('account_key_src', 'account_key_pending', 'ca_bundle'):
             options[key] = dict(type='path', no_log=False)
         elif key == 'directory':
             options[key] = dict(type='str', required=True)

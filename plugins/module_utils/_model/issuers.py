@@ -34,7 +34,7 @@ DIRECTORY_ALIASES = {
 }
 
 ISSUER_KEYS = ('name', 'directory', 'account_key_src', 'account_key_content', 'account_key_passphrase',
-               'account_email', 'terms_agreed', 'eab_kid', 'eab_hmac_key', 'eab_alg', 'ca_bundle',
+               'account_key_pending', 'account_email', 'terms_agreed', 'eab_kid', 'eab_hmac_key', 'eab_alg', 'ca_bundle',
                'fingerprint', 'ca_url', 'profile')
 SECRET_KEYS = ('account_key_content', 'account_key_passphrase', 'eab_hmac_key')
 EAB_ALGS = ('HS256', 'HS384', 'HS512')
@@ -123,8 +123,8 @@ def validate_issuer(entry, index=0, where='autotls_issuers', taken=()):
     result['name'] = name
     if result.get('account_key_src') and result.get('account_key_content'):
         raise ConfigurationError('%s: give account_key_src or account_key_content, not both.' % label)
-    for key in ('account_key_src', 'account_key_content', 'account_key_passphrase', 'account_email', 'eab_kid',
-                'ca_bundle', 'ca_url', 'profile'):
+    for key in ('account_key_src', 'account_key_content', 'account_key_passphrase', 'account_key_pending',
+                'account_email', 'eab_kid', 'ca_bundle', 'ca_url', 'profile'):
         if key in result and key != 'account_key_content':
             result[key] = _text(result[key], key, label)
     content = result.get('account_key_content')
@@ -202,7 +202,24 @@ def issuers_from_settings(issuers=None, single=None, shared=None, store_path=Non
             if not issuer.get('account_key_src') and not issuer.get('account_key_content'):
                 issuer['account_key_src'] = '%s/%s' % (
                     str(store_path).rstrip('/'), 'account.pem' if index == 0 else 'account-%s.pem' % issuer['name'])
+            if not issuer.get('account_key_pending'):
+                issuer['account_key_pending'] = pending_key_path(issuer, index, store_path)
     return result
+
+
+def pending_key_path(issuer, index, store_path):
+    """Where an account key rollover keeps the new key of issuer ``index`` until it is in place.
+
+    In the store, so that an S3 store holds it before the CA hears of it: ``<account_key_src>.new``
+    for a key kept in a file (it replaces that file once the CA confirmed); for a key given as
+    ``account_key_content`` (a vault, an AWX credential) ``<store>/account-new.pem`` for the first
+    issuer and ``<store>/account-<name>-new.pem`` for the others, where it stays until the
+    operator moved it into the vault or the credential.
+    """
+    if issuer.get('account_key_src') and not issuer.get('account_key_content'):
+        return issuer['account_key_src'] + '.new'
+    return '%s/%s' % (str(store_path).rstrip('/'),
+                      'account-new.pem' if index == 0 else 'account-%s-new.pem' % issuer['name'])
 
 
 def root_base_url(issuer):
@@ -256,7 +273,7 @@ def key_setting(setup, index):
 
 
 def choose_issuer(setup, name=None, where='autotls_account_issuer'):
-    """The issuer of ``setup`` named ``name`` (the first when None): ``{name, index, names, key_setting}``.
+    """The issuer of ``setup`` named ``name`` (the first when None): ``{name, index, names, key_setting, key_file, pending_key}``.
 
     Nothing secret: what a playbook checks and reports. An unknown name is refused, naming
     the value and the known names.
@@ -273,4 +290,4 @@ def choose_issuer(setup, name=None, where='autotls_account_issuer'):
     issuer = setup['issuers'][index]
     key_file = issuer.get('account_key_src') if not issuer.get('account_key_content') else None
     return {'name': names[index], 'index': index, 'names': names, 'key_setting': key_setting(setup, index),
-            'key_file': key_file}
+            'key_file': key_file, 'pending_key': issuer.get('account_key_pending')}

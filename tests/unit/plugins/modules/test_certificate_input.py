@@ -9,6 +9,7 @@ a check that came too late would show as a connection error instead.
 
 import pytest
 
+from ansible_collections.autotls.acme.plugins.module_utils._acme.account import new_account_key
 from testbed.fixtures import ansible_environment, run_ansible_playbook
 
 GOOD = {'name': 'app1', 'domains': ['app1.example.test']}
@@ -32,6 +33,32 @@ CASES = {
 }
 
 
+# An account key rollover left a new key for the issuer (account_key_pending): id -> (the issuer's key
+# is given as content, the waiting key is the configured one, what the refusal says or None).
+ROLLOVERS = {
+    'pending-file': (False, False, 'a new account key is waiting in %(pending)s, and the account key %(key)s is '
+                                   'still the old one'),
+    'pending-vault': (True, False, 'put the content of %(pending)s into that vault variable or the AWX credential'),
+    'pending-moved': (True, True, None),
+}
+
+
+def _rollover_task(base, case, as_content, moved):
+    directory = base / case
+    directory.mkdir()
+    old_pem, new_pem = new_account_key('ec256'), new_account_key('ec256')
+    (directory / 'account.pem.new').write_bytes(new_pem)
+    issuer = {'name': 'first', 'directory': 'https://127.0.0.1:9/dir',
+              'account_key_pending': str(directory / 'account.pem.new')}
+    if as_content:
+        issuer['account_key_content'] = (new_pem if moved else old_pem).decode()
+    else:
+        (directory / 'account.pem').write_bytes(old_pem)
+        issuer['account_key_src'] = str(directory / 'account.pem')
+    return {'name': case, 'ignore_errors': True, 'autotls.acme.certificate': {
+        'issuers': [issuer], 'dest': str(directory / 'certs'), 'certificates': [GOOD]}}
+
+
 @pytest.fixture(scope='module')
 def refusals(tmp_path_factory):
     """Every case in one playbook run: one task each (errors ignored, so that all run), each
@@ -42,6 +69,8 @@ def refusals(tmp_path_factory):
         args = dict(acme_directory='https://127.0.0.1:9/dir', account_key_src=str(base / case / 'account.pem'),
                     dest=str(base / case / 'certs'), certificates=certificates, **options)
         tasks.append({'name': case, 'autotls.acme.certificate': args, 'ignore_errors': True})
+    for case, (as_content, moved, _expected) in ROLLOVERS.items():
+        tasks.append(_rollover_task(base, case, as_content, moved))
     book = [{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}]
     return base, run_ansible_playbook(book, str(base / 'run'), env=ansible_environment())
 
@@ -53,3 +82,23 @@ def test_bad_input_is_refused_before_the_ca_is_contacted(refusals, case):
     assert outcome['failed'], outcome
     assert CASES[case][2] in outcome['result']['msg']
     assert not (base / case / 'certs').exists()
+
+
+@pytest.mark.parametrize('case', list(ROLLOVERS))
+def test_an_unfinished_account_key_rollover_is_refused_before_the_ca_is_contacted(refusals, case):
+    """With the old key the CA would open a new, separate account: the module names the waiting key instead."""
+    base, result = refusals
+    record = result.task(case)
+    outcome = record['result']
+    _as_content, _moved, expected = ROLLOVERS[case]
+    pending = base / case / 'account.pem.new'
+    assert record['failed'], record
+    if expected is None:
+        # The vault holds the new key now: no refusal (the nowhere CA is tried), and the left file is deleted.
+        assert 'rollover' not in outcome['msg'] and '127.0.0.1:9' in outcome['msg'], outcome['msg']
+        assert not pending.exists()
+        return
+    assert expected % {'pending': pending, 'key': base / case / 'account.pem'} in outcome['msg'], outcome['msg']
+    assert 'autotls_account_rollover=true -e autotls_account_issuer=first' in outcome['msg']
+    assert 'would open a new, separate account' in outcome['msg']
+    assert pending.exists() and not (base / case / 'certs').exists()

@@ -58,3 +58,64 @@ def test_a_ca_without_key_change_is_named():
         account.key_change(session, account.new_account_key('ec256'))
     with pytest.raises(ConfigurationError, match="new_key_type 'dsa'"):
         account.new_account_key('dsa')
+
+
+def _session_of(pem):
+    jwk, _alg = account.account_jwk(pem)
+    return types.SimpleNamespace(jwk=jwk)
+
+
+def test_prepare_writes_the_new_key_and_keeps_one_already_waiting(tmp_path):
+    current = account.new_account_key('ec256')
+    pending = tmp_path / 'store' / 'account.pem.new'
+    rollover = account.Rollover(_session_of(current), str(pending), None, 'ec384')
+    first = rollover.prepare()
+    assert pending.read_bytes() == first and oct(pending.stat().st_mode & 0o777) == '0o600'
+    assert b'PRIVATE KEY' in first and not account.same_key(first, current)
+    # A key already waiting (pushed to the store, perhaps known to the CA) is never replaced.
+    assert rollover.prepare() == first and pending.read_bytes() == first
+    # ... unless it is the account's current key itself (a vault key moved in place, its file left).
+    pending.write_bytes(current)
+    again = rollover.prepare()
+    assert not account.same_key(again, current) and pending.read_bytes() == again
+    pending.write_bytes(b'not a key')
+    with pytest.raises(account.KeyMaterialError, match='waiting in %s does not load' % pending):
+        rollover.prepare()
+
+
+@pytest.mark.parametrize('as_content', [False, True])
+def test_an_unfinished_rollover_is_named_until_the_new_key_is_configured(tmp_path, as_content):
+    old, new = account.new_account_key('ec256'), account.new_account_key('ec256')
+    pending = tmp_path / 'account-new.pem'
+    issuer = {'name': 'zerossl', 'directory': 'https://ca.test/dir', 'account_key_pending': str(pending)}
+    if as_content:
+        issuer['account_key_content'] = old.decode()
+    else:
+        (tmp_path / 'account.pem').write_bytes(old)
+        issuer['account_key_src'] = str(tmp_path / 'account.pem')
+    assert account.unfinished_rollover(issuer) is None                    # nothing waiting
+    pending.write_bytes(new)
+    assert account.unfinished_rollover(issuer, tidy=True) == str(pending)
+    with pytest.raises(ConfigurationError) as refused:
+        account.refuse_unfinished_rollover([{'name': 'first', 'directory': 'https://a.test/dir'}, issuer])
+    message = str(refused.value)
+    assert 'rollover at issuer zerossl is not finished: a new account key is waiting in %s' % pending in message
+    assert '-e autotls_account_rollover=true -e autotls_account_issuer=zerossl' in message
+    assert ('AWX credential of type "ACME account"' in message) is as_content
+    assert pending.exists()
+    # The new key configured: no longer pending; a vault key's left file is deleted with tidy.
+    if as_content:
+        issuer['account_key_content'] = new.decode()
+    else:
+        (tmp_path / 'account.pem').write_bytes(new)
+    assert account.unfinished_rollover(issuer) is None and pending.exists()
+    account.refuse_unfinished_rollover([issuer], tidy=True)
+    assert pending.exists() is not as_content
+
+
+def test_a_new_key_waiting_for_an_issuer_without_a_key_file_yet_is_pending(tmp_path):
+    pending = tmp_path / 'account.pem.new'
+    pending.write_bytes(account.new_account_key('ec256'))
+    issuer = {'name': 'first', 'directory': 'https://ca.test/dir', 'account_key_src': str(tmp_path / 'account.pem'),
+              'account_key_pending': str(pending)}
+    assert account.unfinished_rollover(issuer) == str(pending)

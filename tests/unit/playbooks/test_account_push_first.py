@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 autotls.acme contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""account.yml on an S3 store: the new key is in the store before the CA is asked.
+
+A push failing after the CA accepted the key change would otherwise lose the only copy of
+the key the account then has. The steps as ansible-core reads them, the prepare step of the
+account module as it runs (it asks no CA), and the failure messages as ansible-core renders them.
+"""
+
+import os
+
+import yaml
+
+from ansible_collections.autotls.acme.plugins.module_utils._acme.account import new_account_key, same_key
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+PLAYBOOK = os.path.join(REPO, 'playbooks', 'account.yml')
+KEEP = 'Keep the account'
+FAIL = 'Fail when the working copy could not be pushed'
+NOWHERE = 'https://127.0.0.1:9/dir'     # nothing listens: a step that contacted the CA would fail
+
+
+def _block():
+    with open(PLAYBOOK, encoding='utf-8') as handle:
+        tasks = yaml.safe_load(handle)[0]['tasks']
+    return [task for task in tasks if task.get('name') == KEEP][0]
+
+
+def test_the_new_key_is_pushed_before_the_key_change_and_again_after():
+    block = _block()
+    names = [task['name'] for task in block['block']]
+    prepare, push, stop, change = (names.index(name) for name in (
+        'Write the new account key into the working copy', 'Push the new account key to the store before the CA is asked',
+        'Stop when the new account key could not be pushed', 'Bring the account to what is asked'))
+    assert names.index('Pull the store into the working copy') < prepare < push < stop < change
+    assert block['block'][prepare]['autotls.acme.account']['rollover_step'] == 'prepare'
+    assert 'rollover_step' not in block['block'][push] and block['block'][push]['autotls.acme.store']['state'] == 'pushed'
+    assert block['block'][change]['autotls.acme.account']['rollover_step'] == 'complete'
+    assert '__account_s3' in block['block'][prepare]['when'] and '__account_rollover' in block['block'][prepare]['when']
+    always = [task['name'] for task in block['always']]
+    assert always == ['Push the working copy back to the store', "Give the store's lease back", FAIL]
+
+
+def test_the_prepare_step_writes_the_new_key_and_asks_no_ca(run_playbook, tmp_path):
+    old = new_account_key('ec256')
+    store = tmp_path / 'store'
+    store.mkdir()
+    (store / 'account.pem').write_bytes(old)
+    issuers = [{'name': 'first', 'directory': NOWHERE, 'account_key_src': str(store / 'account.pem'),
+                'account_key_pending': str(store / 'account.pem.new')}]
+    args = {'issuers': issuers, 'rollover': True, 'rollover_step': 'prepare'}
+    tasks = [{'name': 'first', 'autotls.acme.account': args}, {'name': 'again', 'autotls.acme.account': args},
+             {'name': 'alone', 'autotls.acme.account': dict(args, rollover=False), 'ignore_errors': True}]
+    result = run_playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}])
+    first, again = result.task('first')['result'], result.task('again')['result']
+    assert (first['changed'], first['new_key_path'], first['rolled_over']) == (True, str(store / 'account.pem.new'), False)
+    waiting = (store / 'account.pem.new').read_bytes()
+    assert not same_key(old, waiting) and (store / 'account.pem').read_bytes() == old
+    assert again['changed'] is False and (store / 'account.pem.new').read_bytes() == waiting   # kept, never replaced
+    assert 'rollover_step=prepare needs rollover=true' in result.task('alone')['result']['msg']
+
+
+def _rendered(run_playbook, cases):
+    fail = [task for task in _block()['always'] if task['name'] == FAIL][0]
+    assert fail['when'] == '__account_pushed.msg is defined'
+    tasks = [{'name': name, 'vars': dict(case, **fail['vars']),
+              'ansible.builtin.debug': {'msg': fail['ansible.builtin.fail']['msg']}} for name, case in cases.items()]
+    result = run_playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}])
+    return {name: result.task(name)['result']['msg'] for name in cases}
+
+
+def test_a_failed_push_after_the_key_change_says_where_the_new_key_is(run_playbook):
+    pushed = {'msg': 'no longer holds the lease'}
+    in_store = {'name': 'zerossl', 'key_file': '/srv/autotls/account-zerossl.pem',
+                'pending_key': '/srv/autotls/account-zerossl.pem.new',
+                'key_setting': 'autotls_issuers[1].account_key_content (issuer zerossl)'}
+    vault = dict(in_store, key_file=None, pending_key='/srv/autotls/account-zerossl-new.pem')
+    cases = {
+        'file': {'__account_pushed': pushed, '__account_issuer': in_store,
+                 '__account_result': {'rolled_over': True, 'new_key_path': '/srv/autotls/account-zerossl.pem'}},
+        'vault': {'__account_pushed': pushed, '__account_issuer': vault,
+                  '__account_result': {'rolled_over': True, 'new_key_path': '/srv/autotls/account-zerossl-new.pem'}},
+        'contact': {'__account_pushed': pushed, '__account_issuer': vault, '__account_result': {'rolled_over': False}},
+    }
+    shown = _rendered(run_playbook, cases)
+    for case in ('file', 'vault'):
+        assert shown[case].startswith('Could not push the working copy to the store: no longer holds the lease. The CA '
+                                      'now knows the account at zerossl only by its new key.'), shown[case]
+        assert 'Until then, runs refuse to order or revoke with this issuer' in shown[case]
+    assert 'The store holds it as account-zerossl.pem.new (pushed before the CA was asked)' in shown['file']
+    assert ('Run account.yml -e autotls_account_issuer=zerossl again: it asks the CA which key the account has and '
+            'puts the new key in place of account-zerossl.pem.') in shown['file']
+    assert 'The store holds it as account-zerossl-new.pem' in shown['vault']
+    assert ('Put its content into autotls_issuers[1].account_key_content (issuer zerossl) (the vault variable, or the '
+            'AWX credential of type "ACME account" that sets it).') in shown['vault']
+    assert shown['contact'].strip() == 'Could not push the working copy to the store: no longer holds the lease.'
