@@ -93,7 +93,8 @@ options:
       - Default - the issuer's O(issuers[].account_key_pending) (the playbooks set it in the store), else with
         O(account_key_src) C(<account_key_src>.new), which replaces O(account_key_src) once the CA confirmed.
       - Required with O(account_key_content) and O(rollover=true) when the issuer sets no O(issuers[].account_key_pending) -
-        the new key stays there for you to move into the vault or the AWX credential (then delete the file).
+        the new key stays there for you to move into the vault or the AWX credential (the next order with the new key
+        configured deletes the file).
       - A key already waiting there (written by O(rollover_step=prepare), or left by a run that stopped) is used, never
         replaced, unless it is the account's current key.
     type: path
@@ -226,13 +227,9 @@ def _pending_path(params, issuer):
 
 def _finish_earlier_rollover(module, session, pending, key_path, result):
     """A new key left by a run that stopped after the CA took it: the session of that key, else None."""
-    try:
-        with open(pending, 'rb') as handle:
-            pending_pem = handle.read()
-    except FileNotFoundError:
+    pending_pem = acme_account.read_pending(pending)
+    if pending_pem is None:
         return None
-    except OSError as exc:
-        raise ConfigurationError('Could not read %s: %s' % (pending, exc.strerror or exc))
     other = acme_account.session_like(session, pending_pem)
     if acme_account.find_account(other) is None:
         other.close()
@@ -263,9 +260,11 @@ def _run(module, params, result):
             # Nothing is asked of the CA: the new key is written (or the waiting one kept) for the
             # store to hold it before the key change.
             result['new_key_path'] = pending
-            result['changed'] = acme_account.read_pending(pending) is None
-            if not module.check_mode:
-                acme_account.Rollover(session, pending, key_path, params['new_key_type']).prepare()
+            waiting = acme_account.read_pending(pending)
+            if module.check_mode:
+                result['changed'] = waiting is None
+            else:
+                result['changed'] = acme_account.Rollover(session, pending, key_path, params['new_key_type']).prepare() != waiting
             return
         uri = acme_account.find_account(session)
         if uri is None and pending:
