@@ -6,6 +6,7 @@
 import os
 import sys
 import tempfile
+import threading
 
 import boto3
 import botocore.config
@@ -35,6 +36,10 @@ class MotoServer:
         self.workdir = workdir or tempfile.mkdtemp(prefix='autotls-moto-')
         self.port = port or free_tcp_port()
         self.process = None
+        # One botocore session for every client of this server: its loader reads the
+        # service and endpoint models once, not once per client (a few tenths of a second).
+        self._session = None
+        self._session_lock = threading.Lock()
 
     @property
     def endpoint_url(self):
@@ -58,11 +63,14 @@ class MotoServer:
         # More pooled connections than the default 10: the DNS server queries from many threads.
         kwargs.setdefault('config', botocore.config.Config(
             max_pool_connections=64, retries={'max_attempts': 2}))
-        return boto3.session.Session().client(
-            service, endpoint_url=self.endpoint_url, region_name=REGION,
-            aws_access_key_id=AWS_ENV['AWS_ACCESS_KEY_ID'],
-            aws_secret_access_key=AWS_ENV['AWS_SECRET_ACCESS_KEY'],
-            **kwargs)
+        with self._session_lock:     # making clients from one session is not thread-safe
+            if self._session is None:
+                self._session = boto3.session.Session()
+            return self._session.client(
+                service, endpoint_url=self.endpoint_url, region_name=REGION,
+                aws_access_key_id=AWS_ENV['AWS_ACCESS_KEY_ID'],
+                aws_secret_access_key=AWS_ENV['AWS_SECRET_ACCESS_KEY'],
+                **kwargs)
 
     def reset(self):
         """Forget every resource in every service."""

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Unit-test fixtures: a real moto server (Route53 API) and a DNS server over its state.
 
-One moto server per test module (started on first use, stopped at the module's end);
+One moto server per test process (started on first use, stopped at the session's end);
 every test that uses ``moto`` starts from an empty account (``/moto-api/reset``). The tests
 that use it are marked ``moto`` (``-m moto`` selects them, ``-m 'not moto'`` leaves them out).
 """
@@ -14,16 +14,17 @@ from testbed.dns_server import Route53DnsServer
 from testbed.moto import AWS_ENV, MotoServer
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def moto_server(tmp_path_factory):
-    """A started ``moto_server -H 127.0.0.1 -p <free port>`` for this test module."""
+    """A started ``moto_server -H 127.0.0.1 -p <free port>``, one per test process (xdist
+    worker): its start takes seconds, its reset (the ``moto`` fixture) milliseconds."""
     with MotoServer(workdir=str(tmp_path_factory.mktemp('moto'))) as server:
         yield server
 
 
 @pytest.fixture
 def moto(moto_server):
-    """The module's moto server, reset to an empty account for this test."""
+    """The moto server, reset to an empty account for this test."""
     moto_server.reset()
     return moto_server
 
