@@ -12,8 +12,6 @@ The repository root is the collection root. A link to the checkout as
 import os
 import sys
 
-import pytest
-
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO_ROOT, 'tests'))
 
