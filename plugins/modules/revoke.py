@@ -25,7 +25,7 @@ description:
     signed it (its name and signature), else the first. RV(acme_issuer) and RV(issuer_found_by) say which and how.
   - When the store does not record the issuer and the CA bundles of several issuers hold the CA that signed it (two
     directories or provisioners of one CA, under one root), the module refuses before contacting any CA and names
-    them: give the one that issued it as O(issuer).
+    them; give the one that issued it as O(issuer).
   - When the CA refuses the revocation, nothing is set aside and the module fails (the certificate is still valid).
     Once the CA revoked it, its files are set aside even when the check afterwards fails.
   - With O(set_aside=true) (the default), the certificate's files then move from C(<dest>/<name>/) to
