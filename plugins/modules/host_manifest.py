@@ -13,11 +13,12 @@ version_added: 0.1.0
 description:
   - Keeps C(<dest_dir>/.autotls-manifest.json) (root, C(0600)), the list of the certificates the collection
     installed in C(<dest_dir>/<name>/) and, for each, the files beyond that directory its servers read (HAProxy's
-    combined PEM, Apache's virtual host, a custom server's files, Traefik's dynamic file). The role
+    combined PEM, Apache's virtual host, a custom server's files, Traefik's dynamic file), with the SHA-256 of each
+    file's content as recorded. The role
     C(autotls.acme.cert_deploy) records what it deployed; C(playbooks/retire.yml) reads it and retires what no host
     declares any more.
-  - V(record) adds O(names) whose directory is on the host, with their O(files). V(read) changes nothing and
-    returns the names.
+  - V(record) adds O(names) whose directory is on the host, with their O(files) and the SHA-256 of each file as it
+    is then. V(read) changes nothing and returns the names.
   - V(retire) takes O(names) off the host, only those the manifest lists. Their server blocks
     C(<conf_dir>/<prefix><name>.conf) (where a server is of kind nginx) and the files the manifest lists for them
     go, their directories C(<dest_dir>/<name>/) are moved aside, and every server of O(servers) runs its check
@@ -25,7 +26,12 @@ description:
     the files). When a check fails (a configuration still reads the files), everything is put back, nothing is
     removed, and RV(kept) names the certificates and the server and kind whose check failed; the task itself does
     not fail, so that the playbook can report it. Otherwise the directories go and the manifest forgets them.
-    A certificate recorded before the manifest listed files loses the files its servers write for it now.
+    A check that does not finish within O(check_timeout) seconds is stopped and counts as failed.
+    A file the manifest lists whose content is no longer what was recorded (the operator changed it) is left where it
+    is and listed in RV(left). A certificate recorded before the manifest kept checksums loses its listed files
+    whatever they hold; one recorded before the manifest listed files loses the files its servers write for it now.
+    When putting back fails for a path, the others are still put back and the task fails naming every path that was
+    not restored (C(not_restored)).
     Anything else (a directory the collection did not write) is left alone and listed in RV(not_ours).
   - Nothing is followed through a symbolic link; O(dest_dir) and its parents must belong to root and be writable by
     nobody else, as for M(autotls.acme.cert_files).
@@ -82,6 +88,12 @@ options:
         blocks and files went.
     type: list
     elements: str
+  check_timeout:
+    description:
+      - With V(retire), seconds each server's check may take (1 to 3600) before it is stopped; a check stopped so
+        fails (exit 124) and everything is put back.
+    type: int
+    default: 60
 '''
 
 EXAMPLES = r'''
@@ -130,6 +142,14 @@ reload:
   returned: with retire
   type: list
   elements: str
+left:
+  description:
+    - With V(retire), the files the manifest lists that were not removed because their content changed since it was
+      recorded (C(name), C(path)); the manifest forgets them with their certificate.
+  returned: with retire
+  type: list
+  elements: dict
+  sample: [{name: old, path: /etc/haproxy/certs/old.pem}]
 not_ours:
   description: With V(retire), certificates whose directory is on the host but that the manifest does not list; left alone.
   returned: with retire
@@ -141,7 +161,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import HostCertificates
-from ansible_collections.autotls.acme.plugins.module_utils._deploy.manifest import kept_message, read_manifest, record, retire
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.manifest import (
+    kept_message,
+    read_manifest,
+    record,
+    retire,
+    timed_run,
+)
 
 
 def main():
@@ -154,6 +180,7 @@ def main():
         conf_dir=dict(type='path'),
         prefix=dict(type='str', default='autotls-tls-'),
         validate=dict(type='list', elements='str'),
+        check_timeout=dict(type='int', default=60),
     ), supports_check_mode=True)
     params = module.params
     try:
@@ -163,13 +190,7 @@ def main():
             if params['step'] == 'record':
                 added = record(host, params['names'], files=params['files'])
                 module.exit_json(changed=bool(added), names=added)
-
-            def run(argv):
-                try:
-                    return module.run_command(argv, handle_exceptions=False)
-                except OSError as exc:
-                    return 127, '', 'Cannot run the check %s: %s' % (' '.join(argv), exc)
-
+            run = timed_run(params['check_timeout'])
             servers = params['servers']
             if servers is None:
                 servers = [dict(name='nginx', kind='nginx', validate=params['validate'] or [])]
@@ -178,7 +199,7 @@ def main():
         module.fail_json(msg=exc.msg, **exc.details)
     except FileNotFoundError:
         # No certificate directory on this host: nothing recorded, nothing to retire.
-        module.exit_json(changed=False, names=[], retired=[], paths=[], not_ours=[], kept=[], reload=[],
+        module.exit_json(changed=False, names=[], retired=[], paths=[], not_ours=[], kept=[], reload=[], left=[],
                          kept_message='')
     except OSError as exc:
         module.fail_json(msg='Could not %s in %s: %s' % (params['step'], params['dest_dir'], exc))

@@ -449,19 +449,30 @@ class FormFiles:
         return [item.path for item, _prev in self.written if item.name == name]
 
     def undo(self, names=None):
-        """Put back what the files of names (all when None) held; a new file is removed."""
-        keep = []
+        """Put back what the files of names (all when None) held; a new file is removed.
+
+        A file that cannot be put back does not stop the others: once every file was tried,
+        an :class:`AutoTLSError` names each one that was not (``not_restored``: their paths).
+        """
+        keep, failed = [], []
         for item, previous in reversed(self.written):
             if names is not None and item.name not in names:
                 keep.append((item, previous))
                 continue
             if self.check_mode:
                 continue
-            if previous is None:
-                self._remove(item)
-            else:
-                self._write(item, previous)
+            try:
+                if previous is None:
+                    self._remove(item)
+                else:
+                    self._write(item, previous)
+            except (OSError, AutoTLSError) as exc:
+                failed.append((item.path, getattr(exc, 'strerror', None) or str(exc)))
         self.written = list(reversed(keep))
+        if failed:
+            reasons = ['%s (%s)' % pair for pair in failed]
+            raise AutoTLSError('Could not put back %s' % '; '.join(reasons),
+                               not_restored=[path for path, _why in failed], reasons=reasons)
 
 
 def inspect_forms(paths, owners=None):

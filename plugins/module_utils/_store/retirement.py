@@ -83,10 +83,20 @@ def _unread(result):
     return None
 
 
+def _left_on(host, result, name):
+    """The files of ``name`` the take-off task left on ``host`` because they changed: [{host, path}]."""
+    if not isinstance(result, dict):
+        return []
+    return [dict(host=host, path=left.get('path')) for left in result.get('left') or []
+            if isinstance(left, dict) and left.get('name') == name]
+
+
 def retirement_outcome(plan, results, manifests=None):
     """The plan with what happened on the hosts: each entry gets ``kept`` ([{host, reason,
     server, kind}]: the hosts that still hold it); its store copy is set aside (and revoked)
     only when it is kept nowhere. ``results``: {host: what the take-off task registered}.
+    Each entry also gets ``left`` ([{host, path}]): files the hosts left in place because
+    their content changed since the collection wrote them (they hold nothing of the store's).
 
     ``manifests``: {host: what the manifest read registered}, for every host of the play.
     A host whose manifest is not known may still serve any certificate: while there is one,
@@ -103,7 +113,9 @@ def retirement_outcome(plan, results, manifests=None):
                                 for host in entry.get('hosts') or []) if why]
         if entry.get('in_store'):
             kept += [why for why in unread if why['host'] not in [k['host'] for k in kept]]
-        done.append(dict(entry, kept=kept))
+        left = [file for host in entry.get('hosts') or [] for file in _left_on(host, (results or {}).get(host),
+                                                                               entry['name'])]
+        done.append(dict(entry, kept=kept, left=left))
     return done
 
 
@@ -124,6 +136,10 @@ def retirement_report(plan, store_results=(), check_mode=False):
             parts.append('%s taken off %s' % (verb, ', '.join(taken)))
         for why in kept:
             parts.append('kept on %s: %s' % (why['host'], why['reason']))
+        for host in sorted(set(file['host'] for file in entry.get('left') or [])):
+            parts.append('left on %s, changed since the collection wrote %s: %s' % (
+                host, 'them' if len([f for f in entry['left'] if f['host'] == host]) > 1 else 'it',
+                ', '.join(file['path'] for file in entry['left'] if file['host'] == host)))
         if kept and entry.get('in_store'):
             parts.append('the store\'s copy stays until it is off every host')
         stored = by_name.get(entry['name'])

@@ -15,10 +15,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.autotls.acme.plugins.module_utils._common import fileset
-from ansible_collections.autotls.acme.plugins.module_utils._common.errors import ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError, ConfigurationError
 from ansible_collections.autotls.acme.plugins.module_utils._common.fileset import UnsafePathError
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import (
-    CertFile, HostCertificates, Install, check_previous_dir, inspect, put_back,
+    CertFile, FormFile, FormFiles, HostCertificates, Install, check_previous_dir, inspect, put_back,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.plan import deploy_plan
 from testbed.tls import cert_pem, key_pem, make_ca, make_server_cert
@@ -318,3 +318,25 @@ def test_inspect_lists_the_files_as_find_does_and_plans_nothing_when_in_place(tm
     with pytest.raises(ConfigurationError, match='not a certificate name'):
         with HostCertificates(str(dest), check_mode=True) as host:
             inspect(host, ['../etc'])
+
+
+def test_undo_puts_back_every_form_file_it_can_and_names_the_others(tmp_path, monkeypatch):
+    paths = [str(tmp_path / ('%s.pem' % name)) for name in ('a', 'b', 'c')]
+    for path in paths:
+        with open(path, 'w') as handle:
+            handle.write('before %s' % os.path.basename(path))
+    forms = FormFiles([FormFile({'path': path, 'name': 'app1', 'mode': '0600', 'key': True}) for path in paths],
+                      lambda _member: b'after').run()
+    write = FormFiles._write
+
+    def failing_write(self, item, entry):
+        if item.path == paths[1]:
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        return write(self, item, entry)
+
+    monkeypatch.setattr(FormFiles, '_write', failing_write)
+    with pytest.raises(AutoTLSError) as caught:
+        forms.undo()
+    assert caught.value.details['not_restored'] == [paths[1]]
+    assert caught.value.msg == 'Could not put back %s (No space left on device)' % paths[1]
+    assert [open(path).read() for path in paths] == ['before a.pem', 'after', 'before c.pem']

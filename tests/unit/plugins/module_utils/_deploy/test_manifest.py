@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The host's manifest of what the collection wrote, and taking a retired certificate off a host."""
 
+import hashlib
 import json
 import os
 
@@ -11,7 +12,7 @@ import pytest
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import HostCertificates
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.manifest import (
-    MANIFEST, kept_message, read_manifest, record, retire,
+    MANIFEST, kept_message, read_manifest, record, retire, timed_run,
 )
 
 NGINX = [{'name': 'nginx', 'kind': 'nginx', 'validate': ['nginx', '-t']}]
@@ -146,3 +147,27 @@ def test_a_server_that_is_not_an_entry_of_the_model_is_refused(host_dirs):
         with pytest.raises(AutoTLSError, match='kind one of apache, custom, haproxy, nginx, traefik'):
             retire(host, ['old'], [{'name': 'x', 'kind': 'lighttpd'}], Run(), str(conf), 'autotls-tls-')
     assert (conf / 'autotls-tls-old.conf').exists()
+
+
+def test_the_content_of_each_recorded_file_is_recorded_and_follows_a_new_deployment(host_dirs, tmp_path):
+    certs, _conf = host_dirs
+    pem = tmp_path / 'old.pem'
+    pem.write_text('first')
+    with HostCertificates(str(certs)) as host:
+        assert record(host, ['old'], files={'old': [str(pem), str(tmp_path / 'absent.pem')]}) == ['old']
+        assert read_manifest(host)['old']['sha256'] == {str(pem): hashlib.sha256(b'first').hexdigest()}
+        assert record(host, ['old']) == []
+        pem.write_text('renewed')                       # the next deployment wrote it again
+        assert record(host, ['old']) == ['old']
+        assert read_manifest(host)['old']['sha256'] == {str(pem): hashlib.sha256(b'renewed').hexdigest()}
+
+
+def test_a_check_that_does_not_finish_is_stopped_and_fails(tmp_path):
+    run = timed_run(1)
+    rc, _out, err = run(['sleep', '30'])
+    assert rc == 124 and 'sleep 30 did not finish within 1 s (check_timeout)' in err
+    assert run(['sh', '-c', 'echo fine; echo oops >&2; exit 3']) == (3, 'fine\n', 'oops\n')
+    assert run([str(tmp_path / 'no-such-check')])[0] == 127
+    for bad in (0, 3601, '60', True):
+        with pytest.raises(AutoTLSError, match='check_timeout must be a number of seconds from 1 to 3600'):
+            timed_run(bad)

@@ -4,13 +4,16 @@
 """Retirement for every server kind, on a real tree: each kind's own files for the certificate go
 (those the manifest recorded), each server is checked with them gone, a failure puts all back."""
 
+import errno
+import hashlib
 import os
 import stat
 
 import pytest
 
+from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 from ansible_collections.autotls.acme.plugins.module_utils._deploy import traefik
-from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import HostCertificates
+from ansible_collections.autotls.acme.plugins.module_utils._deploy.cert_files import FormFiles, HostCertificates
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.kinds import KINDS
 from ansible_collections.autotls.acme.plugins.module_utils._deploy.manifest import read_manifest, record, retire
 from ansible_collections.autotls.acme.plugins.module_utils._model.servers import validate_servers
@@ -163,3 +166,67 @@ def test_only_recorded_files_go(edge):
         done = retire(host, ['old'], servers, Run(), None, None)
     assert done['retired'] == ['old'] and os.path.exists(files['old'][0])
     assert not any(os.path.exists(path) for path in files['old'][1:])
+
+
+def _sha256(path):
+    with open(path, 'rb') as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def test_a_file_changed_since_it_was_recorded_is_left_and_reported(edge):
+    tmp_path, servers, files = edge
+    certs, conf = tmp_path / 'certs', tmp_path / 'conf.d'
+    changed = files['old'][0]                       # HAProxy's PEM, edited by the operator since
+    with HostCertificates(str(certs)) as host:
+        assert read_manifest(host)['old']['sha256'] == {path: _sha256(path) for path in files['old']}
+    with open(changed, 'a') as handle:
+        handle.write('# the operator\'s own line\n')
+    with HostCertificates(str(certs), check_mode=True) as host:
+        planned = retire(host, ['old'], servers, Run(), str(conf), 'autotls-tls-')
+    assert planned['left'] == [{'name': 'old', 'path': changed}] and changed not in planned['paths']
+    with HostCertificates(str(certs)) as host:
+        done = retire(host, ['old'], servers, Run(), str(conf), 'autotls-tls-')
+        assert sorted(read_manifest(host)) == ['web']
+    assert done['retired'] == ['old'] and done['left'] == [{'name': 'old', 'path': changed}]
+    assert open(changed).read().endswith('# the operator\'s own line\n')
+    assert not any(os.path.exists(path) for path in files['old'][1:]) and not (certs / 'old').exists()
+
+
+def test_a_manifest_without_checksums_removes_the_listed_files_whatever_they_hold(edge):
+    tmp_path, servers, files = edge
+    certs = tmp_path / 'certs'
+    manifest = certs / '.autotls-manifest.json'
+    manifest.write_text(manifest.read_text().replace('"sha256"', '"was"'))
+    with open(files['old'][0], 'a') as handle:
+        handle.write('changed')
+    with HostCertificates(str(certs)) as host:
+        done = retire(host, ['old'], servers, Run(), None, None)
+    assert done['left'] == [] and not any(os.path.exists(path) for path in files['old'])
+
+
+def test_putting_back_goes_on_past_a_path_it_cannot_restore_and_names_each(edge, monkeypatch):
+    tmp_path, servers, files = edge
+    certs, conf = tmp_path / 'certs', tmp_path / 'conf.d'
+    stuck = files['old'][:2]                        # HAProxy's PEM and Apache's virtual host
+    write = FormFiles._write
+
+    def failing_write(self, item, entry):
+        if item.path in stuck:
+            raise OSError(errno.EROFS, 'Read-only file system')
+        return write(self, item, entry)
+
+    monkeypatch.setattr(FormFiles, '_write', failing_write)
+    answer = (1, '', 'bundle-check: no')
+    with HostCertificates(str(certs)) as host:
+        with pytest.raises(AutoTLSError) as caught:
+            retire(host, ['old'], servers, Run(answers={'bundle-check': answer}), str(conf), 'autotls-tls-')
+        assert sorted(read_manifest(host)) == ['old', 'web']
+    assert sorted(caught.value.details['not_restored']) == sorted(stuck)
+    for path in stuck:
+        assert '%s (Read-only file system)' % path in caught.value.msg
+    assert 'after: the check of server bundle failed' in caught.value.msg
+    # Everything else is back: the other kinds' files, nginx's server block, the directory.
+    for path in files['old'][2:]:
+        assert open(path).read() == '%s of old' % os.path.basename(path)
+    assert (conf / 'autotls-tls-old.conf').read_text() == 'server old'
+    assert (certs / 'old' / 'fullchain.pem').read_text() == 'chain of old'

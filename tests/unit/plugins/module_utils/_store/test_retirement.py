@@ -89,3 +89,17 @@ def test_a_host_whose_manifest_was_not_read_keeps_every_store_copy():
     # Every manifest read: the store copies go as before.
     read = {'web1': {'names': ['old']}, 'web2': {'names': []}, 'web3': {'names': []}}
     assert [entry['kept'] for entry in retirement_outcome(plan, results, read)] == [[], [], []]
+
+
+def test_files_a_host_left_because_they_changed_are_reported():
+    plan = [{'name': 'old', 'hosts': ['edge1', 'web1'], 'in_store': True}]
+    results = {'edge1': {'changed': True, 'retired': ['old'], 'kept': [],
+                         'left': [{'name': 'old', 'path': '/etc/haproxy/certs/old.pem'},
+                                  {'name': 'other', 'path': '/etc/haproxy/certs/other.pem'}]},
+               'web1': {'changed': True, 'retired': ['old'], 'kept': []}}
+    outcome = retirement_outcome(plan, results)
+    assert outcome[0]['left'] == [{'host': 'edge1', 'path': '/etc/haproxy/certs/old.pem'}]
+    assert outcome[0]['kept'] == []                 # nothing of the store's stays on a host: set aside as before
+    assert retirement_report(outcome, [{'item': outcome[0], 'set_aside_to': '/s/retired/old/1f'}]) == [
+        'old: was taken off edge1, web1; left on edge1, changed since the collection wrote it: '
+        '/etc/haproxy/certs/old.pem; was set aside in /s/retired/old/1f.']
