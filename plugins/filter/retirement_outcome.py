@@ -14,6 +14,8 @@ description:
     C(kept), the hosts that still hold it and why (a server's check failed without its files, so everything went back;
     the host failed or was unreachable). A certificate kept on any host keeps its store copy (it is neither set aside
     nor revoked).
+  - Each entry also gets C(left), the files a host left in place because their content changed since the collection
+    wrote them (the operator's own now); they do not keep the store copy.
 options:
   _input:
     description: What C(autotls.acme.retirement_plan) returned.
@@ -53,7 +55,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: The plan's entries, each with C(kept) (a list of C({host, reason, server, kind})).
+  description: The plan's entries, each with C(kept) (a list of C({host, reason, server, kind})) and C(left) (a list of C({host, path})).
   type: list
   elements: dict
 '''

@@ -260,6 +260,13 @@ options:
       - A port must be between 1 and 65535.
     type: list
     elements: str
+  store_owner:
+    description:
+      - Who owns the certificates this run writes to the store, recorded with each (C(owner) in C(issuer.json) beside
+        its files) - the inventory's C(autotls_store_owner). Retirement (C(playbooks/retire.yml)) sets aside and
+        revokes only the certificates whose recorded owner is its inventory's, so inventories that share a store
+        keep each other's.
+    type: str
   file_mode:
     description:
       - Mode of the certificate files, a quoted octal string of at most C('0777') such as C('0644').
@@ -613,6 +620,7 @@ def argument_spec():
         dns_ttl=dict(type='int', default=60),
         dns_propagation_timeout=dict(type='int', default=300),
         dns_servers=dict(type='list', elements='str'),
+        store_owner=dict(type='str'),
         file_mode=dict(type='raw', default='0644'),
         key_mode=dict(type='raw', default='0600', no_log=False),
     )
@@ -711,7 +719,8 @@ def main():
                 account_options=account_options_from_issuer(config),
                 file_mode=file_mode, key_mode=key_mode,
                 ari_timeout=params['ari_timeout'], timings=timings,
-                name=config['name'], state=state, default_profile=config.get('profile') or params.get('profile'))
+                name=config['name'], state=state, default_profile=config.get('profile') or params.get('profile'),
+                owner=params.get('store_owner'))
 
         chain = IssuerChain(configs, make_issuer, state, run_interval=run_interval)
         # The first issuer's account key is read (or made) before anything is contacted.

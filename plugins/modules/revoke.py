@@ -117,6 +117,13 @@ options:
         C(autotls_retire_revoke)).
     type: bool
     default: true
+  owner:
+    description:
+      - With O(aside=retired), the inventory's C(autotls_store_owner) (left out when it sets none). A certificate
+        recorded with another owner (C(owner) in its C(issuer.json), written by M(autotls.acme.certificate)'s
+        O(autotls.acme.certificate#module:store_owner)) belongs to another inventory that shares the store: it is
+        neither revoked nor set aside, and RV(not_ours) says so. One recorded with no owner is retired as before.
+    type: str
 notes:
   - The private keys are never returned or logged.
 seealso:
@@ -216,6 +223,15 @@ set_aside_to:
   returned: with O(set_aside)
   type: str
   sample: /srv/autotls/revoked/app1/3a9f1c0d
+owner:
+  description: With O(aside=retired), the owner recorded with the certificate, null when none was.
+  returned: with O(aside=retired)
+  type: str
+  sample: qa1
+not_ours:
+  description: With O(aside=retired), true when the certificate is recorded with another owner than O(owner); then nothing was done.
+  returned: with O(aside=retired)
+  type: bool
 account_uri:
   description: URL of the account that signed, with O(revoke_with=account).
   returned: when the account signed
@@ -243,6 +259,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.session import 
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError
 from ansible_collections.autotls.acme.plugins.module_utils._model.names import validate_name
 from ansible_collections.autotls.acme.plugins.module_utils._store.aside import set_aside
+from ansible_collections.autotls.acme.plugins.module_utils._store.retirement import store_owner
 from ansible_collections.autotls.acme.plugins.module_utils._x509.certificates import (
     CertificateFiles,
     describe,
@@ -267,6 +284,7 @@ def argument_spec():
         aside=dict(type='str', default='revoked', choices=['revoked', 'retired']),
         revoke=dict(type='bool', default=True),
         issuer=dict(type='str'),
+        owner=dict(type='str'),
     )
     return spec
 
@@ -327,6 +345,13 @@ def main():
         cert, chain_issuer = _read_stored(files, params['name'])
         facts = describe(cert)
         result.update(serial=facts['serial'], domains=facts['domains'], not_after=facts['not_after'])
+        if params['aside'] == 'retired':
+            # A store shared by inventories: only this inventory's certificates (or unowned ones) retire.
+            result['owner'] = (files.read_issuer() or {}).get('owner')
+            result['not_ours'] = store_owner(result['owner'], params['owner']) == 'theirs'
+            if result['not_ours']:
+                result['revoked'] = False
+                module.exit_json(**result)
         key_pem = None
         if params['revoke_with'] == 'certificate_key':
             key_pem = files.read_key_pem()

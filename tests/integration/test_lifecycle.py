@@ -9,6 +9,7 @@ Both inventories list two issuers (autotls_issuers): revocation goes to the issu
 issued the certificate (here the second: the first rate-limited the onboarding run, through
 testbed/ca_proxy.py), and account.yml acts on the issuer it is given by name."""
 
+import json
 import os
 import time
 import uuid
@@ -58,7 +59,7 @@ def _inventory(tmp_path, hosts, issuers, testbed, store, more=(), path='inventor
     all_vars = {'autotls_issuers': [{'name': name, 'directory': ca.directory_url, 'ca_bundle': ca.ca_bundle}
                                     for name, ca in issuers],
                 'autotls_terms_agreed': True, 'autotls_store': {'type': 'local', 'path': store},
-                'autotls_dns_servers': [testbed.dns.address]}
+                'autotls_dns_servers': [testbed.dns.address], 'autotls_store_owner': 'qa1'}
     all_vars.update(extra)
     return write_inventory(tmp_path / path, hosts=hosts, host_vars=host_vars, group_vars={'all': all_vars})
 
@@ -145,6 +146,8 @@ def _revoke_and_retire(proxy, first_pebble, pebble, app3, host_dns, testbed, run
     # until a run over the whole inventory with autotls_retire: true. From here the store is an S3
     # bucket (moto), the local store its working copy, as in AWX.
     retired_serial = '%x' % _stored(store, 'old').serial_number
+    with open(os.path.join(store, 'certs', 'old', 'issuer.json'), encoding='utf-8') as handle:
+        assert json.load(handle)['owner'] == 'qa1'        # this inventory's: its retirement may set it aside
     block = '/etc/nginx/conf.d/autotls-tls-old.conf'
     assert app3.exists(block) and app3.exists('/etc/autotls/certs/old/privkey.pem')
     s3, bucket = testbed.moto.client('s3'), 'autotls-retire-%s' % uuid.uuid4().hex[:12]

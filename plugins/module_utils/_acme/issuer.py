@@ -255,8 +255,9 @@ class Issuer:
 
     def __init__(self, session, solvers, policy, dest, workers=8, timeout=300,
                  account_options=None, file_mode=0o644, key_mode=0o600, ari_timeout=30, timings=None,
-                 name=None, state=None, default_profile=None):
+                 name=None, state=None, default_profile=None, owner=None):
         self.session = session
+        self.owner = owner or None      # recorded with each certificate written (retirement's owner)
         self.name = name or getattr(session, 'directory_url', 'the CA')
         self.state = state
         self.default_profile = default_profile
@@ -619,8 +620,10 @@ class Issuer:
         certs = split_pem_chain(fullchain)
         outcome.stage = 'write'
         with self.timings.phase('write'):
-            outcome.files.write(fullchain, private_key_to_pem(key), self.file_mode, self.key_mode,
-                                issuer={'issuer': self.name, 'directory': getattr(self.session, 'directory_url', None)})
+            record = {'issuer': self.name, 'directory': getattr(self.session, 'directory_url', None)}
+            if self.owner:
+                record['owner'] = self.owner
+            outcome.files.write(fullchain, private_key_to_pem(key), self.file_mode, self.key_mode, issuer=record)
         outcome.facts = describe(load_certificate(certs[0]))
         outcome.changed = True
 

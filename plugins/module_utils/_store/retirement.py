@@ -54,6 +54,19 @@ def retirement_plan(declared, manifests, stored):
     return [found[name] for name in sorted(found)]
 
 
+def store_owner(recorded, owner):
+    """Whose store copy it is, for retirement: ``'ours'``, ``'theirs'`` or ``'unrecorded'``.
+
+    ``recorded``: the owner recorded with the certificate (``issuer.json``), None when none
+    was; ``owner``: this inventory's ``autotls_store_owner``, None when it sets none. A copy
+    recorded with another owner belongs to another inventory that shares the store: it is
+    neither set aside nor revoked. One with no owner recorded is retired as before.
+    """
+    if not recorded:
+        return 'unrecorded'
+    return 'ours' if recorded == (owner or None) else 'theirs'
+
+
 def _kept_on(host, result, name):
     """Why ``host`` still holds ``name`` after the take-off task (its registered result), or None."""
     if not isinstance(result, dict) or not result:
@@ -127,8 +140,12 @@ def retirement_report(plan, store_results=(), check_mode=False):
         if item.get('name'):
             by_name[item['name']] = result
     verb = 'would be' if check_mode else 'was'
-    lines = []
+    lines, theirs = [], {}
     for entry in plan or []:
+        stored = by_name.get(entry['name'])
+        if stored is not None and stored.get('not_ours') and not entry.get('hosts'):
+            theirs.setdefault(stored.get('owner'), []).append(entry['name'])
+            continue
         parts = []
         kept = entry.get('kept') or []
         taken = [host for host in entry.get('hosts') or [] if host not in [why['host'] for why in kept]]
@@ -142,10 +159,12 @@ def retirement_report(plan, store_results=(), check_mode=False):
                 ', '.join(file['path'] for file in entry['left'] if file['host'] == host)))
         if kept and entry.get('in_store'):
             parts.append('the store\'s copy stays until it is off every host')
-        stored = by_name.get(entry['name'])
         if stored is not None:
             if stored.get('failed'):
                 parts.append('the store\'s copy could not be set aside: %s' % stored.get('msg', 'no message'))
+            elif stored.get('not_ours'):
+                parts.append('the store\'s copy stays: it belongs to %s (its autotls_store_owner), another inventory '
+                             'that shares the store' % stored.get('owner'))
             else:
                 where = stored.get('set_aside_to') or 'the retired/ directory of the store'
                 text = '%s set aside in %s' % (verb, where)
@@ -153,6 +172,12 @@ def retirement_report(plan, store_results=(), check_mode=False):
                 if stored.get('revoked'):
                     text += ', serial %s revoked (cessationOfOperation%s)' % (
                         stored.get('serial', '?'), ', confirmed by the CA' if check.get('revoked') else '')
+                if 'owner' in stored and not stored['owner']:
+                    text += (' (no owner was recorded with it, so it was taken as this inventory\'s: set '
+                             'autotls_store_owner where inventories share a store)')
                 parts.append(text)
         lines.append('%s: %s.' % (entry['name'], '; '.join(parts) if parts else 'nothing left to remove'))
+    for owner in sorted(theirs):
+        lines.append('%d certificate(s) of the store belong to %s (their autotls_store_owner), another inventory that '
+                     'shares the store: left alone.' % (len(theirs[owner]), owner))
     return lines

@@ -127,7 +127,8 @@ class CertificateFiles:
             return None
 
     def read_issuer(self):
-        """``{'issuer': name, 'directory': url}`` recorded with the set, or None (none recorded, unreadable)."""
+        """``{'issuer': name, 'directory': url}`` recorded with the set, with ``owner`` (the inventory's
+        ``autotls_store_owner``) when one was recorded; None when none was (or it is unreadable)."""
         try:
             with open(self.path(ISSUER_FILE), 'rb') as handle:
                 data = json.loads(handle.read().decode('utf-8'))
@@ -135,8 +136,11 @@ class CertificateFiles:
             return None
         if not isinstance(data, dict) or not isinstance(data.get('issuer'), str):
             return None
-        return {'issuer': data['issuer'], 'directory': data.get('directory') if isinstance(data.get('directory'), str)
-                else None}
+        record = {'issuer': data['issuer'], 'directory': data.get('directory') if isinstance(data.get('directory'), str)
+                  else None}
+        if isinstance(data.get('owner'), str) and data['owner']:
+            record['owner'] = data['owner']
+        return record
 
     def write(self, fullchain_pem, key_pem, file_mode=0o644, key_mode=0o600, issuer=None):
         """Write cert, chain, fullchain and key as one set; True if the content changed.

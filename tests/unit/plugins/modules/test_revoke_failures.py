@@ -123,3 +123,22 @@ def test_a_root_two_issuers_trust_is_refused_before_any_ca_is_asked_unless_the_i
     assert not result.get('failed'), result
     assert sessions == ['zerossl'] and (result['acme_issuer'], result['issuer_found_by']) == ('zerossl', 'given')
     assert result['set_aside_to'] == str(tmp_path / 'revoked' / 'app1' / ('%x' % cert.serial_number))
+
+
+def test_retirement_leaves_a_certificate_another_inventory_owns(monkeypatch, capsys, store, tmp_path):
+    dest, serial = store
+    record = os.path.join(dest, 'app1', 'issuer.json')
+    with open(record, 'w', encoding='utf-8') as handle:
+        json.dump({'issuer': 'zerossl', 'directory': 'https://zerossl.test/dir', 'owner': 'qa2'}, handle)
+    retire = {'aside': 'retired', 'reason': 'cessationOfOperation', 'owner': 'qa1'}
+    sessions = []
+    result = _run(monkeypatch, capsys, dest, sessions, args=retire)
+    assert (result['not_ours'], result['owner'], result['revoked'], result['changed']) == (True, 'qa2', False, False)
+    assert sessions == [] and os.path.isfile(os.path.join(dest, 'app1', 'cert.pem'))
+    # Without an owner of its own, an inventory leaves it too.
+    result = _run(monkeypatch, capsys, dest, sessions, args=dict(retire, owner=None))
+    assert result['not_ours'] is True and sessions == []
+    # Its own owner's run retires it: revoked at the issuer recorded, set aside.
+    result = _run(monkeypatch, capsys, dest, sessions, args=dict(retire, owner='qa2'))
+    assert (result['not_ours'], result['revoked'], sessions) == (False, True, ['zerossl'])
+    assert result['set_aside_to'] == os.path.join(str(tmp_path), 'retired', 'app1', serial)

@@ -126,7 +126,7 @@ def test_order_then_finish_carries_each_decision_through(fake_ca, store):
     session = FakeSession(fake_ca)
     dns = FakeDnsSolver()
     issuer = Issuer(session, {'dns-01': dns, 'http-01': PlacedTokens()},
-                    RenewalPolicy(days=0, fraction=0, ari=False), dest, workers=4, timeout=60)
+                    RenewalPolicy(days=0, fraction=0, ari=False), dest, workers=4, timeout=60, owner='qa1')
     finished = {o.spec.name: o for o in issuer.resume(_specs(), decisions)}
 
     assert set(finished) == set(by_name)
@@ -140,6 +140,7 @@ def test_order_then_finish_carries_each_decision_through(fake_ca, store):
         files = CertificateFiles(os.path.join(dest, name))
         cert = files.read_certificate()
         assert key_matches_certificate(files.read_key_pem(), cert)
+        assert files.read_issuer()['owner'] == 'qa1'       # the inventory's autotls_store_owner, for retirement
         if name in certs:
             assert cert.serial_number != certs[name].serial_number
     assert finished['ari'].as_result()['replaces'] == ari_cert_id(certs['ari'])

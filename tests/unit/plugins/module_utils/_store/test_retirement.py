@@ -9,6 +9,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._store.retirement imp
     retirement_plan,
     retirement_report,
     retirement_scope,
+    store_owner,
 )
 
 DECLARED = [{'name': 'app1', 'hosts': ['web1']}, {'name': 'web', 'hosts': ['web1', 'web2']}]
@@ -103,3 +104,25 @@ def test_files_a_host_left_because_they_changed_are_reported():
     assert retirement_report(outcome, [{'item': outcome[0], 'set_aside_to': '/s/retired/old/1f'}]) == [
         'old: was taken off edge1, web1; left on edge1, changed since the collection wrote it: '
         '/etc/haproxy/certs/old.pem; was set aside in /s/retired/old/1f.']
+
+
+def test_only_this_inventory_s_store_copies_retire_and_unowned_ones_are_named():
+    assert store_owner('qa1', 'qa1') == 'ours'
+    assert store_owner('qa2', 'qa1') == store_owner('qa2', None) == 'theirs'
+    assert store_owner(None, 'qa1') == store_owner(None, None) == 'unrecorded'
+    plan = [{'name': 'old', 'hosts': ['web1'], 'in_store': True}, {'name': 'legacy', 'hosts': [], 'in_store': True},
+            {'name': 'shop', 'hosts': [], 'in_store': True}, {'name': 'blog', 'hosts': [], 'in_store': True},
+            {'name': 'both', 'hosts': ['web1'], 'in_store': True}]
+    stored = [{'item': plan[0], 'set_aside_to': '/s/retired/old/1f', 'owner': 'qa1'},
+              {'item': plan[1], 'set_aside_to': '/s/retired/legacy/2e', 'owner': None},
+              {'item': plan[2], 'owner': 'qa2', 'not_ours': True},
+              {'item': plan[3], 'owner': 'qa2', 'not_ours': True},
+              {'item': plan[4], 'owner': 'qa2', 'not_ours': True}]
+    assert retirement_report(plan, stored) == [
+        'old: was taken off web1; was set aside in /s/retired/old/1f.',
+        'legacy: was set aside in /s/retired/legacy/2e (no owner was recorded with it, so it was taken as this '
+        'inventory\'s: set autotls_store_owner where inventories share a store).',
+        'both: was taken off web1; the store\'s copy stays: it belongs to qa2 (its autotls_store_owner), another '
+        'inventory that shares the store.',
+        '2 certificate(s) of the store belong to qa2 (their autotls_store_owner), another inventory that shares the '
+        'store: left alone.']
