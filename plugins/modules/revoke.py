@@ -232,6 +232,12 @@ not_ours:
   description: With O(aside=retired), true when the certificate is recorded with another owner than O(owner); then nothing was done.
   returned: with O(aside=retired)
   type: bool
+unowned:
+  description:
+    - With O(aside=retired) and O(owner), true when no owner was recorded with the certificate (written before the
+      inventory set C(autotls_store_owner)); it is retired as this inventory's.
+  returned: with O(aside=retired)
+  type: bool
 account_uri:
   description: URL of the account that signed, with O(revoke_with=account).
   returned: when the account signed
@@ -349,6 +355,8 @@ def main():
             # A store shared by inventories: only this inventory's certificates (or unowned ones) retire.
             result['owner'] = (files.read_issuer() or {}).get('owner')
             result['not_ours'] = store_owner(result['owner'], params['owner']) == 'theirs'
+            # Recorded before this inventory set its owner: retired as before, and said so.
+            result['unowned'] = bool(params['owner']) and not result['owner']
             if result['not_ours']:
                 result['revoked'] = False
                 module.exit_json(**result)

@@ -172,7 +172,7 @@ def retirement_report(plan, store_results=(), check_mode=False):
                 if stored.get('revoked'):
                     text += ', serial %s revoked (cessationOfOperation%s)' % (
                         stored.get('serial', '?'), ', confirmed by the CA' if check.get('revoked') else '')
-                if 'owner' in stored and not stored['owner']:
+                if stored.get('unowned'):
                     text += (' (no owner was recorded with it, so it was taken as this inventory\'s: set '
                              'autotls_store_owner where inventories share a store)')
                 parts.append(text)

@@ -140,5 +140,16 @@ def test_retirement_leaves_a_certificate_another_inventory_owns(monkeypatch, cap
     assert result['not_ours'] is True and sessions == []
     # Its own owner's run retires it: revoked at the issuer recorded, set aside.
     result = _run(monkeypatch, capsys, dest, sessions, args=dict(retire, owner='qa2'))
-    assert (result['not_ours'], result['revoked'], sessions) == (False, True, ['zerossl'])
+    assert (result['not_ours'], result['unowned'], result['revoked'], sessions) == (False, False, True, ['zerossl'])
     assert result['set_aside_to'] == os.path.join(str(tmp_path), 'retired', 'app1', serial)
+
+
+def test_retirement_takes_a_certificate_with_no_owner_recorded_as_its_own_and_says_so(monkeypatch, capsys, store):
+    dest, _serial = store
+    retire = {'aside': 'retired', 'reason': 'cessationOfOperation', 'revoke': False}
+    result = _run(monkeypatch, capsys, dest, [], args=dict(retire, owner='qa1'))
+    assert (result['not_ours'], result['owner'], result['unowned']) == (False, None, True) and result['set_aside_to']
+    # An inventory that sets no owner itself: as before, nothing to say.
+    write_store_cert(Issuing(), dest, 'app1', ['app1.example.test'], 90, 60)
+    result = _run(monkeypatch, capsys, dest, [], args=retire)
+    assert (result['not_ours'], result['unowned']) == (False, False) and result['set_aside_to']

@@ -114,7 +114,7 @@ def test_only_this_inventory_s_store_copies_retire_and_unowned_ones_are_named():
             {'name': 'shop', 'hosts': [], 'in_store': True}, {'name': 'blog', 'hosts': [], 'in_store': True},
             {'name': 'both', 'hosts': ['web1'], 'in_store': True}]
     stored = [{'item': plan[0], 'set_aside_to': '/s/retired/old/1f', 'owner': 'qa1'},
-              {'item': plan[1], 'set_aside_to': '/s/retired/legacy/2e', 'owner': None},
+              {'item': plan[1], 'set_aside_to': '/s/retired/legacy/2e', 'owner': None, 'unowned': True},
               {'item': plan[2], 'owner': 'qa2', 'not_ours': True},
               {'item': plan[3], 'owner': 'qa2', 'not_ours': True},
               {'item': plan[4], 'owner': 'qa2', 'not_ours': True}]
