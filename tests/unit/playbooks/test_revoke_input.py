@@ -28,5 +28,9 @@ def test_an_unsliced_job_goes_on_to_check_the_name(run_playbook, tmp_path):
                 'autotls_store': {'type': 'local', 'path': str(tmp_path / 'store')}}
     result = run_playbook(PLAYBOOK, extra_vars=job_vars, expect_rc=2)
     assert not result.task('Refuse to revoke in a slice of a sliced job')['failed']
-    assert result.task('Check what to revoke')['failed']
-    assert 'stolen' in result.stdout
+    check = result.task('Check what to revoke')
+    assert check['failed']
+    assert 'autotls_revoke_reason must be one of unspecified, keyCompromise' in check['result']['msg']
+    assert '(got "stolen")' in check['result']['msg']
+    # Refused before the store or a CA is touched.
+    assert not [r for r in result.results if r['action'].startswith('autotls.acme.')]
