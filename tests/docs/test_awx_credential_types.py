@@ -38,8 +38,20 @@ def test_without_an_issuer_name_it_sets_the_one_ca_variables():
         key, 'kid-1', '')
 
 
+def test_awx_accepts_the_injector_names_and_refuses_a_templated_filter():
+    injectors = _account_type()['injectors']
+    awx._check_injector_names(injectors)  # pylint: disable=protected-access
+    # What AWX refuses (and an earlier form of this file had): a filter in the name.
+    try:
+        awx._check_injector_names({'extra_vars': {"autotls_account_{{ issuer | replace('-', '_') }}": ''}})  # pylint: disable=protected-access
+    except AssertionError as exc:
+        assert 'AWX refuses' in str(exc)
+    else:
+        raise AssertionError('a name with a filter passed the check')
+
+
 def test_one_credential_per_issuer_gives_each_issuer_its_account(run_playbook, tmp_path):
-    keys = {name: new_account_key('ec256').decode() for name in ('letsencrypt', 'zerossl', 'le-staging')}
+    keys = {name: new_account_key('ec256').decode() for name in ('letsencrypt', 'zerossl', 'le_staging')}
     injected = {}
     for name, key in keys.items():
         inputs = {'account_key': key, 'issuer': name}
@@ -50,7 +62,7 @@ def test_one_credential_per_issuer_gives_each_issuer_its_account(run_playbook, t
         assert [rendered[var] for var in ('autotls_account_key_content', 'autotls_eab_kid', 'autotls_eab_hmac_key')] == [
             '', '', '']
         injected.update(rendered)
-    assert injected['autotls_account_le_staging']['account_key_content'] == keys['le-staging']
+    assert injected['autotls_account_le_staging']['account_key_content'] == keys['le_staging']
     extra = tmp_path / 'credentials.yml'
     extra.write_text(yaml.dump(injected, Dumper=awx._UnsafeDumper))  # pylint: disable=protected-access
     for doc in ('awx.md', 'issuers.md'):

@@ -26,6 +26,7 @@ What AWX does for a job, and what stands in for it here:
 import glob
 import json
 import os
+import re
 import shlex
 import shutil
 import threading
@@ -52,12 +53,26 @@ def load_credential_type(directory, name):
         return yaml.safe_load(handle)
 
 
+# The names AWX accepts for injected extra vars and environment variables (its injector
+# schema): a credential type with another name is refused when it is created.
+AWX_EXTRA_VAR_NAME = re.compile(r'^[a-zA-Z_{}]+[a-zA-Z0-9_{}]*$')
+AWX_ENV_NAME = re.compile(r'^[a-zA-Z_]+[a-zA-Z0-9_]*$')
+
+
+def _check_injector_names(injectors):
+    for name in injectors.get('extra_vars', {}):
+        assert AWX_EXTRA_VAR_NAME.match(name), 'AWX refuses the extra var name %r' % name
+    for name in injectors.get('env', {}):
+        assert AWX_ENV_NAME.match(name), 'AWX refuses the environment variable name %r' % name
+
+
 def render_injected_extra_vars(credential_type, inputs):
     """The extra vars a credential of ``credential_type`` with ``inputs`` gives a job.
 
     As AWX does it: only inputs with a value are in the template namespace (so an empty
     one renders as an empty string), each injector is rendered in an immutable sandbox.
     """
+    _check_injector_names(credential_type['injectors'])
     fields = {field['id'] for field in credential_type['inputs']['fields']}
     assert set(inputs) <= fields, 'unknown inputs %s' % sorted(set(inputs) - fields)
     missing = set(credential_type['inputs'].get('required', [])) - {k for k, v in inputs.items() if v}
