@@ -178,8 +178,7 @@ def test_awx_jobs_renew_then_change_nothing(route53, s3_server, awx_aws_credenti
         # Let's Encrypt needs no EAB: the empty fields arrive as empty strings.
         # No issuer name: the one-CA variables (the per-issuer one, autotls_account_, is read by nothing).
         assert account == {'autotls_account_key_content': account_key, 'autotls_eab_kid': '', 'autotls_eab_hmac_key': '',
-                           'autotls_account_': {'account_key_content': account_key, 'eab_kid': '',
-                                                       'eab_hmac_key': ''}}
+                           'autotls_account_': {'account_key_content': account_key, 'eab_kid': '', 'eab_hmac_key': ''}}
         assert notifications['autotls_notify_slack_webhook_url'] == slack.url
 
         def job(job_id, project):
