@@ -122,12 +122,14 @@ def test_a_load_balanced_pair_gets_the_token_on_both_hosts(
 
 
 # step-ca starts an ACME order's certificate a minute before the order (acme/api/order.go):
-# asked for 5 minutes, a certificate lives 6. Renewed once less than 65 % of that is left, it
-# falls due 126 s after its start, 66 s after the order: room for the rest of the onboarding
+# asked for 5 minutes, a certificate lives 6. Renewed once less than half of that is left, it
+# falls due 180 s after its start, 120 s after the order: room for the rest of the onboarding
 # and the first tasks of one renewal run, which must find it not yet due (the run's decision
-# comes seconds after its start), and a wait of well under a minute after that.
+# comes seconds after its start, but a 2-core machine running the whole suite can take over
+# a minute for the onboarding's deploy and that much again up to the decision), and a wait of
+# about a minute after that on an idle machine.
 SHORT_DURATION = '5m'
-SHORT_FRACTION = 0.65
+SHORT_FRACTION = 0.5
 
 
 @pytest.fixture
