@@ -121,7 +121,7 @@ options:
     description:
       - With O(aside=retired), the inventory's C(autotls_store_owner) (left out when it sets none). A certificate
         recorded with another owner (C(owner) in its C(issuer.json), written by M(autotls.acme.certificate)'s
-        O(autotls.acme.certificate#module:store_owner)) belongs to another inventory that shares the store: it is
+        O(autotls.acme.certificate#module:store_owner)) belongs to another inventory that shares the store, so it is
         neither revoked nor set aside, and RV(not_ours) says so. One recorded with no owner is retired as before.
     type: str
 notes:
