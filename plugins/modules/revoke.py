@@ -374,8 +374,9 @@ def main():
             except AmbiguousIssuer as exc:
                 raise AmbiguousIssuer(
                     'Certificate %s (serial %s) was not revoked: %s. An issuer that did not issue it refuses to revoke '
-                    'it: give the one that did as the issuer option (one of %s).'
-                    % (params['name'], facts['serial'], exc, ', '.join(exc.candidates)), exc.candidates)
+                    'it: give the one that did as the issuer option (one of %s; revoke.yml: -e autotls_revoke_issuer=NAME, '
+                    'retire.yml: autotls_retire_issuers: {%s: NAME}).'
+                    % (params['name'], facts['serial'], exc, ', '.join(exc.candidates), params['name']), exc.candidates)
             result.update(acme_issuer=issuer['name'], issuer_found_by=how)
             if params['revoke_with'] == 'account':
                 refuse_unfinished_rollover([issuer])

@@ -115,7 +115,8 @@ def test_a_root_two_issuers_trust_is_refused_before_any_ca_is_asked_unless_the_i
     assert result['candidate_issuers'] == ['letsencrypt', 'zerossl']
     msg = result['msg']
     for text in ('app1', '%x' % cert.serial_number, 'was not revoked', 'letsencrypt, zerossl',
-                 'give the one that did as the issuer option'):
+                 'give the one that did as the issuer option', '-e autotls_revoke_issuer=NAME',
+                 'autotls_retire_issuers: {app1: NAME}'):
         assert text in msg, msg
     assert os.path.isfile(os.path.join(dest, 'app1', 'cert.pem')) and not (tmp_path / 'revoked').exists()
     # Given: revoked there, and said so.
