@@ -34,7 +34,8 @@ def test_the_push_comes_before_the_deploy():
     main = tasks[names.index(MAIN)]
     # Issued and pushed under the lease; the failure raised before anything is deployed.
     assert _names(main['block'])[-1] == 'Issue the replacement', _names(main['block'])
-    assert _names(main['always']) == ['Push the working copy back to the store', "Give the store's lease back", FAIL]
+    assert _names(main['always']) == ['Push the working copy back to the store', "Give the store's lease back",
+                                      "Warn when the store's lease could not be given back", FAIL]
     assert not any('cert_deploy' in yaml.safe_dump(task) for task in main['block'] + main['always'])
     deploy = names.index('Deploy it to the hosts that serve it')
     assert names.index(MAIN) < deploy < names.index('Reload what serves it')
