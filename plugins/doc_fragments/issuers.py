@@ -41,7 +41,7 @@ options:
         description:
           - Where an account key rollover (M(autotls.acme.account), C(playbooks/account.yml)) keeps this issuer's new
             key until it is in place; the playbooks set it in the store (C(<account_key_src>.new), or
-            C(<store>/account-new.pem) and C(<store>/account-<name>-new.pem) for a key given as content).
+            C(<store>/account.pem.pending) and C(<store>/account-<name>.pem.pending) for a key given as content).
           - While a key is there that is not this issuer's account key, M(autotls.acme.certificate) and
             M(autotls.acme.revoke) refuse before anything is contacted, naming the file and what to update - with the
             old key the CA would open a new, separate account.

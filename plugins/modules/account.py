@@ -118,7 +118,7 @@ EXAMPLES = r'''
     issuers: "{{ autotls_issuers }}"
     issuer: zerossl
     key_setting: autotls_issuers[1].account_key_content (issuer zerossl)
-    new_account_key_dest: /srv/autotls/account-zerossl-new.pem
+    new_account_key_dest: /srv/autotls/account-zerossl.pem.pending
     rollover: true
   delegate_to: localhost
   run_once: true
@@ -219,7 +219,8 @@ def _pending_path(params, issuer):
     if params.get('new_account_key_dest'):
         return params['new_account_key_dest']
     if issuer.get('account_key_pending'):
-        return issuer['account_key_pending']
+        return acme_account.pending_path_of(issuer, [i.get('account_key_src') for i in params.get('issuers') or ()
+                                                     if isinstance(i, dict) and i.get('account_key_src')])
     if issuer.get('account_key_src') and not issuer.get('account_key_content'):
         return issuer['account_key_src'] + '.new'
     return None
@@ -259,6 +260,7 @@ def _run(module, params, result):
         if params['rollover_step'] == 'prepare':
             # Nothing is asked of the CA: the new key is written (or the waiting one kept) for the
             # store to hold it before the key change.
+            acme_account.key_change_url(session)     # a CA without key change: refused, nothing written
             result['new_key_path'] = pending
             waiting = acme_account.read_pending(pending)
             if module.check_mode:

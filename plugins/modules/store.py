@@ -58,7 +58,7 @@ description:
     uploaded (it fails, writing nothing, if the lease was lost), and to O(state=released) at the end of the run,
     in an C(always:) block. Releasing with an empty O(lease_id) (the acquire failed) releases nothing; another
     run's lease is never released. Deploy runs (pulls) take no lease.
-  - Private keys (C(privkey.pem), C(account.pem) and a rollover's C(account.pem.new) or C(account-new.pem), any
+  - Private keys (C(privkey.pem), C(account.pem) and a rollover's C(account.pem.new) or C(account.pem.pending), any
     C(*key.pem)) are written with mode C(0600), other files C(0644), new directories C(0700). File contents are never logged or returned.
   - 'Runs on the controller: use C(delegate_to: localhost) and C(run_once: true) in a play over hosts.'
 author:

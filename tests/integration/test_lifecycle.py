@@ -215,7 +215,7 @@ ORDER = """
 
 
 # The issuers as the playbooks read them (issuer_settings), the account key from a vault: the model
-# gives the issuer its account_key_pending (<store>/account-new.pem), which the module checks.
+# gives the issuer its account_key_pending (<store>/account.pem.pending), which the module checks.
 ORDER_VAULT = """
 - hosts: localhost
   gather_facts: false
@@ -304,7 +304,7 @@ def test_account_key_rollover_contact_and_deactivation_against_pebble(route53, r
     vaulted = run_playbook(ACCOUNT, extra_vars=dict(settings, autotls_account_rollover=True,
                                                     autotls_account_key_content=new_key.decode()))
     result = vaulted.task('Bring the account to what is asked')['result']
-    pending = os.path.join(store, 'account-new.pem')
+    pending = os.path.join(store, 'account.pem.pending')
     assert result['new_key_path'] == pending and 'AWX credential' in result['next_steps']
     assert open(key_file, 'rb').read() == new_key                  # the store's file is not the vault's
     vault_key = open(pending, 'rb').read()

@@ -24,16 +24,19 @@ contacted.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 
 from ansible_collections.autotls.acme.plugins.module_utils._acme.session import AcmeSession, account_jwk, read_account_key
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import (
     AcmeProtocolError,
+    AutoTLSError,
     ConfigurationError,
     KeyMaterialError,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.files import atomic_write
+from ansible_collections.autotls.acme.plugins.module_utils._model.issuers import legacy_pending_key_path
 from ansible_collections.autotls.acme.plugins.module_utils._x509.keys import (
     generate_private_key,
     load_private_key,
@@ -113,15 +116,23 @@ def deactivate(session, regr):
     return cli.deactivate_registration(regr)
 
 
-def key_change(session, new_key_pem):
-    """Ask the CA to bind the session's account to ``new_key_pem`` (RFC 8555 section 7.3.5)."""
+def key_change_url(session):
+    """The CA's keyChange URL; refused, naming the CA, when its directory has none (nothing is written then)."""
     try:
         url = session.directory['keyChange']
     except KeyError:
         url = None
     if not url:
-        raise AcmeProtocolError('The CA at %s offers no key change (its directory has no keyChange URL)'
+        raise AcmeProtocolError('The CA at %s offers no key change (its directory has no keyChange URL): the account '
+                                'key cannot be rolled over there. Nothing was written; the account keeps its key. To '
+                                'use another key at that CA, make a new account with it (its certificates stay valid).'
                                 % session.directory_url)
+    return url
+
+
+def key_change(session, new_key_pem):
+    """Ask the CA to bind the session's account to ``new_key_pem`` (RFC 8555 section 7.3.5)."""
+    url = key_change_url(session)
     new_jwk, new_alg = account_jwk(new_key_pem)
     payload = json.dumps({'account': session.account.uri,
                           'oldKey': session.jwk.public_key().to_partial_json()}).encode('utf-8')
@@ -170,14 +181,27 @@ def same_key(pem, other_pem, passphrase=None):
     return public == other
 
 
-def unfinished_rollover(issuer, tidy=False):
+def pending_path_of(issuer, key_files=()):
+    """The file where ``issuer``'s waiting new key is: ``account_key_pending``, or the name a rollover begun
+    before the ``.pem.pending`` names used (``account-new.pem``, ``account-<name>-new.pem``) when only that
+    one exists and it is no issuer's key file (``key_files``)."""
+    pending = issuer.get('account_key_pending')
+    if not pending or os.path.exists(pending):
+        return pending
+    legacy = legacy_pending_key_path(pending)
+    if legacy and os.path.exists(legacy) and legacy not in key_files:
+        return legacy
+    return pending
+
+
+def unfinished_rollover(issuer, tidy=False, key_files=()):
     """The path of a new account key a rollover left for ``issuer`` that is not its configured key yet, else None.
 
     With ``tidy``, a pending file that holds the configured key itself (the operator moved
     it into the vault or the AWX credential and left the file) is deleted: it is no longer
     pending.
     """
-    pending = issuer.get('account_key_pending')
+    pending = pending_path_of(issuer, key_files)
     pending_pem = read_pending(pending)
     if pending_pem is None:
         return None
@@ -217,10 +241,19 @@ def unfinished_rollover_message(issuer, pending):
 
 def refuse_unfinished_rollover(issuers, tidy=False):
     """Raise ConfigurationError, naming the file and what to do, when an issuer has an unfinished rollover."""
+    key_files = [i.get('account_key_src') for i in issuers if i.get('account_key_src')]
     for issuer in issuers:
-        pending = unfinished_rollover(issuer, tidy)
+        pending = unfinished_rollover(issuer, tidy, key_files)
         if pending is not None:
             raise ConfigurationError(unfinished_rollover_message(issuer, pending))
+
+
+def _retold(exc, msg):
+    """``exc`` (its class and details kept) with the message ``msg``."""
+    told = copy.copy(exc)
+    told.msg = msg
+    told.args = (msg,)
+    return told
 
 
 class Rollover:
@@ -259,11 +292,51 @@ class Rollover:
         atomic_write(self.pending_path, new_pem, 0o600)
         return new_pem
 
+    def refused(self, exc, account_uri, new_pem):
+        """The error to raise when the key change failed; the waiting key removed when the CA surely did not take it.
+
+        The old key must still find the account and the new key none: then the new key is
+        nobody's, and a waiting file would only block every later run (the store drops it
+        with the next push). Anything else (the new key finds an account, or the CA cannot
+        be asked) keeps the key: the CA may know the account by it.
+        """
+        try:
+            old_found = find_account(self.session)
+            other = session_like(self.session, new_pem)
+            try:
+                new_found = find_account(other)
+            finally:
+                other.close()
+        except AutoTLSError as check:
+            old_found, new_found = None, check
+        if old_found == account_uri and new_found is None:
+            try:
+                os.remove(self.pending_path)
+                removed = 'the new key was removed from %s' % self.pending_path
+            except FileNotFoundError:
+                removed = 'no new key is left in %s' % self.pending_path
+            except OSError as gone:
+                removed = 'the new key in %s could not be removed (%s): delete it' % (self.pending_path, gone.strerror or gone)
+            return _retold(exc, '%s. The account %s keeps its key (the CA still knows it by the old key, and not by '
+                                'the new one); %s, so nothing waits for a rollover and ordering goes on with the old '
+                                'key.' % (exc, account_uri, removed))
+        if isinstance(new_found, AutoTLSError):
+            state = 'the CA could not be asked which key the account has (%s)' % new_found
+        else:
+            state = 'the new key finds %s' % (new_found or 'no account')
+        return _retold(exc, '%s. It is not clear whether the CA took the new key (%s): the new key was kept in %s. '
+                            'Run the rollover again (account.yml -e autotls_account_rollover=true): it asks the CA '
+                            'which key the account has and puts the new key in place.' % (exc, state, self.pending_path))
+
     def run(self):
         """Write (or take) the new key, ask the CA, check that the new key finds the account, put it in place."""
         account_uri = self.session.account.uri
+        key_change_url(self.session)        # refused before anything is written
         new_pem = self.prepare()
-        key_change(self.session, new_pem)
+        try:
+            key_change(self.session, new_pem)
+        except AutoTLSError as exc:
+            raise self.refused(exc, account_uri, new_pem)
         other = session_like(self.session, new_pem)
         try:
             found = find_account(other)

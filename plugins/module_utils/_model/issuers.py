@@ -19,6 +19,7 @@ values said what to change); ``issuers_from_settings`` makes it from either form
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import urlsplit
 
@@ -212,14 +213,31 @@ def pending_key_path(issuer, index, store_path):
 
     In the store, so that an S3 store holds it before the CA hears of it: ``<account_key_src>.new``
     for a key kept in a file (it replaces that file once the CA confirmed); for a key given as
-    ``account_key_content`` (a vault, an AWX credential) ``<store>/account-new.pem`` for the first
-    issuer and ``<store>/account-<name>-new.pem`` for the others, where it stays until the
-    operator moved it into the vault or the credential.
+    ``account_key_content`` (a vault, an AWX credential) ``<store>/account.pem.pending`` for the
+    first issuer and ``<store>/account-<name>.pem.pending`` for the others, where it stays until
+    the operator moved it into the vault or the credential. Never an ``account-<name>.pem``
+    name: that is the key file of an issuer of that name.
     """
     if issuer.get('account_key_src') and not issuer.get('account_key_content'):
         return issuer['account_key_src'] + '.new'
     return '%s/%s' % (str(store_path).rstrip('/'),
-                      'account-new.pem' if index == 0 else 'account-%s-new.pem' % issuer['name'])
+                      'account.pem.pending' if index == 0 else 'account-%s.pem.pending' % issuer['name'])
+
+
+def legacy_pending_key_path(path):
+    """Where a rollover begun before the ``.pem.pending`` names kept the new key of a vault key, else None.
+
+    ``account.pem.pending`` was ``account-new.pem``; ``account-<name>.pem.pending`` was
+    ``account-<name>-new.pem``.
+    """
+    if not path or not path.endswith('.pem.pending'):
+        return None
+    head, name = os.path.split(path)
+    if name == 'account.pem.pending':
+        return os.path.join(head, 'account-new.pem')
+    if name.startswith('account-'):
+        return os.path.join(head, name[:-len('.pem.pending')] + '-new.pem')
+    return None
 
 
 def root_base_url(issuer):

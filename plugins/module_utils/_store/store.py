@@ -106,7 +106,7 @@ class StoreConflict(StoreError):
 def is_key_file(relpath):
     """Private keys: ``privkey.pem``, anything ending in ``key.pem``, and the account's keys
     ``account*.pem*`` (``account.pem``, and a key rollover's new key, ``account.pem.new`` or
-    ``account-new.pem``, which a run that stopped half-way leaves in the store)."""
+    ``account.pem.pending``, which a run that stopped half-way leaves in the store)."""
     name = relpath.rsplit('/', 1)[-1]
     return name.endswith('key.pem') or (name.startswith('account') and '.pem' in name)
 

@@ -119,3 +119,67 @@ def test_a_new_key_waiting_for_an_issuer_without_a_key_file_yet_is_pending(tmp_p
     issuer = {'name': 'first', 'directory': 'https://ca.test/dir', 'account_key_src': str(tmp_path / 'account.pem'),
               'account_key_pending': str(pending)}
     assert account.unfinished_rollover(issuer) == str(pending)
+
+
+class _RefusingClient:
+    """A CA that answers the key change with 500 "not implemented", as ZeroSSL does."""
+
+    def _post(self, url, obj):
+        raise AcmeProtocolError('Server error: not implemented', status=500,
+                                problem={'type': 'urn:ietf:params:acme:error:serverInternal'})
+
+
+def _rollover_at(tmp_path, directory, monkeypatch, new_key_finds):
+    current = account.new_account_key('ec256')
+    jwk, _alg = account.account_jwk(current)
+    session = types.SimpleNamespace(directory=directory, directory_url='https://ca.test/dir', jwk=jwk,
+                                    account=types.SimpleNamespace(uri='https://ca.test/acct/1'),
+                                    client=_RefusingClient, close=lambda: None)
+    others = []
+
+    def session_like(base, pem):
+        other = types.SimpleNamespace(pem=pem, close=lambda: None)
+        others.append(other)
+        return other
+
+    monkeypatch.setattr(account, 'session_like', session_like)
+    monkeypatch.setattr(account, 'find_account',
+                        lambda s: 'https://ca.test/acct/1' if s is session else new_key_finds)
+    pending = tmp_path / 'store' / 'account.pem.pending'
+    return account.Rollover(session, str(pending), None, 'ec256'), pending
+
+
+def test_a_ca_without_key_change_is_refused_before_any_key_is_written(tmp_path, monkeypatch):
+    rollover, pending = _rollover_at(tmp_path, {'newAccount': 'https://ca.test/new'}, monkeypatch, None)
+    with pytest.raises(AcmeProtocolError, match='the account key cannot be rolled over there. Nothing was written'):
+        rollover.run()
+    assert not pending.exists() and not pending.parent.exists()
+
+
+def test_a_refused_key_change_removes_the_new_key_when_the_ca_surely_kept_the_old_one(tmp_path, monkeypatch):
+    rollover, pending = _rollover_at(tmp_path, {'keyChange': 'https://ca.test/kc'}, monkeypatch, None)
+    with pytest.raises(AcmeProtocolError) as raised:
+        rollover.run()
+    assert not pending.exists()
+    assert 'not implemented' in str(raised.value) and 'the new key was removed from %s' % pending in str(raised.value)
+    assert raised.value.status == 500 and raised.value.details['status'] == 500
+
+
+def test_a_refused_key_change_keeps_the_new_key_when_the_ca_may_have_taken_it(tmp_path, monkeypatch):
+    rollover, pending = _rollover_at(tmp_path, {'keyChange': 'https://ca.test/kc'}, monkeypatch, 'https://ca.test/acct/1')
+    with pytest.raises(AcmeProtocolError, match='It is not clear whether the CA took the new key') as raised:
+        rollover.run()
+    assert pending.exists() and 'new key finds https://ca.test/acct/1' in str(raised.value)
+    assert 'kept in %s' % pending in str(raised.value)
+
+
+def test_a_new_key_left_under_the_former_name_is_still_found_unless_it_is_an_issuers_key(tmp_path):
+    old, new = account.new_account_key('ec256'), account.new_account_key('ec256')
+    legacy = tmp_path / 'account-new.pem'
+    legacy.write_bytes(new)
+    issuer = {'name': 'first', 'directory': 'https://ca.test/dir', 'account_key_content': old.decode(),
+              'account_key_pending': str(tmp_path / 'account.pem.pending')}
+    assert account.unfinished_rollover(issuer) == str(legacy)
+    # account-new.pem is the key file of an issuer named "new": it is that issuer's key, not a waiting one.
+    other = {'name': 'new', 'directory': 'https://b.test/dir', 'account_key_src': str(legacy)}
+    account.refuse_unfinished_rollover([issuer, other])

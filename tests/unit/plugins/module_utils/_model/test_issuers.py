@@ -13,6 +13,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._model.issuers import
     issuer_setup,
     issuer_setup_from_vars,
     issuers_from_settings,
+    legacy_pending_key_path,
     validate_issuers,
 )
 
@@ -108,7 +109,7 @@ def test_the_account_issuer_is_chosen_by_name_and_says_which_setting_holds_its_k
                          {}, {}, '/srv/autotls')
     assert choose_issuer(setup) == {'name': 'letsencrypt', 'index': 0, 'names': ['letsencrypt', 'zerossl'],
                                     'key_setting': 'autotls_issuers[0].account_key_content (issuer letsencrypt)',
-                                    'key_file': None, 'pending_key': '/srv/autotls/account-new.pem'}
+                                    'key_file': None, 'pending_key': '/srv/autotls/account.pem.pending'}
     chosen = choose_issuer(setup, 'zerossl')
     assert (chosen['index'], chosen['key_file'], chosen['pending_key']) == (
         1, '/srv/autotls/account-zerossl.pem', '/srv/autotls/account-zerossl.pem.new')
@@ -129,9 +130,23 @@ def test_where_a_rollover_keeps_the_new_key_of_each_issuer():
          'account_key_pending': '/secure/new.pem'},
     ], None, None, '/srv/autotls/')
     assert [i['account_key_pending'] for i in issuers] == [
-        '/srv/autotls/account.pem.new', '/srv/autotls/account-zerossl-new.pem', '/etc/acme/own.pem.new',
+        '/srv/autotls/account.pem.new', '/srv/autotls/account-zerossl.pem.pending', '/etc/acme/own.pem.new',
         '/secure/new.pem']
     vault_first = issuers_from_settings([{'directory': 'letsencrypt', 'account_key_content': KEY}], store_path='/s')
-    assert vault_first[0]['account_key_pending'] == '/s/account-new.pem'
+    assert vault_first[0]['account_key_pending'] == '/s/account.pem.pending'
     # Without a store (a module's own issuers), nothing is made up.
     assert 'account_key_pending' not in validate_issuers([{'directory': 'letsencrypt'}])[0]
+
+
+def test_the_new_key_of_a_vault_key_never_takes_the_key_file_name_of_another_issuer():
+    """An issuer named ``new`` keeps its key in account-new.pem; the first issuer's waiting key is elsewhere."""
+    issuers = issuers_from_settings([{'directory': 'letsencrypt', 'account_key_content': KEY},
+                                     {'name': 'new', 'directory': 'zerossl'},
+                                     {'name': 'b', 'directory': 'https://ca.test/dir', 'account_key_content': KEY}],
+                                    None, None, '/s')
+    files = [i.get('account_key_src') for i in issuers] + [i['account_key_pending'] for i in issuers]
+    assert len(set(files) - {None}) == 4 and len(files) - files.count(None) == 4
+    assert [i['account_key_pending'] for i in issuers][::2] == ['/s/account.pem.pending', '/s/account-b.pem.pending']
+    assert legacy_pending_key_path('/s/account.pem.pending') == '/s/account-new.pem'
+    assert legacy_pending_key_path('/s/account-b.pem.pending') == '/s/account-b-new.pem'
+    assert legacy_pending_key_path('/s/account.pem.new') is None
