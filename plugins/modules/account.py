@@ -182,7 +182,10 @@ new_key_path:
   returned: after a rollover, and with O(rollover_step=prepare)
   type: str
 next_steps:
-  description: What the operator must do after a rollover of a key kept outside a file (vault, AWX credential).
+  description:
+    - What the operator must do after a rollover of a key kept outside a file (vault, AWX credential).
+    - When the new key is in the working copy of an S3 store, it names the S3 object that holds it
+      (C(s3://bucket/prefix/<object>), as the store's manifest names it) and how to fetch it.
   returned: when there is something to do
   type: str
 '''
@@ -199,6 +202,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.session import 
     session_from_issuer,
 )
 from ansible_collections.autotls.acme.plugins.module_utils._common.errors import AutoTLSError, ConfigurationError
+from ansible_collections.autotls.acme.plugins.module_utils._store.store import stored_object
 
 
 def argument_spec():
@@ -224,6 +228,26 @@ def _pending_path(params, issuer):
     if issuer.get('account_key_src') and not issuer.get('account_key_content'):
         return issuer['account_key_src'] + '.new'
     return None
+
+
+def next_steps(directory_url, name, path, setting):
+    """What to do with a new key kept outside a file: where it is (the S3 object of a store too), what to update."""
+    stored = stored_object(path)
+    if stored is None:
+        where = path
+        fetch = ''
+    else:
+        url, pushed = stored
+        where = '%s (on this controller) and in the S3 store as %s%s' % (
+            path, url, '' if pushed else ', uploaded by the push at the end of this run (the store\'s manifest '
+            '.autotls-manifest.json names its object)')
+        fetch = (' In AWX the execution environment and its copy are gone after the job: fetch it from the store '
+                 '(aws s3 cp %s -, or pull the store to a working copy) as docs/awx.md says.' % url)
+    return ('The account at %s (issuer %s) now has the key in %s. Put its content where %s comes from (the vault '
+            'variable it names, or the AWX credential of type "ACME account" that sets it): the old key no longer '
+            'works, and until then runs refuse to order or revoke with it.%s The first run that finds the new key '
+            'configured deletes the file (from an S3 store too, with its push).' % (directory_url, name, where, setting,
+                                                                                   fetch))
 
 
 def _finish_earlier_rollover(module, session, pending, key_path, result):
@@ -302,13 +326,8 @@ def _run(module, params, result):
         result['status'] = acme_account.STATUS_DEACTIVATED if result['deactivated'] else acme_account.status_of(regr)
         result['contact'] = [str(c) for c in (regr.body.contact or ())]
         if result.get('new_key_path') and not key_path:
-            result['next_steps'] = (
-                'The account at %s (issuer %s) now has the key in %s. Put its content where %s comes from (the vault '
-                'variable it names, or the AWX credential of type "ACME account" that sets it): the old key no longer '
-                'works, and until then runs refuse to order or revoke with it. The first run that finds the new key '
-                'configured deletes the file (from an S3 store too, with its push).'
-                % (session.directory_url, issuer['name'], result['new_key_path'],
-                   params.get('key_setting') or 'account_key_content'))
+            result['next_steps'] = next_steps(session.directory_url, issuer['name'], result['new_key_path'],
+                                              params.get('key_setting') or 'account_key_content')
     finally:
         session.close()
 

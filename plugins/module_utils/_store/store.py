@@ -275,6 +275,43 @@ class WorkingCopy:
             raise StoreError('Failed to set the mode of %s: %s' % (self.abspath(relpath), exc.strerror or exc))
 
 
+def stored_object(path):
+    """Where an S3 store holds the file at ``path`` of a working copy: ``(url, pushed)``, or None.
+
+    The working copy is the nearest directory above ``path`` with a pull record. ``url`` is
+    ``s3://bucket/prefix/<object>`` as the manifest (``.autotls-manifest.json``) names it when
+    a push already uploaded the file with its current content (``pushed`` True); else
+    ``s3://bucket/prefix/<relative path>``, the name under which the next push lists it.
+    None when no S3 store's working copy holds ``path``.
+    """
+    path = os.path.abspath(os.path.expanduser(path))
+    directory = os.path.dirname(path)
+    while True:
+        try:
+            with open(os.path.join(directory, STATE_FILE), 'rb') as handle:
+                state = json.loads(handle.read().decode('utf-8'))
+            break
+        except (OSError, ValueError):
+            state = None
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+    url = state.get('store') if isinstance(state, dict) else None
+    if not isinstance(url, str) or not url.startswith('s3://'):
+        return None
+    relpath = os.path.relpath(path, directory).replace(os.sep, '/')
+    entry = (state.get('snapshot') or {}).get(relpath)
+    try:
+        with open(path, 'rb') as handle:
+            current = sha256_hex(handle.read())
+    except OSError:
+        current = None
+    if isinstance(entry, dict) and isinstance(entry.get('key'), str) and entry.get('sha256') == current:
+        return url + entry['key'], True
+    return url + relpath, False
+
+
 def s3_client(options, max_attempts=10, connect_timeout=10, read_timeout=60, signature_version=None):
     """An S3 client for a module's ``params`` (credentials and endpoint as for Route53).
 
