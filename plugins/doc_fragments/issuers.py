@@ -42,9 +42,11 @@ options:
           - Where an account key rollover (M(autotls.acme.account), C(playbooks/account.yml)) keeps this issuer's new
             key until it is in place; the playbooks set it in the store (C(<account_key_src>.new), or
             C(<store>/account.pem.pending) and C(<store>/account-<name>.pem.pending) for a key given as content).
-          - While a key is there that is not this issuer's account key, M(autotls.acme.certificate) and
-            M(autotls.acme.revoke) refuse before anything is contacted, naming the file and what to update - with the
-            old key the CA would open a new, separate account.
+          - While a key is there that is not this issuer's account key, nothing is ordered or revoked with this
+            issuer - with the old key the CA would open a new, separate account. M(autotls.acme.certificate) orders its
+            certificates from the next issuer (each reports it moved, the reason naming the file and what to update),
+            or fails them with that reason when no issuer is left; the other issuers order as ever.
+            M(autotls.acme.revoke) refuses when this issuer issued the certificate.
         type: path
       account_email:
         description: Contact address of the account.

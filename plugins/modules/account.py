@@ -23,8 +23,10 @@ description:
     RV(next_steps) says what to update.
   - A run that stopped after the CA took the new key but before the key file was replaced is finished by the next
     run, which asks the CA which key the account has.
-  - While the new key waits and the issuer is still configured with the old one, M(autotls.acme.certificate) and
-    M(autotls.acme.revoke) refuse to act for that issuer (the CA would open a new account for the old key).
+  - While the new key waits and the issuer is still configured with the old one, nothing is ordered or revoked with
+    that issuer (the CA would open a new account for the old key) - M(autotls.acme.certificate) orders its
+    certificates from the next issuer, M(autotls.acme.revoke) refuses a certificate that issuer issued; the other
+    issuers go on as ever.
   - With O(state=deactivated), the account is closed. This cannot be undone; its certificates stay valid, and
     nothing can be ordered or revoked with it any more.
   - 'Runs on the controller (or the AWX execution environment): use C(delegate_to: localhost) or a localhost play.'

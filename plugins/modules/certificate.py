@@ -559,7 +559,7 @@ from ansible_collections.autotls.acme.plugins.module_utils._acme.session import 
     issuers_from_params,
     session_from_issuer,
 )
-from ansible_collections.autotls.acme.plugins.module_utils._acme.account import refuse_unfinished_rollover
+from ansible_collections.autotls.acme.plugins.module_utils._acme.account import unfinished_rollovers
 from ansible_collections.autotls.acme.plugins.module_utils._acme.fallback import IssuerChain, IssuerState
 from ansible_collections.autotls.acme.plugins.module_utils._common.aws import BOTO3_IMPORT_ERROR, HAS_BOTO3, aws_argument_spec
 from ansible_collections.autotls.acme.plugins.module_utils._dns.dns01 import Route53Dns01Solver
@@ -690,7 +690,8 @@ def main():
         run_interval = check_run_interval(params['run_interval'])
         configs = issuers_from_params(params)
         # A rollover of an issuer's account key not finished: with the old key the CA would open a new account.
-        refuse_unfinished_rollover(configs, tidy=not module.check_mode)
+        # That issuer orders nothing this run; its certificates go to the next issuer (see below).
+        held = unfinished_rollovers(configs, tidy=not module.check_mode)
         specs = _specs(params)
         # Checked before anything is contacted: quoted octal strings, no key readable by others.
         file_mode = parse_mode(params['file_mode'], 'file_mode')
@@ -709,6 +710,9 @@ def main():
                 nameservers=params.get('dns_servers'), timings=timings)
         policy = RenewalPolicy.from_option(params['renew_before'])
         state = IssuerState(params.get('issuer_state'))
+        for name, why in held.items():
+            state.hold(name, why)
+            module.warn(why)
 
         def make_issuer(config):
             session = session_from_issuer(config, params, module.check_mode)

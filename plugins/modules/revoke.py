@@ -246,7 +246,7 @@ account_uri:
 
 import os
 
-from ansible_collections.autotls.acme.plugins.module_utils._acme.account import refuse_unfinished_rollover
+from ansible_collections.autotls.acme.plugins.module_utils._acme.account import key_files_of, refuse_unfinished_rollover
 from ansible_collections.autotls.acme.plugins.module_utils._acme.revocation import (
     REASONS,
     REVOKE_WITH,
@@ -379,7 +379,8 @@ def main():
                     % (params['name'], facts['serial'], exc, ', '.join(exc.candidates), params['name']), exc.candidates)
             result.update(acme_issuer=issuer['name'], issuer_found_by=how)
             if params['revoke_with'] == 'account':
-                refuse_unfinished_rollover([issuer])
+                # Only the issuing CA: another issuer's rollover says nothing about this account.
+                refuse_unfinished_rollover([issuer], key_files=key_files_of(configs))
         if module.check_mode:
             result['changed'] = True
             if params['set_aside']:

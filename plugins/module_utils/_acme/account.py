@@ -239,9 +239,29 @@ def unfinished_rollover_message(issuer, pending):
             % (name, pending, issuer.get('account_key_src'), finish))
 
 
-def refuse_unfinished_rollover(issuers, tidy=False):
+def key_files_of(issuers):
+    """The account key files of ``issuers`` (a waiting key never has one of their names)."""
+    return [i.get('account_key_src') for i in issuers if i.get('account_key_src')]
+
+
+def unfinished_rollovers(issuers, tidy=False):
+    """``{name: message}`` of the issuers with an unfinished rollover: they order nothing this run.
+
+    The others order as ever: a rollover at one issuer says nothing about the accounts at the
+    others. Their certificates go to the next issuer, as from a rate-limited one.
+    """
+    key_files = key_files_of(issuers)
+    found = {}
+    for issuer in issuers:
+        pending = unfinished_rollover(issuer, tidy, key_files)
+        if pending is not None:
+            found[issuer['name']] = unfinished_rollover_message(issuer, pending)
+    return found
+
+
+def refuse_unfinished_rollover(issuers, tidy=False, key_files=None):
     """Raise ConfigurationError, naming the file and what to do, when an issuer has an unfinished rollover."""
-    key_files = [i.get('account_key_src') for i in issuers if i.get('account_key_src')]
+    key_files = key_files_of(issuers) if key_files is None else key_files
     for issuer in issuers:
         pending = unfinished_rollover(issuer, tidy, key_files)
         if pending is not None:

@@ -47,6 +47,8 @@ UNREACHABLE = 'unreachable'
 SERVER_ERROR = 'server_error'
 REFUSED = 'refused'
 BLOCKED = 'blocked'
+# The account key rollover at the issuer is not finished: nothing is ordered with either key.
+ROLLOVER = 'rollover'
 
 # Problem types (RFC 8555 section 6.7) that say our request was wrong: the same request
 # would be wrong at any CA.
@@ -152,11 +154,17 @@ class IssuerState:
             return None
         if entry['until'] is not None and self.clock() >= entry['until']:
             return None
+        if entry['kind'] == ROLLOVER:
+            return entry['reason']
         if entry['kind'] == RATE_LIMITED:
             if entry['until'] is None:
                 return 'rate limited; no new orders to it for the rest of this run'
             return 'rate limited until %s' % _utc_text(entry['until'])
         return '%s earlier in this run' % (entry['reason'] or 'failed')
+
+    def hold(self, name, why):
+        """No order goes to ``name`` this run, for ``why`` (an unfinished account key rollover)."""
+        self.blocked[name] = {'kind': ROLLOVER, 'reason': why, 'until': None}
 
     def rate_limited(self, name):
         entry = self.blocked.get(name)
@@ -214,7 +222,9 @@ class IssuerChain:
 
     @property
     def first(self):
-        return self.issuer(self.names[0])
+        """The first issuer that may order this run (the first of all when none may): it plans the run."""
+        held = [n for n in self.names if (self.state.blocked.get(n) or {}).get('kind') == ROLLOVER]
+        return self.issuer(([n for n in self.names if n not in held] or self.names)[0])
 
     def open(self):
         """Make the first issuer now: its account key is read (or made), and refused, before anything else."""

@@ -71,6 +71,12 @@ def refusals(tmp_path_factory):
         tasks.append({'name': case, 'autotls.acme.certificate': args, 'ignore_errors': True})
     for case, (as_content, moved, _expected) in ROLLOVERS.items():
         tasks.append(_rollover_task(base, case, as_content, moved))
+    # Two issuers, the first with a rollover waiting: its certificate goes to the second (nowhere, so it fails there).
+    task = _rollover_task(base, 'pending-first-of-two', False, False)
+    second = {'name': 'second', 'directory': 'https://127.0.0.2:9/dir',
+              'account_key_src': str(base / 'pending-first-of-two' / 'account-second.pem')}
+    task['autotls.acme.certificate']['issuers'].append(second)
+    tasks.append(task)
     book = [{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}]
     return base, run_ansible_playbook(book, str(base / 'run'), env=ansible_environment())
 
@@ -102,3 +108,17 @@ def test_an_unfinished_account_key_rollover_is_refused_before_the_ca_is_contacte
     assert 'autotls_account_rollover=true -e autotls_account_issuer=first' in outcome['msg']
     assert 'would open a new, separate account' in outcome['msg']
     assert pending.exists() and not (base / case / 'certs').exists()
+
+
+def test_a_waiting_key_at_one_issuer_sends_the_certificate_to_the_next(refusals):
+    """Only that issuer is held: the second one is asked (here: unreachable), the first never."""
+    base, result = refusals
+    outcome = result.task('pending-first-of-two')['result']
+    [cert] = outcome['certificates']
+    pending = base / 'pending-first-of-two' / 'account.pem.new'
+    tried = cert['issuers_tried']
+    assert tried[0].startswith('first: The account key rollover at issuer first is not finished: a new account key '
+                               'is waiting in %s' % pending), tried
+    assert tried[0].endswith('(not asked)') and tried[1].startswith('second: unreachable'), tried
+    assert any('rollover at issuer first is not finished' in w for w in outcome.get('warnings') or []), outcome
+    assert pending.exists()

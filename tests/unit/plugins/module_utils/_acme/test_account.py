@@ -183,3 +183,20 @@ def test_a_new_key_left_under_the_former_name_is_still_found_unless_it_is_an_iss
     # account-new.pem is the key file of an issuer named "new": it is that issuer's key, not a waiting one.
     other = {'name': 'new', 'directory': 'https://b.test/dir', 'account_key_src': str(legacy)}
     account.refuse_unfinished_rollover([issuer, other])
+
+
+def test_only_the_issuer_with_the_waiting_key_is_held(tmp_path):
+    old, new = account.new_account_key('ec256'), account.new_account_key('ec256')
+    (tmp_path / 'account.pem').write_bytes(old)
+    (tmp_path / 'account-zerossl.pem').write_bytes(old)
+    (tmp_path / 'account-zerossl.pem.new').write_bytes(new)
+    issuers = [{'name': 'le', 'directory': 'https://a.test/dir', 'account_key_src': str(tmp_path / 'account.pem'),
+                'account_key_pending': str(tmp_path / 'account.pem.new')},
+               {'name': 'zerossl', 'directory': 'https://b.test/dir',
+                'account_key_src': str(tmp_path / 'account-zerossl.pem'),
+                'account_key_pending': str(tmp_path / 'account-zerossl.pem.new')}]
+    held = account.unfinished_rollovers(issuers)
+    assert list(held) == ['zerossl'] and 'waiting in %s' % (tmp_path / 'account-zerossl.pem.new') in held['zerossl']
+    account.refuse_unfinished_rollover(issuers[:1])          # revoking at le is not refused
+    with pytest.raises(ConfigurationError, match='rollover at issuer zerossl is not finished'):
+        account.refuse_unfinished_rollover(issuers[1:])

@@ -254,3 +254,43 @@ def test_a_step_that_failed_as_a_whole_is_an_error_of_the_run():
     from ansible_collections.autotls.acme.plugins.module_utils._acme.fallback import merge_rounds
     merged = merge_rounds([{'ordered': {'failed': True, 'msg': 'issuers[0]: directory is missing'}, 'finished': {}}])
     assert merged == {'results': [], 'errors': ['issuers[0]: directory is missing']}
+
+
+# ---- an issuer whose account key rollover is not finished ------------------------------------
+
+HELD = ('The account key rollover at issuer le is not finished: a new account key is waiting in '
+        '/srv/autotls/account.pem.pending; put its content into autotls_account_key_content')
+
+
+def test_an_issuer_with_an_unfinished_rollover_sends_its_certificates_to_the_next(tmp_path):
+    first, second = FakeCA(), FakeCA()
+    state = IssuerState()
+    state.hold('le', HELD)
+    chain = _chain({'le': first, 'private': second}, str(tmp_path), state=state)
+    outcomes = chain.run(chain.plan([_spec('a'), _spec('b')]))
+    assert first.new_orders == 0 and second.new_orders == 2      # nothing asked of the held CA
+    for result in _results(outcomes).values():
+        assert not result.get('failed') and result['acme_issuer'] == 'private' and result['moved'] is True
+        assert result['issuers_tried'] == ['le: %s (not asked)' % HELD]
+    assert state.unavailable('le') == HELD and state.unavailable('private') is None
+
+
+def test_the_other_issuers_order_normally_when_a_later_one_is_held(tmp_path):
+    first, second = FakeCA(), FakeCA()
+    state = IssuerState()
+    state.hold('private', HELD)
+    chain = _chain({'le': first, 'private': second}, str(tmp_path), state=state)
+    outcomes = chain.run(chain.plan([_spec('a')]))
+    assert first.new_orders == 1 and second.new_orders == 0
+    result = _results(outcomes)['a']
+    assert not result.get('failed') and result['acme_issuer'] == 'le' and not result.get('moved')
+
+
+def test_with_no_other_issuer_the_certificate_fails_naming_the_waiting_key(tmp_path):
+    ca = FakeCA()
+    state = IssuerState()
+    state.hold('le', HELD)
+    chain = _chain({'le': ca}, str(tmp_path), state=state)
+    [outcome] = chain.run(chain.plan([_spec('a')]))
+    assert ca.new_orders == 0
+    assert outcome.as_result()['failed'] and HELD in outcome.as_result()['msg']
