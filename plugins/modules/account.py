@@ -248,8 +248,8 @@ def next_steps(directory_url, name, path, setting):
     return ('The account at %s (issuer %s) now has the key in %s. Put its content where %s comes from (the vault '
             'variable it names, or the AWX credential of type "ACME account" that sets it): the old key no longer '
             'works, and until then runs refuse to order or revoke with it.%s The first run that finds the new key '
-            'configured deletes the file (from an S3 store too, with its push).' % (directory_url, name, where, setting,
-                                                                                   fetch))
+            'configured deletes the file (from an S3 store too, with its push).'
+            % (directory_url, name, where, setting, fetch))
 
 
 def _finish_earlier_rollover(module, session, pending, key_path, result):
